@@ -1,0 +1,69 @@
+"""Tasks for Show Me The Money. `nox -l` lists them; arguments after `--` are passed through.
+
+nox -s pipeline                 # run the six notebooks (sample profile), then build the book
+nox -s pipeline -- --params params/full.yaml --from merged
+nox -s tests                    # the test suite, including a smoke run of the whole pipeline
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2024.4.15"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"  # keep environments between runs: TensorFlow is large
+nox.options.sessions = ["lint", "tests"]
+
+ROOT = Path(__file__).parent
+
+
+def _install(session: nox.Session, extras: str = "") -> None:
+    """Install the project (editable) unless this environment already has this pyproject."""
+    spec = f".[{extras}]" if extras else "."
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + spec.encode()).hexdigest()
+    stamp = Path(session.virtualenv.location) / f".installed-{digest[:16]}"
+    if stamp.exists():
+        session.log("project already installed in this environment (pyproject.toml unchanged)")
+        return
+    session.install("-e", spec)
+    stamp.touch()
+
+
+@nox.session
+def pipeline(session: nox.Session) -> None:
+    """Run the pipeline: the six notebooks that are out of date, then the book."""
+    _install(session)
+    session.run("capstone", "pipeline", *session.posargs)
+
+
+@nox.session
+def book(session: nox.Session) -> None:
+    """Rebuild only the book (book/_build/html) from the executed notebooks in build/."""
+    _install(session)
+    session.run("capstone", "book", *session.posargs)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite, including a smoke run of the whole pipeline on a tiny sample."""
+    _install(session, "test")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Lint and check formatting with ruff."""
+    session.install("ruff")
+    targets = ["src", "tests", "benchmarks", "noxfile.py"]
+    session.run("ruff", "check", *targets, *session.posargs)
+    session.run("ruff", "format", "--check", *targets)
+
+
+@nox.session
+def lab(session: nox.Session) -> None:
+    """Start JupyterLab on the notebooks with the package installed editable."""
+    _install(session, "lab")
+    session.run("jupyter", "lab", "--notebook-dir=notebooks", *session.posargs)

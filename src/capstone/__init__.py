@@ -1,0 +1,1 @@
+"""Show Me The Money: perceived facial-expression analytics for sales calls."""

@@ -1,0 +1,211 @@
+"""Annotate faces in an image: detect, classify the perceived expression, draw, write JSON.
+
+Labels are *perceived facial expressions* (how a face is likely to come across), not the
+emotions a person feels.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from capstone.artefacts import atomic_path, write_json
+from capstone.errors import CapstoneError
+from capstone.faces import detect_faces
+from capstone.params import CLASSES
+
+MAX_PIXELS = 40_000_000  # larger images are refused rather than exhausting memory
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+
+
+class MediaError(CapstoneError):
+    """An input file is not a readable image."""
+
+
+def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read an image file as BGR, refusing unreadable, truncated or oversized files."""
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"{path}: no such file")
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise MediaError(f"{path}: not an image ({', '.join(IMAGE_SUFFIXES)} are supported)")
+    try:  # read only the header first: refuse decompression bombs before decoding
+        with Image.open(path) as probe:
+            width, height = probe.size
+    except (OSError, Image.DecompressionBombError):
+        raise MediaError(
+            f"{path}: cannot decode the image (truncated or not an image file)"
+        ) from None
+    if width * height > max_pixels:
+        raise MediaError(f"{path}: image larger than {max_pixels:,} pixels; downscale it first")
+    data = np.fromfile(path, dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        raise MediaError(f"{path}: cannot decode the image (truncated or not an image file)")
+    return image
+
+
+def classify_faces(
+    image_bgr: np.ndarray,
+    model: Any,
+    *,
+    temperature: float = 1.0,
+    min_face: int = 24,
+    uncertain_below: float = 0.4,
+) -> list[dict[str, Any]]:
+    """Find the faces in an image and classify each one's perceived expression.
+
+    Returns
+    -------
+    list of dict
+        One per face: ``box`` ``[x, y, w, h]``; ``status`` (``ok``, ``uncertain`` when the
+        top probability is below ``uncertain_below``, or ``too_small`` when the face is
+        under ``min_face`` pixels and is not classified); ``label``; ``probability``;
+        ``probs`` (class -> probability, empty when too small).
+    """
+    gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
+    boxes = detect_faces(image_bgr)
+    faces: list[dict[str, Any]] = []
+    crops, which = [], []
+    for box in boxes:
+        x, y, w, h = box
+        if min(w, h) < min_face:
+            faces.append(
+                {
+                    "box": list(box),
+                    "status": "too_small",
+                    "label": "too small",
+                    "probability": None,
+                    "probs": {},
+                }
+            )
+            continue
+        crop = cv2.resize(gray[y : y + h, x : x + w], (48, 48), interpolation=cv2.INTER_AREA)
+        crops.append(crop)
+        which.append(len(faces))
+        faces.append({"box": list(box)})
+    if crops:
+        inputs = np.stack(crops)[..., None].astype(np.float32) / 255.0
+        probs = np.asarray(model.predict(inputs, verbose=0), dtype=np.float64)
+        logits = np.log(np.clip(probs, 1e-12, 1)) / temperature
+        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
+        for i, p in zip(which, probs, strict=True):
+            top = int(p.argmax())
+            confident = p[top] >= uncertain_below
+            faces[i].update(
+                status="ok" if confident else "uncertain",
+                label=CLASSES[top] if confident else "uncertain",
+                probability=round(float(p[top]), 4),
+                probs={c: round(float(v), 4) for c, v in zip(CLASSES, p, strict=True)},
+            )
+    return faces
+
+
+def draw(image_bgr: np.ndarray, faces: list[dict[str, Any]]) -> np.ndarray:
+    """A copy of the image with a box, a label and a probability bar for every face.
+
+    Line widths and text scale with the image, so the overlay stays readable at any size.
+    """
+    out = image_bgr.copy()
+    unit = max(1, round(max(out.shape[:2]) / 600))
+    for face in faces:
+        x, y, w, h = face["box"]
+        colour = {"ok": (60, 200, 60), "uncertain": (0, 190, 255)}.get(
+            face["status"], (160, 160, 160)
+        )
+        cv2.rectangle(out, (x, y), (x + w, y + h), colour, 2 * unit, cv2.LINE_AA)
+        text = (
+            face["label"]
+            if face["probability"] is None
+            else f"{face['label']} {face['probability']:.0%}"
+        )
+        scale = 0.5 * unit
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, unit)
+        top = max(0, y - th - base - 4 * unit)
+        cv2.rectangle(out, (x, top), (x + tw + 4 * unit, top + th + base + 4 * unit), colour, -1)
+        cv2.putText(
+            out,
+            text,
+            (x + 2 * unit, top + th + 2 * unit),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            scale,
+            (20, 20, 20),
+            unit,
+            cv2.LINE_AA,
+        )
+        if face["probability"] is not None:
+            bar = round(w * face["probability"])
+            cv2.rectangle(out, (x, y + h + 2 * unit), (x + w, y + h + 6 * unit), (50, 50, 50), -1)
+            cv2.rectangle(out, (x, y + h + 2 * unit), (x + bar, y + h + 6 * unit), colour, -1)
+    return out
+
+
+def annotate_image(
+    path: str | Path, model: Any, out_dir: str | Path, **options: Any
+) -> dict[str, Any]:
+    """Annotate one image file: write ``<stem>_annotated.png`` and ``<stem>.json`` to ``out_dir``.
+
+    ``options`` go to :func:`classify_faces`. Returns the JSON record.
+    """
+    path, out_dir = Path(path), Path(out_dir)
+    image = load_image(path)
+    faces = classify_faces(image, model, **options)
+    record = {
+        "input": path.name,
+        "width": image.shape[1],
+        "height": image.shape[0],
+        "note": "labels are perceived facial expressions, not felt emotions",
+        "faces": faces,
+    }
+    with atomic_path(out_dir / f"{path.stem}_annotated.png") as tmp:
+        _, png = cv2.imencode(".png", draw(image, faces))
+        tmp.write_bytes(png.tobytes())
+    write_json(out_dir / f"{path.stem}.json", record)
+    return record
+
+
+def gallery_frame(
+    tiles: list[np.ndarray], cols: int, tile: tuple[int, int] = (480, 360)
+) -> np.ndarray:
+    """Compose a gallery-view call frame: each image fitted into a tile on a dark background."""
+    tw, th = tile
+    rows = -(-len(tiles) // cols)
+    frame = np.full((rows * th + (rows + 1) * 8, cols * tw + (cols + 1) * 8, 3), 32, np.uint8)
+    for i, img in enumerate(tiles):
+        r, c = divmod(i, cols)
+        scale = min(tw / img.shape[1], th / img.shape[0])
+        small = cv2.resize(
+            img,
+            (round(img.shape[1] * scale), round(img.shape[0] * scale)),
+            interpolation=cv2.INTER_AREA,
+        )
+        y0 = 8 + r * (th + 8) + (th - small.shape[0]) // 2
+        x0 = 8 + c * (tw + 8) + (tw - small.shape[1]) // 2
+        frame[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
+    return frame
+
+
+def summary(records: list[dict[str, Any]]) -> str:
+    """A one-line-per-face text summary of annotation records."""
+    lines = []
+    for rec in records:
+        for i, face in enumerate(rec["faces"]):
+            p = "" if face["probability"] is None else f" ({face['probability']:.0%})"
+            lines.append(f"{rec['input']} face {i + 1}: {face['label']}{p}")
+    return "\n".join(lines) if lines else "no faces found"
+
+
+__all__ = [
+    "MediaError",
+    "annotate_image",
+    "classify_faces",
+    "draw",
+    "gallery_frame",
+    "load_image",
+    "summary",
+]

@@ -1,0 +1,111 @@
+"""The ``capstone`` command: ``pipeline``, ``book`` and ``annotate``.
+
+Errors the project raises on purpose are printed as one clear message (exit status 2);
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from capstone.errors import CapstoneError
+from capstone.params import STAGES
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="capstone",
+        description="Perceived facial-expression analytics for sales calls.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    pipe = sub.add_parser("pipeline", help="run the notebooks that are out of date, then the book")
+    pipe.add_argument(
+        "--params", default="params/sample.yaml", help="profile (default: %(default)s)"
+    )
+    pipe.add_argument("--root", default=".", help="project folder (default: current folder)")
+    pipe.add_argument("--force", action="store_true", help="rerun every stage")
+    pipe.add_argument("--from", dest="from_stage", choices=STAGES, help="rerun from this stage on")
+    pipe.add_argument("--no-book", action="store_true", help="skip building the book")
+
+    book = sub.add_parser("book", help="rebuild only the book from the executed notebooks")
+    book.add_argument("--params", default="params/sample.yaml")
+    book.add_argument("--root", default=".")
+
+    ann = sub.add_parser("annotate", help="annotate faces in images with perceived expressions")
+    ann.add_argument("inputs", nargs="+", type=Path, help="image files (png, jpg, webp)")
+    ann.add_argument("--out", type=Path, required=True, help="output folder")
+    ann.add_argument("--model", type=Path, required=True, help="a trained .keras model")
+    ann.add_argument("--min-face", type=int, default=24, help="smallest face side to classify (px)")
+    ann.add_argument(
+        "--uncertain-below",
+        type=float,
+        default=0.4,
+        help="label faces below this top probability as uncertain",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "pipeline":
+            from capstone import pipeline
+
+            pipeline.run(
+                args.params,
+                args.root,
+                force=args.force,
+                from_stage=args.from_stage,
+                book=not args.no_book,
+            )
+        elif args.command == "book":
+            from capstone import pipeline
+            from capstone.params import load
+            from capstone.paths import ProjectPaths
+
+            paths = ProjectPaths(args.root)
+            pipeline.build_book(paths, load(paths.root / args.params, args.root))
+        else:
+            return _annotate(args)
+    except CapstoneError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "interrupted: completed stages are kept; run the same command to resume",
+            file=sys.stderr,
+        )
+        return 130
+    return 0
+
+
+def _annotate(args: argparse.Namespace) -> int:
+    from capstone.annotation import annotate_image, summary
+    from capstone.modelio import load_model
+
+    model = load_model(args.model)
+    records, failed = [], 0
+    for path in args.inputs:
+        try:
+            records.append(
+                annotate_image(
+                    path,
+                    model,
+                    args.out,
+                    min_face=args.min_face,
+                    uncertain_below=args.uncertain_below,
+                )
+            )
+        except CapstoneError as err:  # one bad input never loses the others' outputs
+            print(f"error: {err}", file=sys.stderr)
+            failed += 1
+    print(summary(records))
+    print(f"wrote {len(records)} annotated image(s) to {args.out}")
+    return 2 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

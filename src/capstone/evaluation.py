@@ -1,0 +1,104 @@
+"""Metrics for a classifier on a labelled test set, and the ``metrics.json`` they go into."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+
+from capstone.params import CLASSES
+
+
+def predict(model: Any, x: np.ndarray, batch_size: int = 256, tta_flip: bool = False) -> np.ndarray:
+    """Class probabilities for uint8 images ``x`` of shape ``(n, 48, 48)``.
+
+    With ``tta_flip`` the prediction is averaged with that of the mirrored image.
+    """
+    inputs = x[..., None].astype(np.float32) / 255.0
+    probs = model.predict(inputs, batch_size=batch_size, verbose=0)
+    if tta_flip:
+        probs = (probs + model.predict(inputs[:, :, ::-1], batch_size=batch_size, verbose=0)) / 2
+    return np.asarray(probs, dtype=np.float64)
+
+
+def classification_metrics(y_true: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-class precision/recall/F1 and a row-normalised confusion matrix.
+
+    Returns
+    -------
+    dict
+        ``accuracy``, ``macro_f1``, ``n``, ``per_class`` (a mapping class -> precision,
+        recall, f1, support) and ``confusion`` (rows: true class, columns: predicted; each
+        row sums to 1, or to 0 for a class absent from the test set).
+    """
+    y_true = np.asarray(y_true)
+    if probs.ndim != 2 or probs.shape != (len(y_true), len(CLASSES)):
+        raise ValueError(
+            f"probs must have shape ({len(y_true)}, {len(CLASSES)}), got {probs.shape}"
+        )
+    y_pred = probs.argmax(axis=1)
+    labels = np.arange(len(CLASSES))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0
+    )
+    counts = confusion_matrix(y_true, y_pred, labels=labels).astype(float)
+    rows = counts.sum(axis=1, keepdims=True)
+    confusion = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
+    return {
+        "n": len(y_true),
+        "accuracy": float((y_pred == y_true).mean()),
+        "macro_f1": float(
+            f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
+        ),
+        "per_class": {
+            c: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, c in enumerate(CLASSES)
+        },
+        "confusion": confusion.round(4).tolist(),
+    }
+
+
+def majority_probs(y_train: np.ndarray, n: int) -> np.ndarray:
+    """Probabilities of the majority-class baseline: always the most frequent training class."""
+    probs = np.zeros((n, len(CLASSES)))
+    probs[:, np.bincount(y_train, minlength=len(CLASSES)).argmax()] = 1.0
+    return probs
+
+
+def throughput(
+    model: Any, x: np.ndarray, batch_size: int = 256, single: int = 32
+) -> dict[str, float]:
+    """Images per second, batched and one image at a time (after one warm-up call each)."""
+    inputs = x[..., None].astype(np.float32) / 255.0
+    model.predict(inputs[:batch_size], batch_size=batch_size, verbose=0)
+    start = time.perf_counter()
+    model.predict(inputs, batch_size=batch_size, verbose=0)
+    batched = len(inputs) / (time.perf_counter() - start)
+    one = inputs[:1]
+    model(one, training=False)
+    start = time.perf_counter()
+    for i in range(min(single, len(inputs))):
+        model(inputs[i : i + 1], training=False)
+    single_rate = min(single, len(inputs)) / (time.perf_counter() - start)
+    return {"batched_images_per_s": round(batched, 1), "single_images_per_s": round(single_rate, 1)}
+
+
+def per_class_table(metrics: dict[str, Any]) -> Any:
+    """The per-class precision/recall/F1/support of :func:`classification_metrics` as a DataFrame."""
+    import pandas as pd
+
+    table = pd.DataFrame(metrics["per_class"]).T
+    table["support"] = table["support"].astype(int)
+    return table.round(3)
+
+
+def summary_row(metrics: dict[str, Any]) -> dict[str, float]:
+    """Accuracy and macro-F1, rounded for display."""
+    return {"accuracy": round(metrics["accuracy"], 4), "macro_f1": round(metrics["macro_f1"], 4)}

@@ -1,0 +1,23 @@
+"""Loading a trained model with a clear error when the file is missing or not a model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from capstone.errors import CapstoneError
+
+
+def load_model(path: str | Path) -> Any:
+    """Load a ``.keras`` model saved by :func:`capstone.training.train`."""
+    path = Path(path)
+    if not path.is_file():
+        raise CapstoneError(
+            f"model not found: {path}. Train one with `nox -s pipeline`, or pass --model."
+        )
+    import keras
+
+    try:
+        return keras.models.load_model(path)
+    except Exception as err:  # noqa: BLE001 - Keras raises many types for a bad file
+        raise CapstoneError(f"{path}: not a loadable Keras model ({err})") from None

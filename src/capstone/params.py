@@ -1,0 +1,256 @@
+"""Load a YAML params profile and validate it into frozen dataclasses, one per stage.
+
+Validation is strict and fast (no TensorFlow import): an unknown key, a value of the
+wrong type or a missing input file fails at once with a message that names the file
+and the dotted key, e.g. ``params/sample.yaml: baseline.runs[0].epochs: expected int, got 'ten'``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from capstone.errors import ParamsError
+
+CLASSES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+STAGES: tuple[str, ...] = ("download", "eda", "baseline", "merged", "evaluation", "demo")
+
+
+#: Metadata of fields that hold a file or folder that must exist when the profile is loaded.
+MUST_EXIST = {"must_exist": True}
+
+
+@dataclass(frozen=True)
+class DatasetSource:
+    """Where one dataset comes from.
+
+    ``source`` is ``sample`` (generated offline), ``kaggle`` (official client, needs
+    credentials) or ``local`` (a zip or folder at ``path`` in the Kaggle layout).
+    """
+
+    source: Literal["sample", "kaggle", "local"]
+    kaggle: str = ""
+    version: int | None = None
+    path: str | None = field(default=None, metadata=MUST_EXIST)
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class SampleSpec:
+    """Size of the synthetic sample (used by datasets whose source is ``sample``)."""
+
+    fer_train: int = 1400
+    fer_test: int = 250
+    affectnet: int = 420
+    affectnet_size: int = 96
+
+
+@dataclass(frozen=True)
+class Download:
+    fer2013: DatasetSource
+    affectnet: DatasetSource
+    sample: SampleSpec = SampleSpec()
+    image_size: int = 48
+    affectnet_val_fraction: float = 0.15
+    affectnet_test_fraction: float = 0.15
+
+
+@dataclass(frozen=True)
+class Eda:
+    examples_per_class: int = 6
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One round of ``fit``: a later phase continues from the previous one's weights."""
+
+    epochs: int
+    learning_rate: float = 1e-3
+    augment: Literal["none", "light", "heavy"] = "light"
+
+
+@dataclass(frozen=True)
+class TrainRun:
+    """One model trained by a stage: an architecture and its training recipe."""
+
+    name: str
+    architecture: Literal["seed_cnn", "compact_cnn"]
+    phases: list[Phase]
+    batch_size: int = 64
+    optimizer: Literal["adam", "adamw"] = "adamw"
+    schedule: Literal["constant", "cosine"] = "cosine"
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.0
+    class_weight: bool = True
+    patience: int = 5
+    width: int = 32
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Models trained on FER2013 alone."""
+
+    runs: list[TrainRun]
+
+
+@dataclass(frozen=True)
+class Merged:
+    """Models trained on FER2013 merged with the AffectNet-like source."""
+
+    runs: list[TrainRun]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    batch_size: int = 256
+    tta_flip: bool = True
+    extra_test_sets: list[str] = field(default_factory=list, metadata=MUST_EXIST)
+
+
+@dataclass(frozen=True)
+class Demo:
+    model: str = "merged"
+    media: list[str] = field(default_factory=list, metadata=MUST_EXIST)
+    min_face: int = 24
+    uncertain_below: float = 0.4
+
+
+@dataclass(frozen=True)
+class Params:
+    """A whole profile. ``profile`` and ``seed`` are shared by every stage."""
+
+    profile: str
+    description: str
+    seed: int
+    download: Download
+    eda: Eda
+    baseline: Baseline
+    merged: Merged
+    evaluation: Evaluation
+    demo: Demo
+    source_file: str = field(default="", compare=False)
+
+    def stage(self, name: str) -> dict[str, Any]:
+        """The slice of the profile that stage ``name`` depends on, as plain data."""
+        if name not in STAGES:
+            raise ParamsError(f"unknown stage {name!r}; stages are {', '.join(STAGES)}")
+        return {
+            "profile": self.profile,
+            "seed": self.seed,
+            name: dataclasses.asdict(getattr(self, name)),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data.pop("source_file")
+        return data
+
+
+def load(path: str | Path, root: str | Path = ".") -> Params:
+    """Read and validate the params profile at ``path``.
+
+    Parameters
+    ----------
+    path
+        The YAML file, e.g. ``params/sample.yaml``.
+    root
+        The project folder that relative data paths inside the profile are resolved against.
+
+    Raises
+    ------
+    ParamsError
+        If the file is missing or not YAML, a key is unknown or missing, a value has the
+        wrong type, or a file the profile names does not exist.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(
+            f"params file not found: {path}. Pick one of params/*.yaml, e.g. params/sample.yaml."
+        )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path}: expected a mapping of keys at the top level")
+    params = _build(Params, {**raw, "source_file": str(path)}, "", str(path), Path(root))
+    return params
+
+
+def _build(cls: type, data: Any, key: str, file: str, root: Path) -> Any:
+    """Recursively turn ``data`` into an instance of dataclass ``cls``, checking every value."""
+    where = f"{file}: {key or 'top level'}"
+    if not isinstance(data, dict):
+        raise ParamsError(f"{where}: expected a mapping, got {_show(data)}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    for name in data:
+        if name not in fields:
+            close = difflib.get_close_matches(str(name), list(fields), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ParamsError(
+                f"{file}: unknown key {_join(key, str(name))!r}{hint}. "
+                f"Allowed keys here: {', '.join(n for n in fields if n != 'source_file')}."
+            )
+    values = {}
+    for name, f in fields.items():
+        sub = _join(key, name)
+        if name not in data:
+            no_default = (
+                f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            )
+            if no_default:
+                raise ParamsError(f"{file}: missing required key {sub!r}")
+            continue
+        value = _check(hints[name], data[name], sub, file, root)
+        if f.metadata.get("must_exist"):
+            for item in value if isinstance(value, list) else [value]:
+                if item is not None and not (root / item).exists():
+                    raise ParamsError(
+                        f"{file}: {sub}: file or folder not found: {item} "
+                        f"(relative paths are resolved against {root.resolve()})"
+                    )
+        values[name] = value
+    return cls(**values)
+
+
+def _check(hint: Any, value: Any, key: str, file: str, root: Path) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, key, file, root)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _check(inner[0], value, key, file, root)
+    if origin is Literal:
+        if value not in args:
+            choices = ", ".join(repr(a) for a in args)
+            raise ParamsError(f"{file}: {key}: expected one of {choices}, got {_show(value)}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ParamsError(f"{file}: {key}: expected a list, got {_show(value)}")
+        return [_check(args[0], v, f"{key}[{i}]", file, root) for i, v in enumerate(value)]
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, float, str, bool) and (
+        not isinstance(value, hint) or (hint is not bool and isinstance(value, bool))
+    ):
+        raise ParamsError(f"{file}: {key}: expected {hint.__name__}, got {_show(value)}")
+    return value
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _show(value: Any) -> str:
+    return f"{value!r} ({type(value).__name__})"

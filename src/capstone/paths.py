@@ -1,0 +1,60 @@
+"""Where things live inside a project folder; every stage reads and writes through this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ProjectPaths:
+    """The layout of a project folder (the repository root, or a test's temporary copy)."""
+
+    root: Path
+
+    def __init__(self, root: str | Path = ".") -> None:
+        object.__setattr__(self, "root", Path(root))
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def raw(self) -> Path:
+        return self.data / "raw"
+
+    @property
+    def processed(self) -> Path:
+        return self.data / "processed"
+
+    @property
+    def sample(self) -> Path:
+        return self.data / "sample"
+
+    @property
+    def build(self) -> Path:
+        return self.root / "build"
+
+    @property
+    def notebooks(self) -> Path:
+        return self.root / "notebooks"
+
+    @property
+    def executed(self) -> Path:
+        return self.build / "notebooks"
+
+    @property
+    def book(self) -> Path:
+        return self.root / "book"
+
+    @property
+    def book_html(self) -> Path:
+        return self.book / "_build" / "html"
+
+    def stage(self, name: str) -> Path:
+        """The output folder of pipeline stage ``name``, e.g. ``build/baseline``."""
+        return self.build / name
+
+    def store(self, dataset: str) -> Path:
+        """The processed array store of ``dataset``."""
+        return self.processed / f"{dataset}.npz"

@@ -1,0 +1,301 @@
+"""The stage graph: run the six notebooks in order with papermill, skip what is up to date, build the book.
+
+A stage is *up to date* when its completion marker (``build/<stage>/.done.json``) records
+the same input key and its outputs still have the recorded hashes. The key covers the
+stage's slice of the params, its notebook, the package code, and the marker of the stage
+before it, so a change reruns that stage and every stage after it, and nothing else.
+A stage that fails writes no marker; its partly executed notebook is kept under
+``build/notebooks/failed/`` for inspection.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import capstone
+from capstone import provenance
+from capstone.artefacts import read_json, sha256_file, sha256_json, write_json, write_text
+from capstone.errors import StageError
+from capstone.params import STAGES, Params, load
+from capstone.paths import ProjectPaths
+
+NOTEBOOKS = {
+    "download": "01_download.ipynb",
+    "eda": "02_eda.ipynb",
+    "baseline": "03_baseline.ipynb",
+    "merged": "04_merged.ipynb",
+    "evaluation": "05_evaluation.ipynb",
+    "demo": "06_demo.ipynb",
+}
+MARKER = ".done.json"
+
+
+@dataclass
+class StageResult:
+    name: str
+    status: str  # "ran" or "skipped"
+    seconds: float
+
+
+def code_hash() -> str:
+    """A hash of every source file of the installed ``capstone`` package."""
+    pkg = Path(capstone.__file__).parent
+    files = sorted(p for p in pkg.rglob("*.py") if "__pycache__" not in p.parts)
+    return sha256_json({p.relative_to(pkg).as_posix(): sha256_file(p) for p in files})
+
+
+def outputs_of(paths: ProjectPaths, stage: str) -> list[Path]:
+    """The files a stage produced (its build folder, plus the data stores for ``download``)."""
+    folders = [paths.stage(stage)]
+    if stage == "download":
+        folders += [paths.processed]
+    files = [p for f in folders if f.exists() for p in sorted(f.rglob("*")) if p.is_file()]
+    files += [paths.executed / NOTEBOOKS[stage]]
+    if stage == "download":
+        files += sorted(paths.raw.glob("*/manifest.json"))
+    return [p for p in files if p.name != MARKER]
+
+
+def stage_inputs(
+    paths: ProjectPaths, params: Params, stage: str, upstream: dict[str, Any] | None, code: str
+) -> dict[str, Any]:
+    """Everything a stage's result depends on."""
+    return {
+        "params": params.stage(stage),
+        "notebook": sha256_file(paths.notebooks / NOTEBOOKS[stage]),
+        "code": code,
+        "upstream": None if upstream is None else upstream["key"] + upstream["outputs_hash"],
+    }
+
+
+def read_marker(paths: ProjectPaths, stage: str) -> dict[str, Any] | None:
+    """The completion marker of ``stage``, or ``None`` if absent or unreadable."""
+    path = paths.stage(stage) / MARKER
+    try:
+        return read_json(path)
+    except (OSError, ValueError):
+        return None
+
+
+def is_current(paths: ProjectPaths, marker: dict[str, Any] | None, key: str) -> bool:
+    """Whether ``marker`` records ``key`` and every output still has its recorded hash."""
+    if marker is None or marker.get("key") != key:
+        return False
+    for rel, digest in marker["outputs"].items():
+        path = paths.root / rel
+        if not path.is_file() or sha256_file(path) != digest:
+            print(f"  {rel} is missing or changed since it was written; rerunning")
+            return False
+    return True
+
+
+def run(
+    params_file: str | Path = "params/sample.yaml",
+    root: str | Path = ".",
+    *,
+    force: bool = False,
+    from_stage: str | None = None,
+    book: bool = True,
+) -> list[StageResult]:
+    """Run every stage that is not up to date, then build the book.
+
+    Parameters
+    ----------
+    params_file
+        The profile, relative to ``root`` or absolute.
+    root
+        The project folder: ``notebooks/`` and ``book/`` are read from it, ``data/``,
+        ``build/`` and ``book/_build/`` are written to it.
+    force
+        Rerun every stage.
+    from_stage
+        Rerun this stage and every stage after it.
+    book
+        Build the Jupyter Book afterwards.
+    """
+    paths = ProjectPaths(root)
+    params_path = Path(params_file)
+    params = load(params_path if params_path.is_absolute() else paths.root / params_path, root)
+    if from_stage is not None and from_stage not in STAGES:
+        raise StageError(f"--from {from_stage!r}: no such stage; stages are {', '.join(STAGES)}")
+    rerun_from = 0 if force else STAGES.index(from_stage) if from_stage else len(STAGES)
+
+    code = code_hash()
+    results, upstream = [], None
+    for index, stage in enumerate(STAGES):
+        inputs = stage_inputs(paths, params, stage, upstream, code)
+        key = sha256_json(inputs)
+        marker = read_marker(paths, stage)
+        label = f"[{index + 1}/{len(STAGES)}] {stage}"
+        if index < rerun_from and is_current(paths, marker, key):
+            print(f"{label}: up to date, skipped")
+            results.append(StageResult(stage, "skipped", 0.0))
+        else:
+            print(f"{label}: running notebooks/{NOTEBOOKS[stage]}", flush=True)
+            marker = _run_stage(paths, params_path, stage, key, inputs)
+            print(f"{label}: done in {marker['seconds']:.0f} s", flush=True)
+            results.append(StageResult(stage, "ran", marker["seconds"]))
+        upstream = marker
+    if book:
+        build_book(paths, params)
+    return results
+
+
+def _run_stage(
+    paths: ProjectPaths, params_file: Path, stage: str, key: str, inputs: dict[str, Any]
+) -> dict[str, Any]:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    out_dir = paths.stage(stage)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / MARKER).unlink(missing_ok=True)  # from here on, the stage counts as not done
+    paths.executed.mkdir(parents=True, exist_ok=True)
+    final = paths.executed / NOTEBOOKS[stage]
+    partial = paths.executed / f".{stage}.part.ipynb"
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(paths.notebooks / NOTEBOOKS[stage]),
+            str(partial),
+            parameters={"root": ".", "params_file": params_file.as_posix()},
+            cwd=str(paths.root),
+            kernel_name="python3",
+            progress_bar=True,
+            request_save_on_cell_execute=False,
+        )
+    except PapermillExecutionError as err:
+        failed = paths.executed / "failed" / NOTEBOOKS[stage]
+        failed.parent.mkdir(exist_ok=True)
+        partial.replace(failed)
+        raise StageError(
+            f"stage {stage!r} failed in notebooks/{NOTEBOOKS[stage]}, cell {err.exec_count}:\n"
+            f"  {err.ename}: {err.evalue}\n"
+            f"  The executed notebook, with the full traceback, is {failed}"
+        ) from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(final)
+    outputs = {
+        p.relative_to(paths.root).as_posix(): sha256_file(p) for p in outputs_of(paths, stage)
+    }
+    marker = {
+        "stage": stage,
+        "key": key,
+        "inputs": inputs,
+        "outputs": outputs,
+        "outputs_hash": sha256_json(outputs),
+        "seconds": round(time.perf_counter() - start, 1),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    write_json(out_dir / MARKER, marker)
+    return marker
+
+
+def build_book(paths: ProjectPaths, params: Params) -> Path:
+    """Build the Jupyter Book into ``book/_build/html`` from ``book/`` and the executed notebooks.
+
+    Skipped when neither the book sources nor any stage changed since the last build.
+    Sphinx warnings are errors.
+    """
+    sources = sorted(p for p in paths.book.rglob("*") if p.is_file() and "_build" not in p.parts)
+    markers = {s: (read_marker(paths, s) or {}).get("key") for s in STAGES}
+    if None in markers.values():
+        missing = [s for s, k in markers.items() if k is None]
+        raise StageError(f"cannot build the book: stages {', '.join(missing)} have not run")
+    key = sha256_json(
+        {
+            "book": {p.relative_to(paths.book).as_posix(): sha256_file(p) for p in sources},
+            "stages": markers,
+            "params": params.to_dict(),
+        }
+    )
+    done = paths.build / "book.done.json"
+    index = paths.book_html / "index.html"
+    if done.is_file() and read_json(done).get("key") == key and index.is_file():
+        print(f"book: up to date, skipped ({index})")
+        return index
+
+    start = time.perf_counter()
+    staging = paths.build / "book"
+    if staging.exists():
+        shutil.rmtree(staging)
+    shutil.copytree(paths.book, staging, ignore=shutil.ignore_patterns("_build"))
+    shutil.copytree(
+        paths.executed, staging / "notebooks", ignore=shutil.ignore_patterns("failed", ".*")
+    )
+    write_text(staging / "reproducibility.md", reproducibility_page(paths, params))
+    done.unlink(missing_ok=True)
+    print("book: building with jupyter-book (Sphinx warnings are errors)", flush=True)
+    command = [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        str(staging),
+        "--path-output",
+        str(paths.book),
+        "-W",
+        "-n",
+        "--keep-going",
+        "-q",
+    ]
+    proc = subprocess.run(command, capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or not index.is_file():
+        raise StageError(
+            "the book did not build (Sphinx warnings count as errors):\n"
+            + (proc.stdout + proc.stderr).strip()[-4000:]
+        )
+    write_json(done, {"key": key, "seconds": round(time.perf_counter() - start, 1)})
+    print(f"book: built in {time.perf_counter() - start:.0f} s -> {index}")
+    return index
+
+
+def reproducibility_page(paths: ProjectPaths, params: Params) -> str:
+    """The book's appendix: params, commit, packages, data manifests and stage timings."""
+    rows = []
+    for stage in STAGES:
+        marker = read_marker(paths, stage) or {}
+        rows.append(f"| {stage} | {marker.get('seconds', '?')} | {marker.get('finished', '?')} |")
+    versions = "\n".join(f"| {k} | {v} |" for k, v in provenance.package_versions().items())
+    manifests = yaml.safe_dump(provenance.manifests(paths), sort_keys=False)
+    profile = yaml.safe_dump(params.to_dict(), sort_keys=False)
+    return f"""# Reproducibility
+
+Everything in this book was produced by one run of `nox -s pipeline` with the profile
+`{params.profile}` ({params.source_file}) at commit `{provenance.git_commit(paths.root)}`.
+
+## Stage timings
+
+The time each stage took when it last ran (a skipped stage keeps its earlier timing).
+
+| stage | seconds | finished |
+|---|---|---|
+{chr(10).join(rows)}
+
+## Packages
+
+| package | version |
+|---|---|
+{versions}
+
+## Data manifests
+
+```yaml
+{manifests}```
+
+## Params
+
+```yaml
+{profile}```
+"""

@@ -1,0 +1,101 @@
+"""Figures shared by the notebooks, the CLI and the book. Each returns a matplotlib Figure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from capstone.params import CLASSES
+
+
+def class_counts(table: pd.DataFrame, title: str = "Images per class") -> Figure:
+    """Bar chart of images per class, one bar colour per ``split`` (and a panel per ``source``)."""
+    grid = sns.catplot(
+        data=table,
+        x="label",
+        hue="split",
+        col="source" if "source" in table else None,
+        kind="count",
+        order=list(CLASSES),
+        height=3.2,
+        aspect=1.4,
+    )
+    grid.set_axis_labels("perceived expression", "images")
+    grid.figure.suptitle(title, y=1.03)
+    for ax in grid.axes.flat:
+        ax.tick_params(axis="x", rotation=30)
+    return grid.figure
+
+
+def face_grid(x: np.ndarray, y: np.ndarray, per_class: int = 6, seed: int = 0) -> Figure:
+    """A grid of example faces: one row per class, ``per_class`` random examples each."""
+    rng = np.random.default_rng(seed)
+    fig, axes = plt.subplots(
+        len(CLASSES), per_class, figsize=(per_class * 1.1, len(CLASSES) * 1.15), squeeze=False
+    )
+    for row, name in enumerate(CLASSES):
+        idx = np.flatnonzero(y == row)
+        pick = rng.choice(idx, size=min(per_class, len(idx)), replace=False) if len(idx) else []
+        for col, ax in enumerate(axes[row]):
+            ax.set_axis_off()
+            if col < len(pick):
+                ax.imshow(x[pick[col]], cmap="gray", vmin=0, vmax=255)
+        axes[row][0].set_title(name, loc="left", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def history(frame: pd.DataFrame, title: str) -> Figure:
+    """Loss and accuracy per epoch, training vs validation, across phases."""
+    frame = frame.assign(step=np.arange(1, len(frame) + 1))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    for ax, metric in zip(axes, ["loss", "accuracy"], strict=True):
+        long = frame.melt("step", [metric, f"val_{metric}"], var_name="set", value_name="value")
+        long["set"] = long["set"].map({metric: "train", f"val_{metric}": "validation"})
+        sns.lineplot(data=long, x="step", y="value", hue="set", marker="o", ax=ax)
+        ax.set_ylabel(metric)
+        for boundary in frame.index[frame["epoch"].eq(1)][1:]:
+            ax.axvline(boundary + 0.5, color="grey", ls="--", lw=1)
+        ax.set_xlabel("epoch (all phases)")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def confusion(matrix: Sequence[Sequence[float]], title: str) -> Figure:
+    """A row-normalised confusion matrix as a heatmap (rows: true, columns: predicted)."""
+    fig, ax = plt.subplots(figsize=(5.6, 4.6))
+    sns.heatmap(
+        np.asarray(matrix),
+        annot=True,
+        fmt=".2f",
+        cmap="Blues",
+        vmin=0,
+        vmax=1,
+        xticklabels=CLASSES,
+        yticklabels=CLASSES,
+        cbar=False,
+        ax=ax,
+    )
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_image(rgb: np.ndarray, title: str = "") -> Figure:
+    """Show an RGB image without axes."""
+    h, w = rgb.shape[:2]
+    fig, ax = plt.subplots(figsize=(9, 9 * h / w))
+    ax.imshow(rgb)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,166 @@
+"""Compile and fit: augmentation, class weights, schedules, early stopping, atomic checkpoints.
+
+:func:`train` runs one :class:`~capstone.params.TrainRun` (one or more phases, each
+continuing from the previous weights) and leaves three files in ``out_dir``:
+``<name>.keras`` (best weights on validation), ``<name>_history.csv`` and ``<name>.json``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from capstone.artefacts import atomic_path, write_json
+from capstone.data.store import to_dataset
+from capstone.models import build
+from capstone.params import CLASSES, TrainRun
+
+
+def set_seed(seed: int) -> None:
+    """Fix Python, NumPy and TensorFlow seeds and ask TensorFlow for deterministic kernels."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def augmenter(level: str, seed: int) -> keras.Sequential | None:
+    """Keras preprocessing layers for ``level`` ``none``, ``light`` or ``heavy``.
+
+    ``heavy`` is the seed's stage-2 recipe: rotation 30 degrees, shear 0.3, zoom 0.3, flip.
+    """
+    if level == "none":
+        return None
+    if level == "light":
+        steps = [
+            keras.layers.RandomFlip("horizontal", seed=seed),
+            keras.layers.RandomTranslation(0.08, 0.08, fill_mode="reflect", seed=seed),
+            keras.layers.RandomRotation(0.04, fill_mode="reflect", seed=seed),
+        ]
+    else:
+        steps = [
+            keras.layers.RandomFlip("horizontal", seed=seed),
+            keras.layers.RandomRotation(30 / 360, fill_mode="reflect", seed=seed),
+            keras.layers.RandomShear(0.3, 0.3, fill_mode="reflect", seed=seed),
+            keras.layers.RandomZoom(0.3, fill_mode="reflect", seed=seed),
+        ]
+    return keras.Sequential(steps, name=f"augment_{level}")
+
+
+def class_weights(y: np.ndarray) -> dict[int, float]:
+    """Balanced class weights, ``n / (k * count)``, so rare classes (disgust) count as much."""
+    counts = np.bincount(y, minlength=len(CLASSES)).astype(float)
+    weights = len(y) / (len(CLASSES) * np.maximum(counts, 1))
+    return {i: float(w) for i, w in enumerate(weights)}
+
+
+class AtomicCheckpoint(keras.callbacks.Callback):
+    """Save the model whenever ``monitor`` improves, via a temporary file and a rename."""
+
+    def __init__(self, path: Path, monitor: str = "val_accuracy") -> None:
+        super().__init__()
+        self.path, self.monitor, self.best = Path(path), monitor, -np.inf
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        value = (logs or {}).get(self.monitor, -np.inf)
+        if value > self.best:
+            self.best = value
+            with atomic_path(self.path) as tmp:
+                self.model.save(tmp)
+
+
+def train(
+    run: TrainRun,
+    train_xy: tuple[np.ndarray, np.ndarray],
+    val_xy: tuple[np.ndarray, np.ndarray],
+    out_dir: str | Path,
+    seed: int,
+    verbose: int | str = "auto",
+) -> tuple[keras.Model, pd.DataFrame]:
+    """Train ``run`` on ``train_xy``, validate on ``val_xy``, and save it under ``out_dir``.
+
+    Returns the best model (by validation accuracy) and the per-epoch history.
+    """
+    out_dir = Path(out_dir)
+    set_seed(seed)
+    model = build(run.architecture, run.width)
+    x_val, y_val = val_xy
+    val_ds = to_dataset(x_val, y_val, run.batch_size)
+    weights = class_weights(train_xy[1]) if run.class_weight else None
+    checkpoint = AtomicCheckpoint(out_dir / f"{run.name}.keras")
+    histories, start = [], time.perf_counter()
+    for number, phase in enumerate(run.phases, start=1):
+        train_ds = _training_dataset(train_xy, run.batch_size, phase.augment, seed + number)
+        model.compile(
+            optimizer=_optimizer(run, phase.learning_rate, phase.epochs * len(train_ds)),
+            loss=keras.losses.CategoricalCrossentropy(label_smoothing=run.label_smoothing),
+            metrics=["accuracy"],
+        )
+        stop = keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", patience=run.patience, restore_best_weights=True
+        )
+        print(f"{run.name}: phase {number}/{len(run.phases)}, augmentation {phase.augment}")
+        fit = model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=phase.epochs,
+            class_weight=weights,
+            callbacks=[stop, checkpoint],
+            shuffle=False,  # the dataset reshuffles every epoch itself
+            verbose=verbose,
+        )
+        frame = pd.DataFrame(fit.history)
+        frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+        frame.insert(0, "phase", number)
+        histories.append(frame)
+    history = pd.concat(histories, ignore_index=True)
+    with atomic_path(out_dir / f"{run.name}_history.csv") as tmp:
+        history.to_csv(tmp, index=False)
+    best = keras.models.load_model(out_dir / f"{run.name}.keras")
+    write_json(
+        out_dir / f"{run.name}.json",
+        {
+            "name": run.name,
+            "architecture": run.architecture,
+            "classes": list(CLASSES),
+            "input_shape": list(best.input_shape[1:]),
+            "pixel_scale": "x / 255.0 (float32 in [0, 1])",
+            "params": best.count_params(),
+            "best_val_accuracy": float(checkpoint.best),
+            "train_seconds": round(time.perf_counter() - start, 1),
+            "train_images": len(train_xy[1]),
+            "recipe": _asdict(run),
+        },
+    )
+    return best, history
+
+
+def _training_dataset(
+    xy: tuple[np.ndarray, np.ndarray], batch_size: int, level: str, seed: int
+) -> tf.data.Dataset:
+    ds = to_dataset(*xy, batch_size, shuffle=True, seed=seed)
+    augment = augmenter(level, seed)
+    if augment is None:
+        return ds
+    return ds.map(
+        lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE
+    ).prefetch(tf.data.AUTOTUNE)
+
+
+def _optimizer(run: TrainRun, lr: float, steps: int) -> keras.optimizers.Optimizer:
+    schedule: Any = lr
+    if run.schedule == "cosine":
+        schedule = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(steps, 1))
+    if run.optimizer == "adamw":
+        return keras.optimizers.AdamW(schedule, weight_decay=run.weight_decay)
+    return keras.optimizers.Adam(schedule)
+
+
+def _asdict(run: TrainRun) -> dict[str, Any]:
+    import dataclasses
+
+    return dataclasses.asdict(run)

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from capstone import sample
+from capstone.data import sources
+from capstone.errors import DataError
+from capstone.params import DatasetSource, SampleSpec
+
+SPEC = SampleSpec(fer_train=70, fer_test=14, affectnet=35, affectnet_size=48)
+
+
+def fetch(spec: DatasetSource, tmp_path: Path, name: str = "fer2013") -> dict:
+    return sources.fetch(
+        name,
+        spec,
+        tmp_path / "raw",
+        root=tmp_path,
+        sample_dir=tmp_path / "sample",
+        sample_spec=SPEC,
+        seed=1,
+    )
+
+
+def test_sample_goes_through_the_loader_and_writes_a_manifest(tmp_path: Path) -> None:
+    manifest = fetch(DatasetSource("sample"), tmp_path)
+    assert manifest["file_count"] == len(list((tmp_path / "raw/fer2013").rglob("*.jpg")))
+    assert len(manifest["archives"][0]["sha256"]) == 64
+    assert (tmp_path / "raw/fer2013/manifest.json").is_file()
+
+
+def test_rerun_with_valid_manifest_does_not_fetch_again(tmp_path: Path) -> None:
+    fetch(DatasetSource("sample"), tmp_path)
+    marker = tmp_path / "raw/fer2013/train/happy"
+    before = marker.stat().st_mtime_ns
+    (tmp_path / "sample/fer2013.zip").unlink()
+    fetch(DatasetSource("sample"), tmp_path)
+    assert not (tmp_path / "sample/fer2013.zip").exists()  # nothing regenerated
+    assert marker.stat().st_mtime_ns == before
+
+
+def test_local_zip_with_pinned_checksum(tmp_path: Path) -> None:
+    archive = sample.write_fer2013_zip(tmp_path / "copy.zip", 70, 14, seed=2)
+    good = sources._describe(archive)["sha256"]
+    manifest = fetch(DatasetSource("local", path="copy.zip", sha256=good), tmp_path)
+    assert manifest["request"]["source"] == "local"
+    with pytest.raises(DataError, match="checksum mismatch"):
+        fetch(DatasetSource("local", path="copy.zip", sha256="0" * 64), tmp_path, "other")
+
+
+def test_local_folder(tmp_path: Path) -> None:
+    archive = sample.write_affectnet_zip(tmp_path / "an.zip", 35, 48, seed=2)
+    zipfile.ZipFile(archive).extractall(tmp_path / "an")
+    manifest = fetch(DatasetSource("local", path="an"), tmp_path, "affectnet")
+    assert manifest["file_count"] == len(zipfile.ZipFile(archive).namelist())
+
+
+def test_broken_zip_fails_clearly_and_leaves_nothing(tmp_path: Path) -> None:
+    (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(DataError, match="not a readable zip archive"):
+        fetch(DatasetSource("local", path="broken.zip"), tmp_path)
+    assert not (tmp_path / "raw/fer2013").exists()
+    assert list((tmp_path / "raw").iterdir()) == []
+
+
+def test_kaggle_without_credentials_explains_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for var in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "no-kaggle"))
+    with pytest.raises(DataError) as err:
+        fetch(DatasetSource("kaggle", kaggle="msambare/fer2013", version=1), tmp_path)
+    assert "KAGGLE_USERNAME" in str(err.value)
+    assert "source: local" in str(err.value)
+    assert capsys.readouterr().out == ""

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from matplotlib import cbook
+
+from capstone.annotation import (
+    MediaError,
+    annotate_image,
+    classify_faces,
+    gallery_frame,
+    load_image,
+)
+from capstone.params import CLASSES
+
+
+class ConstantModel:
+    """Stands in for a Keras model: always the same probabilities."""
+
+    def __init__(self, probs: list[float]) -> None:
+        self.probs = np.asarray(probs)
+
+    def predict(self, x: np.ndarray, verbose: int = 0) -> np.ndarray:
+        return np.tile(self.probs, (len(x), 1))
+
+
+HAPPY = ConstantModel([0.02, 0.02, 0.02, 0.86, 0.04, 0.02, 0.02])
+UNSURE = ConstantModel([0.2, 0.1, 0.1, 0.2, 0.2, 0.1, 0.1])
+
+
+@pytest.fixture
+def hopper() -> np.ndarray:
+    return load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+
+
+def test_gallery_frame_faces_are_found_and_labelled(tmp_path: Path, hopper: np.ndarray) -> None:
+    frame = gallery_frame([hopper, cv2.flip(hopper, 1), np.zeros_like(hopper)], cols=2)
+    cv2.imwrite(str(tmp_path / "call.png"), frame)
+    record = annotate_image(tmp_path / "call.png", HAPPY, tmp_path / "out")
+    assert len(record["faces"]) == 2
+    assert {f["label"] for f in record["faces"]} == {"happy"}
+    assert set(record["faces"][0]["probs"]) == set(CLASSES)
+    assert json.loads((tmp_path / "out/call.json").read_text()) == record
+    assert cv2.imread(str(tmp_path / "out/call_annotated.png")).shape == frame.shape
+
+
+def test_low_confidence_is_uncertain_and_small_faces_are_not_guessed(hopper: np.ndarray) -> None:
+    faces = classify_faces(hopper, UNSURE, uncertain_below=0.4)
+    assert [f["status"] for f in faces] == ["uncertain"]
+    small = cv2.resize(hopper, None, fx=0.08, fy=0.08)
+    canvas = np.full((200, 200, 3), 40, np.uint8)
+    canvas[: small.shape[0], : small.shape[1]] = small
+    for face in classify_faces(canvas, HAPPY, min_face=64):
+        assert face["status"] == "too_small"
+        assert face["probs"] == {}
+
+
+def test_bad_inputs_get_clear_errors(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "cut.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    with pytest.raises(MediaError, match="not an image"):
+        load_image(tmp_path / "notes.txt")
+    with pytest.raises(MediaError, match="cannot decode"):
+        load_image(tmp_path / "cut.jpg")
+    with pytest.raises(MediaError, match="no such file"):
+        load_image(tmp_path / "missing.png")
+
+
+def test_huge_images_are_refused(tmp_path: Path) -> None:
+    cv2.imwrite(str(tmp_path / "big.png"), np.zeros((400, 400, 3), np.uint8))
+    with pytest.raises(MediaError, match="larger than"):
+        load_image(tmp_path / "big.png", max_pixels=100_000)

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from capstone.artefacts import atomic_path, read_json, sha256_json, write_json
+
+
+def test_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "model.keras"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        assert tmp.suffix == ".keras"
+        tmp.write_text("half")
+        raise RuntimeError("killed mid-write")
+    assert target.read_text() == "old"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_json_round_trip_and_stable_hash(tmp_path: Path) -> None:
+    write_json(tmp_path / "a.json", {"b": 1, "a": [1, 2]})
+    assert read_json(tmp_path / "a.json") == {"a": [1, 2], "b": 1}
+    assert sha256_json({"a": 1, "b": 2}) == sha256_json({"b": 2, "a": 1})

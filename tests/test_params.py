@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from capstone.errors import ParamsError
+from capstone.params import STAGES, load
+
+
+def write_profile(tmp_path: Path, repo: Path, edit) -> Path:
+    data = yaml.safe_load((repo / "params" / "sample.yaml").read_text())
+    edit(data)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.parametrize("name", ["sample.yaml", "full.yaml"])
+def test_shipped_profiles_load(repo: Path, name: str) -> None:
+    params = load(repo / "params" / name, repo)
+    assert params.seed == 42
+    assert {s: params.stage(s)["profile"] for s in STAGES} == dict.fromkeys(STAGES, params.profile)
+
+
+def test_stage_slice_holds_only_that_stage(repo: Path) -> None:
+    params = load(repo / "params" / "sample.yaml", repo)
+    assert set(params.stage("eda")) == {"profile", "seed", "eda"}
+
+
+def test_unknown_key_is_named_with_a_suggestion(tmp_path: Path, repo: Path) -> None:
+    path = write_profile(tmp_path, repo, lambda d: d["baseline"]["runs"][0].update(epoch=3))
+    with pytest.raises(ParamsError, match=r"unknown key 'baseline\.runs\[0\]\.epoch'") as err:
+        load(path, repo)
+    assert str(path) in str(err.value)
+
+
+def test_nested_unknown_key(tmp_path: Path, repo: Path) -> None:
+    path = write_profile(tmp_path, repo, lambda d: d["eda"].update(exampels_per_class=3))
+    with pytest.raises(ParamsError, match="did you mean 'examples_per_class'"):
+        load(path, repo)
+
+
+def test_wrong_type_is_named(tmp_path: Path, repo: Path) -> None:
+    path = write_profile(
+        tmp_path, repo, lambda d: d["baseline"]["runs"][1]["phases"][0].update(epochs="ten")
+    )
+    with pytest.raises(
+        ParamsError, match=r"baseline\.runs\[1\]\.phases\[0\]\.epochs: expected int"
+    ):
+        load(path, repo)
+
+
+def test_bool_is_not_an_int(tmp_path: Path, repo: Path) -> None:
+    path = write_profile(tmp_path, repo, lambda d: d.update(seed=True))
+    with pytest.raises(ParamsError, match="seed: expected int"):
+        load(path, repo)
+
+
+def test_bad_choice_lists_the_choices(tmp_path: Path, repo: Path) -> None:
+    path = write_profile(tmp_path, repo, lambda d: d["download"]["fer2013"].update(source="s3"))
+    with pytest.raises(ParamsError, match=r"download\.fer2013\.source: expected one of 'sample'"):
+        load(path, repo)
+
+
+def test_missing_required_key(tmp_path: Path, repo: Path) -> None:
+    path = write_profile(tmp_path, repo, lambda d: d.pop("seed"))
+    with pytest.raises(ParamsError, match="missing required key 'seed'"):
+        load(path, repo)
+
+
+def test_missing_data_file_is_named(tmp_path: Path, repo: Path) -> None:
+    def edit(d: dict) -> None:
+        d["download"]["fer2013"] = {"source": "local", "path": "nowhere/fer2013.zip"}
+
+    path = write_profile(tmp_path, repo, edit)
+    with pytest.raises(ParamsError, match=r"download\.fer2013\.path: file or folder not found"):
+        load(path, repo)
+
+
+def test_missing_params_file(tmp_path: Path) -> None:
+    with pytest.raises(ParamsError, match="params file not found"):
+        load(tmp_path / "nope.yaml")
+
+
+def test_not_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("seed: [1, 2\n")
+    with pytest.raises(ParamsError, match="not valid YAML"):
+        load(path)
+
+
+def test_cli_reports_bad_params_without_traceback(tmp_path: Path, repo: Path) -> None:
+    path = write_profile(tmp_path, repo, lambda d: d["eda"].update(colour="red"))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "capstone.cli",
+            "pipeline",
+            "--params",
+            str(path),
+            "--root",
+            str(repo),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "unknown key 'eda.colour'" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,132 @@
+"""Smoke runs of the whole pipeline on a tiny synthetic profile, in a temporary project copy.
+
+The first run executes all six notebooks and builds the book; the later tests check that
+unchanged stages are skipped, that a params change reruns exactly the stages from the one
+it touches, and that a failing cell is reported with its notebook and cell.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from capstone.params import STAGES
+
+pytestmark = pytest.mark.slow
+
+
+def run_pipeline(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "capstone.cli",
+            "pipeline",
+            "--root",
+            str(project),
+            "--params",
+            "params/tiny.yaml",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+
+
+def statuses(stdout: str) -> dict[str, str]:
+    found = re.findall(r"\] (\w+): (up to date|running)", stdout)
+    return {stage: "ran" if what == "running" else "skipped" for stage, what in found}
+
+
+def edit_params(project: Path, edit) -> None:
+    path = project / "params/tiny.yaml"
+    data = yaml.safe_load(path.read_text())
+    edit(data)
+    path.write_text(yaml.safe_dump(data))
+
+
+@pytest.fixture(scope="module")
+def project(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    repo = Path(__file__).resolve().parents[1]
+    root = tmp_path_factory.mktemp("project")
+    shutil.copytree(repo / "notebooks", root / "notebooks")
+    shutil.copytree(repo / "book", root / "book", ignore=shutil.ignore_patterns("_build"))
+    (root / "params").mkdir()
+    shutil.copy(repo / "tests/fixtures/tiny.yaml", root / "params/tiny.yaml")
+    return root, run_pipeline(root)
+
+
+def test_first_run_executes_every_stage_and_builds_the_book(project) -> None:
+    root, proc = project
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert statuses(proc.stdout) == dict.fromkeys(STAGES, "ran")
+    html = root / "book/_build/html"
+    assert (html / "index.html").is_file()
+    for page in sorted((html / "notebooks").glob("0[2-6]_*.html")):
+        images = re.findall(r'<img[^>]+src="([^"]+)"', page.read_text())
+        assert images, f"{page.name} shows no figure"
+        for src in images:
+            assert (page.parent / src).stat().st_size > 0
+    assert (root / "build/evaluation/metrics.json").is_file()
+    assert not list((root / "notebooks").glob("*.part*"))
+
+
+def test_sources_are_never_modified(project) -> None:
+    root, _ = project
+    repo = Path(__file__).resolve().parents[1]
+    for nb in (repo / "notebooks").glob("*.ipynb"):
+        assert (root / "notebooks" / nb.name).read_bytes() == nb.read_bytes()
+
+
+def test_second_run_skips_every_stage_and_the_book(project) -> None:
+    root, _ = project
+    proc = run_pipeline(root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert statuses(proc.stdout) == dict.fromkeys(STAGES, "skipped")
+    assert "book: up to date" in proc.stdout
+
+
+def test_one_changed_value_reruns_that_stage_and_the_ones_after(project) -> None:
+    root, _ = project
+    edit_params(root, lambda d: d["eda"].update(examples_per_class=2))
+    proc = run_pipeline(root, "--no-book")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert statuses(proc.stdout) == {"download": "skipped", **dict.fromkeys(STAGES[1:], "ran")}
+
+
+def test_from_reruns_from_that_stage(project) -> None:
+    root, _ = project
+    proc = run_pipeline(root, "--from", "demo", "--no-book")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert statuses(proc.stdout) == {**dict.fromkeys(STAGES[:-1], "skipped"), "demo": "ran"}
+
+
+def test_corrupted_artefact_is_detected_and_rebuilt(project) -> None:
+    root, _ = project
+    metrics = root / "build/evaluation/metrics.json"
+    metrics.write_text("{}")
+    proc = run_pipeline(root, "--no-book")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert statuses(proc.stdout)["evaluation"] == "ran"
+    assert "models" in metrics.read_text()
+
+
+def test_a_failing_cell_is_reported_and_leaves_no_marker(project) -> None:
+    root, _ = project
+    edit_params(root, lambda d: d["demo"].update(model="no_such_model"))
+    proc = run_pipeline(root, "--no-book")
+    assert proc.returncode == 2
+    assert "stage 'demo' failed in notebooks/06_demo.ipynb, cell" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (root / "build/demo/.done.json").exists()
+    assert (root / "build/notebooks/failed/06_demo.ipynb").is_file()

@@ -123,6 +123,11 @@ def run(
         Build the Jupyter Book afterwards.
     """
     paths = ProjectPaths(root)
+    if not paths.notebooks.is_dir():
+        raise StageError(
+            f"no notebooks/ folder in {paths.root.resolve()}; run from the project folder "
+            "or pass --root"
+        )
     params_path = Path(params_file)
     params = load(params_path if params_path.is_absolute() else paths.root / params_path, root)
     if from_stage is not None and from_stage not in STAGES:

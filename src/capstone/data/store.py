@@ -13,7 +13,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from capstone.artefacts import atomic_path
 from capstone.data.layout import scan

@@ -57,7 +57,7 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Lint and check formatting with ruff."""
     session.install("ruff")
-    targets = ["src", "tests", "notebooks", "noxfile.py"]
+    targets = ["src", "tests", "notebooks", "benchmarks", "noxfile.py"]
     session.run("ruff", "check", *targets, *session.posargs)
     session.run("ruff", "format", "--check", *targets)
 

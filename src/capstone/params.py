@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -53,13 +54,43 @@ class SampleSpec:
 
 
 @dataclass(frozen=True)
+class SplitSpec:
+    """How the images are split; see :mod:`capstone.data.splits` for the two protocols.
+
+    ``affectnet_group`` is a regular expression on the second dataset's file names whose first
+    group names a clip or person (e.g. ``^(.+)_\\d+$`` for SFEW's ``<movie>_<clip>_<frame>``);
+    images of one group stay in one split, so near-identical frames cannot leak.
+    """
+
+    protocol: Literal["fer2013", "seed"] = "fer2013"
+    remove_leakage: bool = True
+    affectnet_val: float = 0.15
+    affectnet_test: float = 0.15
+    affectnet_group: str | None = None
+    seed_fractions: list[float] = field(default_factory=lambda: [0.7, 0.2, 0.1])
+
+    def __post_init__(self) -> None:
+        if len(self.seed_fractions) != 3 or abs(sum(self.seed_fractions) - 1) > 1e-6:
+            raise ValueError("seed_fractions must be three numbers (train, val, test) summing to 1")
+        if not 0 <= self.affectnet_val < 1 or not 0 <= self.affectnet_test < 1:
+            raise ValueError("affectnet_val and affectnet_test must be fractions in [0, 1)")
+        if self.affectnet_group is not None:
+            try:
+                if re.compile(self.affectnet_group).groups < 1:
+                    raise ValueError("affectnet_group needs one capture group, e.g. ^(.+)_\\d+$")
+            except re.error as err:
+                raise ValueError(
+                    f"affectnet_group is not a valid regular expression: {err}"
+                ) from None
+
+
+@dataclass(frozen=True)
 class Download:
     fer2013: DatasetSource
     affectnet: DatasetSource
-    sample: SampleSpec = SampleSpec()
+    sample: SampleSpec = field(default_factory=SampleSpec)
     image_size: int = 48
-    affectnet_val_fraction: float = 0.15
-    affectnet_test_fraction: float = 0.15
+    splits: SplitSpec = field(default_factory=SplitSpec)
 
 
 @dataclass(frozen=True)
@@ -153,6 +184,21 @@ class Params:
         return data
 
 
+def with_absolute_data_paths(params: Params, root: str | Path = ".") -> Params:
+    """A copy of ``params`` whose local dataset paths are absolute (resolved against ``root``).
+
+    For running a profile in another project folder, e.g. a temporary one.
+    """
+    dl = params.download
+    fixed = {}
+    for name in ("fer2013", "affectnet"):
+        source = getattr(dl, name)
+        if source.path:
+            source = dataclasses.replace(source, path=str((Path(root) / source.path).resolve()))
+        fixed[name] = source
+    return dataclasses.replace(params, download=dataclasses.replace(dl, **fixed))
+
+
 def load(path: str | Path, root: str | Path = ".") -> Params:
     """Read and validate the params profile at ``path``.
 
@@ -218,7 +264,10 @@ def _build(cls: type, data: Any, key: str, file: str, root: Path) -> Any:
                         f"(relative paths are resolved against {root.resolve()})"
                     )
         values[name] = value
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ValueError as err:  # a check across fields, from __post_init__
+        raise ParamsError(f"{where}: {err}") from None
 
 
 def _check(hint: Any, value: Any, key: str, file: str, root: Path) -> Any:

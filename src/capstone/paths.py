@@ -55,6 +55,11 @@ class ProjectPaths:
         """The output folder of pipeline stage ``name``, e.g. ``build/baseline``."""
         return self.build / name
 
+    @property
+    def splits(self) -> Path:
+        """The split index files: for each dataset and split, the store rows it holds."""
+        return self.processed / "splits.npz"
+
     def store(self, dataset: str) -> Path:
         """The processed array store of ``dataset``."""
         return self.processed / f"{dataset}.npz"

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from capstone import sample
 from capstone.data import sources
@@ -77,3 +82,39 @@ def test_kaggle_without_credentials_explains_what_to_do(
     assert "KAGGLE_USERNAME" in str(err.value)
     assert "source: local" in str(err.value)
     assert capsys.readouterr().out == ""
+
+
+def test_credentials_never_reach_artefacts(tmp_path: Path, repo: Path) -> None:
+    """Run the download stage against Kaggle with a dummy key, then search every file for it."""
+    key = "d0d0cafe" * 4
+    shutil.copytree(repo / "notebooks", tmp_path / "notebooks")
+    profile = yaml.safe_load((repo / "tests/fixtures/tiny.yaml").read_text())
+    profile["download"]["fer2013"] = {"source": "kaggle", "kaggle": "msambare/fer2013"}
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params/kaggle.yaml").write_text(yaml.safe_dump(profile))
+    env = {**os.environ, "KAGGLE_USERNAME": "dummy-user", "KAGGLE_KEY": key}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "capstone.cli",
+            "pipeline",
+            "--root",
+            str(tmp_path),
+            "--params",
+            "params/kaggle.yaml",
+            "--no-book",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=300,
+    )
+    assert proc.returncode == 2
+    assert "could not download msambare/fer2013 from Kaggle" in proc.stderr
+    assert (tmp_path / "build/notebooks/failed/01_download.ipynb").is_file()
+    assert key not in proc.stdout + proc.stderr
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert key.encode() not in path.read_bytes(), path

@@ -3,39 +3,34 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from capstone import sample
-from capstone.data.store import build_store, combine, fer2013_splits, holdout_splits, load_store
+from capstone.data.store import build_store, decode, load_store
 
 
-def test_store_keeps_fer2013_protocol_and_skips_unreadable(tmp_path: Path) -> None:
+def test_store_decodes_everything_once_and_skips_unreadable(tmp_path: Path) -> None:
     archive = sample.write_fer2013_zip(tmp_path / "fer.zip", 140, 28, seed=0)
     zipfile.ZipFile(archive).extractall(tmp_path / "raw")
     (tmp_path / "raw/train/sad/Training_bad.jpg").write_bytes(b"\xff\xd8 truncated")
-    summary = build_store(
-        tmp_path / "raw", tmp_path / "fer.npz", 48, fer2013_splits, progress=False
-    )
-    assert summary["unreadable"] == ["train/sad/Training_bad.jpg"]
+    (tmp_path / "raw/train/sad/Training_empty.jpg").write_bytes(b"")
+    report = build_store(tmp_path / "raw", tmp_path / "fer.npz", 48, progress=False)
+    assert report["unreadable"] == ["train/sad/Training_bad.jpg", "train/sad/Training_empty.jpg"]
+    assert report["stored"] == report["found"] - 2
     store = load_store(tmp_path / "fer.npz")
-    assert store.x.shape[1:] == (48, 48)
+    assert store.x.shape == (report["stored"], 48, 48)
     assert store.x.dtype == np.uint8
-    counts = dict(zip(*np.unique(store.split, return_counts=True), strict=True))
-    assert counts["val"] == counts["test"] == len(store.y) - counts["train"] - counts["val"]
+    assert set(store.subset) == {"Training", "PublicTest", "PrivateTest"}
+    assert (store.height == 48).all()
 
 
-def test_holdout_split_is_stratified_and_deterministic(tmp_path: Path) -> None:
-    archive = sample.write_affectnet_zip(tmp_path / "an.zip", 140, 48, seed=0)
-    zipfile.ZipFile(archive).extractall(tmp_path / "raw")
-    build_store(
-        tmp_path / "raw", tmp_path / "a.npz", 48, holdout_splits(0.2, 0.2, 5), progress=False
-    )
-    build_store(
-        tmp_path / "raw", tmp_path / "b.npz", 48, holdout_splits(0.2, 0.2, 5), progress=False
-    )
-    a, b = load_store(tmp_path / "a.npz"), load_store(tmp_path / "b.npz")
-    assert (a.split == b.split).all()
-    test_labels = set(a.y[a.split == "test"].tolist())
-    assert test_labels == set(range(7))  # every class in the test split
-    _, y = combine([a, b], "train")
-    assert len(y) == 2 * (a.split == "train").sum()
+def test_colour_images_are_resized_to_gray_and_keep_their_size(tmp_path: Path) -> None:
+    image = np.random.default_rng(0).integers(0, 255, (181, 143, 3), dtype=np.uint8)
+    _, png = cv2.imencode(".png", image)
+    small, shape, digest = decode(png.tobytes(), 48)
+    assert small.shape == (48, 48)
+    assert shape == (181, 143)
+    _, jpg = cv2.imencode(".png", image.copy())
+    assert decode(jpg.tobytes(), 48)[2] == digest  # same pixels, same digest
+    assert decode(b"not an image", 48) is None

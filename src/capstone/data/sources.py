@@ -151,6 +151,20 @@ def _has_kaggle_credentials() -> bool:
     return (config / "kaggle.json").is_file() or (config / "access_token").is_file()
 
 
+def _reason(err: BaseException) -> str:
+    """One short line saying why a download failed (the client's errors nest several deep)."""
+    text = str(err).strip()
+    if "NameResolutionError" in text or "Failed to resolve" in text:
+        return "no network (could not resolve the Kaggle server)"
+    if "ConnectionError" in type(err).__name__ or "Max retries exceeded" in text:
+        return "could not connect to the Kaggle server"
+    if "403" in text or "401" in text:
+        return "access denied (check the credentials, and accept the dataset's rules on kaggle.com)"
+    if "404" in text:
+        return "no such dataset or version"
+    return text.splitlines()[0][:200] if text else type(err).__name__
+
+
 def _kaggle_download(spec: DatasetSource, out: Path) -> list[Path]:
     """Download ``spec.kaggle`` (at ``spec.version`` if set) as zip files into ``out``."""
     if not spec.kaggle:
@@ -166,14 +180,16 @@ def _kaggle_download(spec: DatasetSource, out: Path) -> list[Path]:
             api.authenticate()
     except SystemExit:  # the client exits instead of raising when credentials are bad
         raise DataError(f"Kaggle rejected the credentials. {KAGGLE_HELP}") from None
-    ref = f"{spec.kaggle}/versions/{spec.version}" if spec.version else spec.kaggle
+    ref = f"{spec.kaggle}/{spec.version}" if spec.version else spec.kaggle  # the client's form
     out.mkdir(parents=True, exist_ok=True)
+    print(f"downloading {ref} from Kaggle into {out} ...", flush=True)
     try:
-        api.dataset_download_files(ref, path=str(out), unzip=False, quiet=False)
+        with contextlib.redirect_stdout(noise):
+            api.dataset_download_files(ref, path=str(out), unzip=False, quiet=True)
     except (Exception, SystemExit) as err:  # noqa: BLE001 - any failure becomes one clear line
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        shutil.rmtree(out, ignore_errors=True)
         raise DataError(
-            f"could not download {ref} from Kaggle: {first}. Check the network and the "
+            f"could not download {ref} from Kaggle: {_reason(err)}. Check the network and the "
             "dataset name, or use `source: local` with a copy you have."
         ) from None
     archives = sorted(out.glob("*.zip"))

@@ -1,11 +1,13 @@
-"""The processed dataset: every image decoded once into arrays, saved as ``.npz`` with its hash.
+"""The processed dataset: every image decoded once into arrays, saved as ``.npz``.
 
-Stages after download read these stores, never the raw images, and build ``tf.data``
-pipelines from them.
+Images are converted to grayscale and resized to ``size`` x ``size`` with area
+interpolation (``cv2.INTER_AREA``: each output pixel averages the input pixels it covers, so
+shrinking does not alias). Later stages read these stores, never the raw images.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,115 +24,113 @@ from capstone.params import CLASSES
 
 @dataclass(frozen=True)
 class Store:
-    """Images of one dataset as arrays.
+    """All usable images of one dataset, as arrays of equal length.
 
-    ``x`` is ``(n, size, size)`` uint8 grayscale, ``y`` the class index into ``CLASSES``,
-    ``split`` one of ``train``/``val``/``test``, ``path`` the raw file it came from.
+    ``x`` is ``(n, size, size)`` uint8 grayscale; ``y`` the class index into ``CLASSES``;
+    ``subset`` the dataset's own split (see :class:`capstone.data.layout.Scan`); ``path`` the
+    raw file; ``height``/``width`` its size before resizing; ``digest`` a hash of its decoded
+    pixels, equal for exact duplicates.
     """
 
     x: np.ndarray
     y: np.ndarray
-    split: np.ndarray
+    subset: np.ndarray
     path: np.ndarray
-
-    def subset(self, split: str) -> tuple[np.ndarray, np.ndarray]:
-        """Images and labels of one split."""
-        keep = self.split == split
-        return self.x[keep], self.y[keep]
+    height: np.ndarray
+    width: np.ndarray
+    digest: np.ndarray
 
     def table(self) -> pd.DataFrame:
-        """One row per image: ``path``, ``label``, ``split``."""
-        labels = np.asarray(CLASSES)[self.y]
-        return pd.DataFrame({"path": self.path, "label": labels, "split": self.split})
+        """One row per image, without the pixels."""
+        return pd.DataFrame(
+            {
+                "path": self.path,
+                "label": np.asarray(CLASSES)[self.y],
+                "subset": self.subset,
+                "height": self.height,
+                "width": self.width,
+                "brightness": self.x.mean(axis=(1, 2)),
+                "contrast": self.x.std(axis=(1, 2)),
+            }
+        )
 
 
-def read_image(path: str | Path, size: int) -> np.ndarray | None:
-    """Decode an image file to ``size`` x ``size`` grayscale uint8, or ``None`` if unreadable."""
-    data = np.fromfile(path, dtype=np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
+def decode(data: bytes | np.ndarray, size: int) -> tuple[np.ndarray, tuple[int, int], str] | None:
+    """Decode encoded image bytes.
+
+    Returns the ``size`` x ``size`` grayscale image, the original ``(height, width)``, and a
+    hash of the original decoded pixels; or ``None`` if the bytes are not a readable image.
+    """
+    buf = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else data
+    img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
     if img is None:
         return None
-    if img.shape != (size, size):
+    digest = hashlib.blake2b(img.tobytes() + str(img.shape).encode(), digest_size=12).hexdigest()
+    if img.ndim == 3:
+        code = cv2.COLOR_BGRA2GRAY if img.shape[2] == 4 else cv2.COLOR_BGR2GRAY
+        img = cv2.cvtColor(img, code)
+    if img.dtype != np.uint8:
+        img = cv2.convertScaleAbs(img, alpha=255.0 / max(1, int(img.max())))
+    shape = img.shape[:2]
+    if shape != (size, size):
         img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
-    return img
+    return img, shape, digest
 
 
-def build_store(
-    raw_dir: Path, out: Path, size: int, splits: Any, progress: bool = True
-) -> dict[str, Any]:
+def build_store(raw_dir: Path, out: Path, size: int, progress: bool = True) -> dict[str, Any]:
     """Decode every image under ``raw_dir`` into a :class:`Store` saved at ``out``.
 
-    Parameters
-    ----------
-    raw_dir
-        A dataset tree that :func:`capstone.data.layout.scan` understands.
-    out
-        Where the ``.npz`` goes (written atomically).
-    size
-        Side length of the square grayscale images.
-    splits
-        A function from the scanned table to an array of ``train``/``val``/``test``.
+    Unreadable files are skipped and listed in the returned data-quality report, never fatal.
 
     Returns
     -------
     dict
-        A summary: image count, unreadable files, per-split counts.
+        ``found`` (image files), ``stored``, ``unreadable`` (paths), ``dropped_classes``
+        (class -> count, e.g. contempt), ``ignored_files`` (non-image files), ``per_subset``.
     """
-    table = scan(raw_dir)
-    table["split"] = splits(table)
-    images, keep, bad = [], [], []
-    for i, rel in enumerate(
-        tqdm(table["path"], desc=f"decode {raw_dir.name}", disable=not progress)
-    ):
-        img = read_image(raw_dir / rel, size)
-        if img is None:
+    found = scan(raw_dir)
+    table = found.table
+    images, keep, bad, shapes, digests = [], [], [], [], []
+    paths = tqdm(table["path"], desc=f"decode {raw_dir.name}", disable=not progress, mininterval=2)
+    for i, rel in enumerate(paths):
+        decoded = decode(np.fromfile(raw_dir / rel, dtype=np.uint8), size)
+        if decoded is None:
             bad.append(rel)
             continue
+        img, shape, digest = decoded
         images.append(img)
         keep.append(i)
+        shapes.append(shape)
+        digests.append(digest)
     table = table.iloc[keep].reset_index(drop=True)
-    labels = table["label"].map({c: i for i, c in enumerate(CLASSES)}).to_numpy(np.int64)
+    heights, widths = np.asarray(shapes, dtype=np.int32).reshape(-1, 2).T
     with atomic_path(out) as tmp, tmp.open("wb") as fh:
         np.savez_compressed(
             fh,
-            x=np.stack(images),
-            y=labels,
-            split=table["split"].to_numpy(str),
+            x=np.stack(images) if images else np.zeros((0, size, size), np.uint8),
+            y=table["label"].map({c: i for i, c in enumerate(CLASSES)}).to_numpy(np.int64),
+            subset=table["subset"].to_numpy(str),
             path=table["path"].to_numpy(str),
+            height=heights,
+            width=widths,
+            digest=np.asarray(digests, dtype=str),
         )
     return {
-        "images": len(table),
+        "found": len(found.table),
+        "stored": len(table),
         "unreadable": bad,
-        "per_split": table["split"].value_counts().sort_index().to_dict(),
+        "dropped_classes": found.dropped,
+        "ignored_files": found.ignored,
+        "per_subset": {
+            str(k): int(v) for k, v in table["subset"].value_counts().sort_index().items()
+        },
     }
 
 
 def load_store(path: str | Path) -> Store:
     """Read a store written by :func:`build_store`."""
     with np.load(path, allow_pickle=False) as npz:
-        return Store(x=npz["x"], y=npz["y"], split=npz["split"], path=npz["path"])
-
-
-def fer2013_splits(table: pd.DataFrame) -> np.ndarray:
-    """FER2013's protocol: Training -> train, PublicTest -> val, PrivateTest -> test."""
-    mapping = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
-    return table["subset"].map(mapping).fillna("train").to_numpy(str)
-
-
-def holdout_splits(val: float, test: float, seed: int) -> Any:
-    """A stratified random split for datasets that ship none (AffectNet-HQ)."""
-
-    def split(table: pd.DataFrame) -> np.ndarray:
-        rng = np.random.default_rng(seed)
-        out = np.full(len(table), "train", dtype=object)
-        for members in table.groupby("label").indices.values():
-            idx = rng.permutation(members)
-            n_test, n_val = round(len(idx) * test), round(len(idx) * val)
-            out[idx[:n_test]] = "test"
-            out[idx[n_test : n_test + n_val]] = "val"
-        return out.astype(str)
-
-    return split
+        return Store(**{name: npz[name] for name in Store.__dataclass_fields__})
 
 
 def to_dataset(
@@ -147,9 +147,3 @@ def to_dataset(
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     return ds.prefetch(tf.data.AUTOTUNE)
-
-
-def combine(stores: list[Store], split: str) -> tuple[np.ndarray, np.ndarray]:
-    """Images and labels of ``split`` from several stores, concatenated in order."""
-    parts = [s.subset(split) for s in stores]
-    return np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])

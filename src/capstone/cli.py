@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     pipe.add_argument("--root", default=".", help="project folder (default: current folder)")
     pipe.add_argument("--force", action="store_true", help="rerun every stage")
     pipe.add_argument("--from", dest="from_stage", choices=STAGES, help="rerun from this stage on")
+    pipe.add_argument("--to", dest="to_stage", choices=STAGES, help="stop after this stage")
     pipe.add_argument("--no-book", action="store_true", help="skip building the book")
 
     book = sub.add_parser("book", help="rebuild only the book from the executed notebooks")
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.root,
                 force=args.force,
                 from_stage=args.from_stage,
+                to_stage=args.to_stage,
                 book=not args.no_book,
             )
         elif args.command == "book":

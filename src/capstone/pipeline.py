@@ -104,6 +104,7 @@ def run(
     *,
     force: bool = False,
     from_stage: str | None = None,
+    to_stage: str | None = None,
     book: bool = True,
 ) -> list[StageResult]:
     """Run every stage that is not up to date, then build the book.
@@ -119,6 +120,8 @@ def run(
         Rerun every stage.
     from_stage
         Rerun this stage and every stage after it.
+    to_stage
+        Stop after this stage (the book is not built then).
     book
         Build the Jupyter Book afterwards.
     """
@@ -130,13 +133,15 @@ def run(
         )
     params_path = Path(params_file)
     params = load(params_path if params_path.is_absolute() else paths.root / params_path, root)
-    if from_stage is not None and from_stage not in STAGES:
-        raise StageError(f"--from {from_stage!r}: no such stage; stages are {', '.join(STAGES)}")
+    for option, stage in (("--from", from_stage), ("--to", to_stage)):
+        if stage is not None and stage not in STAGES:
+            raise StageError(f"{option} {stage!r}: no such stage; stages are {', '.join(STAGES)}")
+    last = STAGES.index(to_stage) if to_stage else len(STAGES) - 1
     rerun_from = 0 if force else STAGES.index(from_stage) if from_stage else len(STAGES)
 
     code = code_hash()
     results, upstream = [], None
-    for index, stage in enumerate(STAGES):
+    for index, stage in enumerate(STAGES[: last + 1]):
         inputs = stage_inputs(paths, params, stage, upstream, code)
         key = sha256_json(inputs)
         marker = read_marker(paths, stage)
@@ -150,7 +155,7 @@ def run(
             print(f"{label}: done in {marker['seconds']:.0f} s", flush=True)
             results.append(StageResult(stage, "ran", marker["seconds"]))
         upstream = marker
-    if book:
+    if book and last == len(STAGES) - 1:
         build_book(paths, params)
     return results
 

@@ -24,6 +24,7 @@ def class_counts(table: pd.DataFrame, title: str = "Images per class") -> Figure
         order=list(CLASSES),
         height=3.2,
         aspect=1.4,
+        sharey=False,
     )
     grid.set_axis_labels("perceived expression", "images")
     grid.figure.suptitle(title, y=1.03)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,3 +26,21 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is absent (only the developers' machines have it)")
     return SHARED_DATA
+
+
+def run_capstone(*args: str, env: dict[str, str] | None = None, timeout: int = 900):
+    """Run the ``capstone`` command in a subprocess, as a user would, and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "capstone.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def capstone_cli():
+    """The function :func:`run_capstone`."""
+    return run_capstone

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -93,24 +91,9 @@ def test_not_yaml(tmp_path: Path) -> None:
         load(path)
 
 
-def test_cli_reports_bad_params_without_traceback(tmp_path: Path, repo: Path) -> None:
+def test_cli_reports_bad_params_without_traceback(tmp_path: Path, repo: Path, capstone_cli) -> None:
     path = write_profile(tmp_path, repo, lambda d: d["eda"].update(colour="red"))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "capstone.cli",
-            "pipeline",
-            "--params",
-            str(path),
-            "--root",
-            str(repo),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    proc = capstone_cli("pipeline", "--params", str(path), "--root", str(repo), timeout=60)
     assert proc.returncode == 2
     assert "unknown key 'eda.colour'" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import run_capstone
 
 from capstone.params import STAGES
 
@@ -22,23 +22,7 @@ pytestmark = pytest.mark.slow
 
 
 def run_pipeline(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "capstone.cli",
-            "pipeline",
-            "--root",
-            str(project),
-            "--params",
-            "params/tiny.yaml",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
+    return run_capstone("pipeline", "--root", str(project), "--params", "params/tiny.yaml", *args)
 
 
 def statuses(stdout: str) -> dict[str, str]:

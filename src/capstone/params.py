@@ -122,6 +122,8 @@ class TrainRun:
     class_weight: bool = True
     patience: int = 5
     width: int = 32
+    precision: Literal["float32", "mixed_bfloat16"] = "float32"
+    jit_compile: bool = False
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,11 @@ def train(
     """
     out_dir = Path(out_dir)
     set_seed(seed)
-    model = build(run.architecture, run.width)
+    keras.config.set_dtype_policy(run.precision)
+    try:
+        model = build(run.architecture, run.width)
+    finally:
+        keras.config.set_dtype_policy("float32")
     x_val, y_val = val_xy
     val_ds = to_dataset(x_val, y_val, run.batch_size)
     weights = class_weights(train_xy[1]) if run.class_weight else None
@@ -99,6 +103,7 @@ def train(
             optimizer=_optimizer(run, phase.learning_rate, phase.epochs * len(train_ds)),
             loss=keras.losses.CategoricalCrossentropy(label_smoothing=run.label_smoothing),
             metrics=["accuracy"],
+            jit_compile=run.jit_compile,
         )
         stop = keras.callbacks.EarlyStopping(
             monitor="val_accuracy", patience=run.patience, restore_best_weights=True

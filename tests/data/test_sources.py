@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -84,7 +82,7 @@ def test_kaggle_without_credentials_explains_what_to_do(
     assert capsys.readouterr().out == ""
 
 
-def test_credentials_never_reach_artefacts(tmp_path: Path, repo: Path) -> None:
+def test_credentials_never_reach_artefacts(tmp_path: Path, repo: Path, capstone_cli) -> None:
     """Run the download stage against Kaggle with a dummy key, then search every file for it."""
     key = "d0d0cafe" * 4
     shutil.copytree(repo / "notebooks", tmp_path / "notebooks")
@@ -93,22 +91,14 @@ def test_credentials_never_reach_artefacts(tmp_path: Path, repo: Path) -> None:
     (tmp_path / "params").mkdir()
     (tmp_path / "params/kaggle.yaml").write_text(yaml.safe_dump(profile))
     env = {**os.environ, "KAGGLE_USERNAME": "dummy-user", "KAGGLE_KEY": key}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "capstone.cli",
-            "pipeline",
-            "--root",
-            str(tmp_path),
-            "--params",
-            "params/kaggle.yaml",
-            "--no-book",
-        ],
-        capture_output=True,
-        text=True,
+    proc = capstone_cli(
+        "pipeline",
+        "--root",
+        str(tmp_path),
+        "--params",
+        "params/kaggle.yaml",
+        "--no-book",
         env=env,
-        check=False,
         timeout=300,
     )
     assert proc.returncode == 2

@@ -97,3 +97,13 @@ def test_cli_reports_bad_params_without_traceback(tmp_path: Path, repo: Path, ca
     assert proc.returncode == 2
     assert "unknown key 'eda.colour'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_cross_field_checks_name_the_section(tmp_path: Path, repo: Path) -> None:
+    path = write_profile(
+        tmp_path, repo, lambda d: d["download"]["splits"].update(seed_fractions=[0.5, 0.2, 0.1])
+    )
+    with pytest.raises(
+        ParamsError, match=r"download\.splits: seed_fractions must be three numbers"
+    ):
+        load(path, repo)

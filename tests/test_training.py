@@ -5,8 +5,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from capstone.artefacts import read_json, write_json
 from capstone.params import Phase, TrainRun
-from capstone.training import class_weights, train
+from capstone.training import class_weights, select_best, train
 
 
 def test_class_weights_favour_rare_classes() -> None:
@@ -33,3 +34,28 @@ def test_train_writes_model_history_and_card(tmp_path: Path) -> None:
     assert (tmp_path / "tiny.keras").is_file()
     assert (tmp_path / "tiny.json").is_file()
     assert not list(tmp_path.glob("*.part*"))  # no temporary checkpoint left behind
+
+
+def test_select_best_keeps_the_best_on_validation(tmp_path: Path) -> None:
+    write_json(tmp_path / "a.json", {"best_val_accuracy": 0.61})
+    write_json(tmp_path / "b.json", {"best_val_accuracy": 0.64})
+    assert select_best(tmp_path, ["a", "b"])["selected"] == "b"
+    assert read_json(tmp_path / "selected.json")["val_accuracy"] == {"a": 0.61, "b": 0.64}
+
+
+def test_a_run_can_start_from_another_models_weights(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 255, size=(32, 48, 48), dtype=np.uint8)
+    y = np.arange(32) % 7
+    first = TrainRun(name="first", architecture="compact_cnn", width=4, phases=[Phase(epochs=1)])
+    start, _ = train(first, (x, y), (x, y), tmp_path, seed=0, verbose=0)
+    second = TrainRun(
+        name="second",
+        architecture="compact_cnn",
+        width=4,
+        phases=[Phase(epochs=1, learning_rate=0.0)],
+    )
+    model, _ = train(
+        second, (x, y), (x, y), tmp_path, 0, verbose=0, init_weights=tmp_path / "first.keras"
+    )
+    assert np.allclose(model.get_weights()[0], start.get_weights()[0])

@@ -104,12 +104,16 @@ class Phase:
 
     epochs: int
     learning_rate: float = 1e-3
-    augment: Literal["none", "light", "heavy"] = "light"
+    augment: Literal["none", "flip", "light", "heavy"] = "light"
 
 
 @dataclass(frozen=True)
 class TrainRun:
-    """One model trained by a stage: an architecture and its training recipe."""
+    """One model trained by a stage: an architecture and its training recipe.
+
+    ``init_from`` names a model trained by an earlier stage (e.g. ``baseline``) whose weights
+    this run starts from instead of a random initialisation.
+    """
 
     name: str
     architecture: Literal["seed_cnn", "compact_cnn"]
@@ -124,6 +128,7 @@ class TrainRun:
     width: int = 32
     precision: Literal["float32", "mixed_bfloat16"] = "float32"
     jit_compile: bool = False
+    init_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,7 +154,7 @@ class Evaluation:
 
 @dataclass(frozen=True)
 class Demo:
-    model: str = "merged"
+    model: str = "selected"
     media: list[str] = field(default_factory=list, metadata=MUST_EXIST)
     min_face: int = 24
     uncertain_below: float = 0.4

@@ -60,6 +60,20 @@ class ProjectPaths:
         """The split index files: for each dataset and split, the store rows it holds."""
         return self.processed / "splits.npz"
 
+    def model(self, name: str) -> Path:
+        """The model file called ``name`` trained by the baseline or merged stage.
+
+        Raises ``FileNotFoundError`` naming the places it looked.
+        """
+        places = [self.stage(stage) / f"{name}.keras" for stage in ("merged", "baseline")]
+        for path in places:
+            if path.is_file():
+                return path
+        raise FileNotFoundError(
+            f"no model called {name!r}: looked for {', '.join(map(str, places))}; "
+            "is it one of the runs of the baseline or merged stage in the params?"
+        )
+
     def store(self, dataset: str) -> Path:
         """The processed array store of ``dataset``."""
         return self.processed / f"{dataset}.npz"

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from capstone.artefacts import atomic_path, write_json
+from capstone.artefacts import atomic_path, read_json, write_json
 from capstone.data.store import to_dataset
 from capstone.models import build
 from capstone.params import CLASSES, TrainRun
@@ -29,13 +29,17 @@ def set_seed(seed: int) -> None:
 
 
 def augmenter(level: str, seed: int) -> keras.Sequential | None:
-    """Keras preprocessing layers for ``level`` ``none``, ``light`` or ``heavy``.
+    """Keras preprocessing layers for ``level`` ``none``, ``flip``, ``light`` or ``heavy``.
 
-    ``heavy`` is the seed's stage-2 recipe: rotation 30 degrees, shear 0.3, zoom 0.3, flip.
+    ``flip`` is the seed's recipe (horizontal flips only); ``light`` adds small shifts and
+    rotations; ``heavy`` is the seed's stage-2 recipe: rotation 30 degrees, shear 0.3, zoom
+    0.3, flip.
     """
     if level == "none":
         return None
-    if level == "light":
+    if level == "flip":
+        steps = [keras.layers.RandomFlip("horizontal", seed=seed)]
+    elif level == "light":
         steps = [
             keras.layers.RandomFlip("horizontal", seed=seed),
             keras.layers.RandomTranslation(0.08, 0.08, fill_mode="reflect", seed=seed),
@@ -80,9 +84,11 @@ def train(
     out_dir: str | Path,
     seed: int,
     verbose: int | str = "auto",
+    init_weights: str | Path | None = None,
 ) -> tuple[keras.Model, pd.DataFrame]:
     """Train ``run`` on ``train_xy``, validate on ``val_xy``, and save it under ``out_dir``.
 
+    ``init_weights`` is a ``.keras`` model of the same architecture to start from.
     Returns the best model (by validation accuracy) and the per-epoch history.
     """
     out_dir = Path(out_dir)
@@ -92,6 +98,8 @@ def train(
         model = build(run.architecture, run.width)
     finally:
         keras.config.set_dtype_policy("float32")
+    if init_weights is not None:
+        model.set_weights(keras.models.load_model(init_weights).get_weights())
     x_val, y_val = val_xy
     val_ds = to_dataset(x_val, y_val, run.batch_size)
     weights = class_weights(train_xy[1]) if run.class_weight else None
@@ -138,6 +146,7 @@ def train(
             "best_val_accuracy": float(checkpoint.best),
             "train_seconds": round(time.perf_counter() - start, 1),
             "train_images": len(train_xy[1]),
+            "init_weights": None if init_weights is None else Path(init_weights).name,
             "recipe": _asdict(run),
         },
     )
@@ -169,3 +178,17 @@ def _asdict(run: TrainRun) -> dict[str, Any]:
     import dataclasses
 
     return dataclasses.asdict(run)
+
+
+def select_best(out_dir: str | Path, names: list[str]) -> dict[str, Any]:
+    """Pick the run with the best validation accuracy among ``names`` trained into ``out_dir``.
+
+    Writes ``selected.json`` (the winner, and every candidate's validation accuracy) and
+    returns it. Only validation data decides: the test sets stay unseen until evaluation.
+    """
+    out_dir = Path(out_dir)
+    scores = {n: read_json(out_dir / f"{n}.json")["best_val_accuracy"] for n in names}
+    best = max(scores, key=scores.__getitem__)
+    selected = {"selected": best, "val_accuracy": scores}
+    write_json(out_dir / "selected.json", selected)
+    return selected

@@ -24,6 +24,11 @@ def test_shipped_profiles_load(repo: Path, name: str) -> None:
     assert {s: params.stage(s)["profile"] for s in STAGES} == dict.fromkeys(STAGES, params.profile)
 
 
+def test_shared_profile_loads(repo: Path, shared_data: Path) -> None:
+    params = load(repo / "params" / "shared.yaml", repo)
+    assert params.download.fer2013.source == params.download.affectnet.source == "local"
+
+
 def test_stage_slice_holds_only_that_stage(repo: Path) -> None:
     params = load(repo / "params" / "sample.yaml", repo)
     assert set(params.stage("eda")) == {"profile", "seed", "eda"}

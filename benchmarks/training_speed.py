@@ -13,24 +13,18 @@ import argparse
 import itertools
 import time
 
-import keras
 import numpy as np
 import pandas as pd
 
-from capstone.models import build
 from capstone.params import Phase, TrainRun
-from capstone.training import _training_dataset, set_seed
+from capstone.training import build_model, set_seed, training_dataset
 
 
 def images_per_second(run: TrainRun, x: np.ndarray, y: np.ndarray) -> float:
     set_seed(0)
-    keras.config.set_dtype_policy(run.precision)
-    try:
-        model = build(run.architecture, run.width)
-    finally:
-        keras.config.set_dtype_policy("float32")
+    model = build_model(run)
     model.compile(optimizer="adamw", loss="categorical_crossentropy", jit_compile=run.jit_compile)
-    ds = _training_dataset((x, y), run.batch_size, "light", seed=0)
+    ds = training_dataset((x, y), run.batch_size, "light", seed=0)
     model.fit(ds, epochs=1, verbose=0)
     start = time.perf_counter()
     model.fit(ds, epochs=1, verbose=0)

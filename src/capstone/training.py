@@ -7,6 +7,7 @@ continuing from the previous weights) and leaves three files in ``out_dir``:
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,15 @@ class AtomicCheckpoint(keras.callbacks.Callback):
                 self.model.save(tmp)
 
 
+def build_model(run: TrainRun) -> keras.Model:
+    """The run's architecture, with its layers in the run's precision (float32 or bf16)."""
+    keras.config.set_dtype_policy(run.precision)
+    try:
+        return build(run.architecture, run.width)
+    finally:
+        keras.config.set_dtype_policy("float32")
+
+
 def train(
     run: TrainRun,
     train_xy: tuple[np.ndarray, np.ndarray],
@@ -93,11 +103,7 @@ def train(
     """
     out_dir = Path(out_dir)
     set_seed(seed)
-    keras.config.set_dtype_policy(run.precision)
-    try:
-        model = build(run.architecture, run.width)
-    finally:
-        keras.config.set_dtype_policy("float32")
+    model = build_model(run)
     if init_weights is not None:
         model.set_weights(keras.models.load_model(init_weights).get_weights())
     x_val, y_val = val_xy
@@ -106,7 +112,7 @@ def train(
     checkpoint = AtomicCheckpoint(out_dir / f"{run.name}.keras")
     histories, start = [], time.perf_counter()
     for number, phase in enumerate(run.phases, start=1):
-        train_ds = _training_dataset(train_xy, run.batch_size, phase.augment, seed + number)
+        train_ds = training_dataset(train_xy, run.batch_size, phase.augment, seed + number)
         model.compile(
             optimizer=_optimizer(run, phase.learning_rate, phase.epochs * len(train_ds)),
             loss=keras.losses.CategoricalCrossentropy(label_smoothing=run.label_smoothing),
@@ -147,15 +153,16 @@ def train(
             "train_seconds": round(time.perf_counter() - start, 1),
             "train_images": len(train_xy[1]),
             "init_weights": None if init_weights is None else Path(init_weights).name,
-            "recipe": _asdict(run),
+            "recipe": dataclasses.asdict(run),
         },
     )
     return best, history
 
 
-def _training_dataset(
+def training_dataset(
     xy: tuple[np.ndarray, np.ndarray], batch_size: int, level: str, seed: int
 ) -> tf.data.Dataset:
+    """Shuffled, batched training data, augmented at ``level`` (see :func:`augmenter`)."""
     ds = to_dataset(*xy, batch_size, shuffle=True, seed=seed)
     augment = augmenter(level, seed)
     if augment is None:
@@ -172,12 +179,6 @@ def _optimizer(run: TrainRun, lr: float, steps: int) -> keras.optimizers.Optimiz
     if run.optimizer == "adamw":
         return keras.optimizers.AdamW(schedule, weight_decay=run.weight_decay)
     return keras.optimizers.Adam(schedule)
-
-
-def _asdict(run: TrainRun) -> dict[str, Any]:
-    import dataclasses
-
-    return dataclasses.asdict(run)
 
 
 def select_best(out_dir: str | Path, names: list[str]) -> dict[str, Any]:

@@ -33,7 +33,7 @@ def seed_cnn(n_classes: int = len(CLASSES)) -> keras.Model:
 
 
 def compact_cnn(width: int = 32, n_classes: int = len(CLASSES)) -> keras.Model:
-    """The project's CNN: four VGG-style blocks with batch norm, then global average pooling.
+    """The project's CNN: four VGG-style blocks with batch norm, global average pooling, MLP head.
 
     ``width`` is the number of filters of the first block; each block doubles it.
     """
@@ -45,9 +45,11 @@ def compact_cnn(width: int = 32, n_classes: int = len(CLASSES)) -> keras.Model:
             x = layers.BatchNormalization(momentum=0.9)(x)
             x = layers.ReLU()(x)
         x = layers.MaxPooling2D()(x)
-        x = layers.Dropout(0.1 + 0.05 * i)(x)
+        if i >= 2:  # light dropout in the deep blocks only: with augmentation, more underfits
+            x = layers.Dropout(0.1)(x)
     x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dropout(0.4)(x)
+    x = layers.Dense(width * 8, activation="relu")(x)
+    x = layers.Dropout(0.3)(x)
     x = layers.Dense(n_classes)(x)
     outputs = layers.Activation("softmax", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="compact_cnn")

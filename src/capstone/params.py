@@ -112,7 +112,8 @@ class TrainRun:
     """One model trained by a stage: an architecture and its training recipe.
 
     ``init_from`` names a model trained by an earlier stage (e.g. ``baseline``) whose weights
-    this run starts from instead of a random initialisation.
+    this run starts from instead of a random initialisation. ``distribution`` is the
+    TensorFlow strategy: ``default`` (one device) or ``mirrored`` (every local GPU).
     """
 
     name: str
@@ -129,6 +130,7 @@ class TrainRun:
     precision: Literal["float32", "mixed_bfloat16"] = "float32"
     jit_compile: bool = False
     init_from: str | None = None
+    distribution: Literal["default", "mirrored"] = "default"
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,18 @@ def build_model(run: TrainRun) -> keras.Model:
         keras.config.set_dtype_policy("float32")
 
 
+def distribution_strategy(name: str) -> tf.distribute.Strategy:
+    """``default``: the current device (CPU or one GPU); ``mirrored``: every local GPU.
+
+    With ``mirrored``, ``batch_size`` is the global batch, split across the GPUs.
+    """
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "default":
+        return tf.distribute.get_strategy()
+    raise ValueError(f"unknown distribution {name!r}; use default or mirrored")
+
+
 def train(
     run: TrainRun,
     train_xy: tuple[np.ndarray, np.ndarray],
@@ -103,7 +115,9 @@ def train(
     """
     out_dir = Path(out_dir)
     set_seed(seed)
-    model = build_model(run)
+    strategy = distribution_strategy(run.distribution)
+    with strategy.scope():
+        model = build_model(run)
     if init_weights is not None:
         model.set_weights(keras.models.load_model(init_weights).get_weights())
     x_val, y_val = val_xy
@@ -113,12 +127,13 @@ def train(
     histories, start = [], time.perf_counter()
     for number, phase in enumerate(run.phases, start=1):
         train_ds = training_dataset(train_xy, run.batch_size, phase.augment, seed + number)
-        model.compile(
-            optimizer=_optimizer(run, phase.learning_rate, phase.epochs * len(train_ds)),
-            loss=keras.losses.CategoricalCrossentropy(label_smoothing=run.label_smoothing),
-            metrics=["accuracy"],
-            jit_compile=run.jit_compile,
-        )
+        with strategy.scope():
+            model.compile(
+                optimizer=_optimizer(run, phase.learning_rate, phase.epochs * len(train_ds)),
+                loss=keras.losses.CategoricalCrossentropy(label_smoothing=run.label_smoothing),
+                metrics=["accuracy"],
+                jit_compile=run.jit_compile,
+            )
         stop = keras.callbacks.EarlyStopping(
             monitor="val_accuracy", patience=run.patience, restore_best_weights=True
         )

@@ -20,6 +20,24 @@ def repo() -> Path:
     return REPO
 
 
+@pytest.fixture(scope="session")
+def shared_project(tmp_path_factory: pytest.TempPathFactory):
+    """The download stage of ``params/shared.yaml`` run once into a temporary project folder.
+
+    Returns ``(quality, paths)``: the stage's ``quality.json`` and the folder's ProjectPaths.
+    Skips where ``../shared`` is absent.
+    """
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is absent (only the developers' machines have it)")
+    from capstone.data import prepare
+    from capstone.params import load, with_absolute_data_paths
+    from capstone.paths import ProjectPaths
+
+    params = with_absolute_data_paths(load(REPO / "params/shared.yaml", REPO), REPO)
+    paths = ProjectPaths(tmp_path_factory.mktemp("shared"))
+    return prepare.run(params, paths, progress=False), paths
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """``../shared/data``, or skip: a user's clone has no shared folder."""

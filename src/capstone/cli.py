@@ -1,4 +1,4 @@
-"""The ``capstone`` command: ``pipeline``, ``book`` and ``annotate``.
+"""The ``capstone`` command: ``pipeline``, ``book``, ``release`` and ``annotate``.
 
 Errors the project raises on purpose are printed as one clear message (exit status 2);
 anything else is a bug and keeps its traceback.
@@ -29,16 +29,29 @@ def _parser() -> argparse.ArgumentParser:
     pipe.add_argument("--force", action="store_true", help="rerun every stage")
     pipe.add_argument("--from", dest="from_stage", choices=STAGES, help="rerun from this stage on")
     pipe.add_argument("--to", dest="to_stage", choices=STAGES, help="stop after this stage")
+    pipe.add_argument(
+        "--only",
+        choices=STAGES,
+        help="run just this stage on the existing outputs of the earlier ones (development)",
+    )
     pipe.add_argument("--no-book", action="store_true", help="skip building the book")
 
     book = sub.add_parser("book", help="rebuild only the book from the executed notebooks")
     book.add_argument("--params", default="params/sample.yaml")
     book.add_argument("--root", default=".")
 
+    rel = sub.add_parser("release", help="publish the evaluated final model to models/")
+    rel.add_argument("--params", required=True, help="the profile that trained it")
+    rel.add_argument("--root", default=".")
+
     ann = sub.add_parser("annotate", help="annotate faces in images with perceived expressions")
     ann.add_argument("inputs", nargs="+", type=Path, help="image files (png, jpg, webp)")
     ann.add_argument("--out", type=Path, required=True, help="output folder")
-    ann.add_argument("--model", type=Path, required=True, help="a trained .keras model")
+    ann.add_argument(
+        "--model",
+        type=Path,
+        help="a trained .keras model (default: the released models/fer_cnn.keras)",
+    )
     ann.add_argument("--min-face", type=int, default=24, help="smallest face side to classify (px)")
     ann.add_argument(
         "--uncertain-below",
@@ -61,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                 force=args.force,
                 from_stage=args.from_stage,
                 to_stage=args.to_stage,
+                only=args.only,
                 book=not args.no_book,
             )
         elif args.command == "book":
@@ -70,6 +84,14 @@ def main(argv: list[str] | None = None) -> int:
 
             paths = ProjectPaths(args.root)
             pipeline.build_book(paths, load(paths.root / args.params, args.root))
+        elif args.command == "release":
+            from capstone import release
+            from capstone.params import load
+            from capstone.paths import ProjectPaths
+
+            paths = ProjectPaths(args.root)
+            model = release.publish(paths, load(paths.root / args.params, args.root))
+            print(f"released {model} (model card: {model.parent / 'README.md'})")
         else:
             return _annotate(args)
     except CapstoneError as err:
@@ -87,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
 def _annotate(args: argparse.Namespace) -> int:
     from capstone.annotation import annotate_image, summary
     from capstone.modelio import load_model
+    from capstone.release import released_model
 
-    model = load_model(args.model)
+    model = load_model(args.model or released_model())
     records, failed = [], 0
     for path in args.inputs:
         try:

@@ -14,13 +14,18 @@ from capstone.params import CLASSES
 def predict(model: Any, x: np.ndarray, batch_size: int = 256, tta_flip: bool = False) -> np.ndarray:
     """Class probabilities for uint8 images ``x`` of shape ``(n, 48, 48)``.
 
-    With ``tta_flip`` the prediction is averaged with that of the mirrored image.
+    With ``tta_flip`` the prediction is combined with that of the mirrored image: the
+    normalised geometric mean of the two, i.e. the softmax of the averaged logits, so that
+    a temperature and class offsets folded into the model apply to it exactly.
     """
     inputs = x[..., None].astype(np.float32) / 255.0
-    probs = model.predict(inputs, batch_size=batch_size, verbose=0)
+    probs = np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0), np.float64)
     if tta_flip:
-        probs = (probs + model.predict(inputs[:, :, ::-1], batch_size=batch_size, verbose=0)) / 2
-    return np.asarray(probs, dtype=np.float64)
+        mirrored = model.predict(inputs[:, :, ::-1], batch_size=batch_size, verbose=0)
+        log_mean = (np.log(np.clip(probs, 1e-12, 1)) + np.log(np.clip(mirrored, 1e-12, 1))) / 2
+        probs = np.exp(log_mean - log_mean.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
+    return probs
 
 
 def classification_metrics(y_true: np.ndarray, probs: np.ndarray) -> dict[str, Any]:

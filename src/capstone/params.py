@@ -156,7 +156,9 @@ class Evaluation:
 
 @dataclass(frozen=True)
 class Demo:
-    model: str = "selected"
+    """``model``: ``released`` (models/), ``final``, ``selected`` or a run name."""
+
+    model: str = "released"
     media: list[str] = field(default_factory=list, metadata=MUST_EXIST)
     min_face: int = 24
     uncertain_below: float = 0.4

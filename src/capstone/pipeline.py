@@ -105,6 +105,7 @@ def run(
     force: bool = False,
     from_stage: str | None = None,
     to_stage: str | None = None,
+    only: str | None = None,
     book: bool = True,
 ) -> list[StageResult]:
     """Run every stage that is not up to date, then build the book.
@@ -122,6 +123,10 @@ def run(
         Rerun this stage and every stage after it.
     to_stage
         Stop after this stage (the book is not built then).
+    only
+        Run just this stage on the outputs the stages before it left, without checking
+        that those are up to date (for development: e.g. re-evaluating after an evaluation
+        change without retraining). The book is not built then.
     book
         Build the Jupyter Book afterwards.
     """
@@ -133,13 +138,15 @@ def run(
         )
     params_path = Path(params_file)
     params = load(params_path if params_path.is_absolute() else paths.root / params_path, root)
-    for option, stage in (("--from", from_stage), ("--to", to_stage)):
+    for option, stage in (("--from", from_stage), ("--to", to_stage), ("--only", only)):
         if stage is not None and stage not in STAGES:
             raise StageError(f"{option} {stage!r}: no such stage; stages are {', '.join(STAGES)}")
     last = STAGES.index(to_stage) if to_stage else len(STAGES) - 1
     rerun_from = 0 if force else STAGES.index(from_stage) if from_stage else len(STAGES)
 
     code = code_hash()
+    if only is not None:
+        return [_run_only(paths, params, params_path, only, code)]
     results, upstream = [], None
     for index, stage in enumerate(STAGES[: last + 1]):
         inputs = stage_inputs(paths, params, stage, upstream, code)
@@ -158,6 +165,25 @@ def run(
     if book and last == len(STAGES) - 1:
         build_book(paths, params)
     return results
+
+
+def _run_only(
+    paths: ProjectPaths, params: Params, params_path: Path, stage: str, code: str
+) -> StageResult:
+    index = STAGES.index(stage)
+    upstream = None
+    if index > 0:
+        upstream = read_marker(paths, STAGES[index - 1])
+        if upstream is None:
+            raise StageError(
+                f"--only {stage}: stage {STAGES[index - 1]!r} has not completed in "
+                f"{paths.build}; run the pipeline up to it first"
+            )
+    print(f"[{index + 1}/{len(STAGES)}] {stage}: running alone (earlier stages not checked)")
+    inputs = stage_inputs(paths, params, stage, upstream, code)
+    marker = _run_stage(paths, params_path, stage, sha256_json(inputs), inputs)
+    print(f"[{index + 1}/{len(STAGES)}] {stage}: done in {marker['seconds']:.0f} s", flush=True)
+    return StageResult(stage, "ran", marker["seconds"])
 
 
 def _run_stage(

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from capstone.data import prepare
 from capstone.data.splits import load_data
-from capstone.params import load, with_absolute_data_paths
 from capstone.paths import ProjectPaths
 
 
 @pytest.fixture(scope="module")
-def quality(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, ProjectPaths]:
-    repo = Path(__file__).resolve().parents[2]
-    if not (repo.parent / "shared" / "data").is_dir():
-        pytest.skip("../shared/data is absent (only the developers' machines have it)")
-    params = with_absolute_data_paths(load(repo / "params/shared.yaml", repo), repo)
-    paths = ProjectPaths(tmp_path_factory.mktemp("shared"))
-    return prepare.run(params, paths, progress=False), paths
+def quality(shared_project) -> tuple[dict, ProjectPaths]:
+    return shared_project
 
 
 def test_fer2013_counts_are_exactly_kaggles(quality) -> None:

@@ -1,0 +1,215 @@
+"""The released model: the best trained model, calibrated, with its params and model card.
+
+Two steps. The evaluation stage calls :func:`prepare`, which calibrates the merged stage's
+pick on the validation split and writes ``build/evaluation/final.keras`` with a record of
+where it came from and how it scores (``final.json``). ``capstone release`` then calls
+:func:`publish`, which copies both into ``models/`` with the params file and a model card
+(``models/README.md``) written from that record. The sample profile's synthetic model is
+never published.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from capstone import provenance
+from capstone.artefacts import atomic_path, read_json, sha256_file, write_json, write_text
+from capstone.calibration import calibrate
+from capstone.errors import CapstoneError
+from capstone.evaluation import classification_metrics, predict
+from capstone.modelio import load_model
+from capstone.params import CLASSES, Params
+from capstone.paths import ProjectPaths
+
+MODEL_NAME = "fer_cnn"
+
+
+def released_model(root: str | Path = ".") -> Path:
+    """The released model file: ``models/fer_cnn.keras`` under ``root``, else in the source tree."""
+    here = Path(root) / "models" / f"{MODEL_NAME}.keras"
+    if here.is_file():
+        return here
+    return Path(__file__).resolve().parents[2] / "models" / f"{MODEL_NAME}.keras"
+
+
+def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
+    """Calibrate the merged stage's pick and write ``final.keras`` and ``final.json``.
+
+    ``data`` is the :class:`~capstone.data.splits.SplitData` of the run. Only the FER2013
+    validation split is used for fitting; the test sets are scored afterwards.
+    """
+    selected = read_json(paths.stage("merged") / "selected.json")["selected"]
+    run = next(r for r in params.merged.runs if r.name == selected)
+    if run.architecture != "compact_cnn":
+        raise CapstoneError(
+            f"only a compact_cnn can be released; {selected!r} is {run.architecture}"
+        )
+    model = load_model(paths.model(selected))
+    final, calibration = calibrate(
+        model, run.architecture, run.width, data.xy("fer2013", "val"), params.evaluation.batch_size
+    )
+    out = paths.stage("evaluation")
+    with atomic_path(out / "final.keras") as tmp:
+        final.save(tmp)
+    tta = calibration["tta_flip"]
+    test = {
+        name: classification_metrics(
+            data.xy(name, "test")[1],
+            predict(final, data.xy(name, "test")[0], params.evaluation.batch_size, tta_flip=tta),
+        )
+        for name in data.stores
+    }
+    record = {
+        "name": MODEL_NAME,
+        "source_model": selected,
+        "architecture": run.architecture,
+        "width": run.width,
+        "parameters": final.count_params(),
+        "classes": list(CLASSES),
+        "input": "48x48 grayscale face crop, float32 pixels / 255",
+        "calibration": calibration,
+        "test": test,
+        "training_seconds": _training_seconds(paths, params),
+        "profile": params.profile,
+        "params_file": params.source_file,
+        "params_sha256": sha256_file(paths.root / params.source_file),
+        "data": provenance.data_line(paths),
+        "commit": provenance.git_commit(paths.root),
+    }
+    write_json(out / "final.json", record)
+    return record
+
+
+def publish(paths: ProjectPaths, params: Params, dest: str | Path | None = None) -> Path:
+    """Copy the evaluation stage's final model into ``dest`` (default ``models/``) with its card.
+
+    Refuses the synthetic sample profile, and a final model older than its record.
+    """
+    if params.download.fer2013.source == "sample":
+        raise CapstoneError(
+            f"{params.source_file}: the sample profile trains on synthetic faces and is never "
+            "released; run the full profile (params/full.yaml) and release that"
+        )
+    src = paths.stage("evaluation")
+    if not (src / "final.keras").is_file() or not (src / "final.json").is_file():
+        raise CapstoneError(
+            f"no final model in {src}: run `capstone pipeline --params {params.source_file}` "
+            "through the evaluation stage first"
+        )
+    dest = Path(dest) if dest is not None else paths.root / "models"
+    dest.mkdir(parents=True, exist_ok=True)
+    record = read_json(src / "final.json")
+    record["model_sha256"] = sha256_file(src / "final.keras")
+    record["size_bytes"] = (src / "final.keras").stat().st_size
+    with atomic_path(dest / f"{MODEL_NAME}.keras") as tmp:
+        shutil.copyfile(src / "final.keras", tmp)
+    with atomic_path(dest / f"{MODEL_NAME}.params.yaml") as tmp:
+        shutil.copyfile(paths.root / params.source_file, tmp)
+    write_json(dest / f"{MODEL_NAME}.json", record)
+    write_text(dest / "README.md", model_card(record))
+    return dest / f"{MODEL_NAME}.keras"
+
+
+def model_card(record: dict[str, Any]) -> str:
+    """The model card (markdown) for a ``final.json`` record: every figure comes from it."""
+    cal = record["calibration"]
+    test_rows = "\n".join(
+        f"| {name} | {m['n']:,} | {m['accuracy']:.1%} | {m['macro_f1']:.3f} |"
+        for name, m in record["test"].items()
+    )
+    fer = record["test"]["fer2013"]
+    class_rows = "\n".join(
+        f"| {c} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
+        for c, v in fer["per_class"].items()
+    )
+    val_rows = "\n".join(
+        f"| {step} | {v['accuracy']:.1%} | {v['macro_f1']:.3f} | {v['ece']:.3f} |"
+        for step, v in cal["validation"].items()
+    )
+    offsets = ", ".join(
+        f"{c} {v:+.2f}" for c, v in zip(record["classes"], cal["class_offsets"], strict=True)
+    )
+    return f"""# Model card: `{record["name"]}`
+
+A small CNN that reads the **perceived facial expression** of a 48x48 grayscale face crop as
+one of seven classes: {", ".join(record["classes"])}. It describes how a face looks to
+annotators, not what the person feels.
+
+This file is written by `capstone release` from `fer_cnn.json`; every figure below comes
+from that record of the run that produced the model.
+
+## Model
+- Architecture: `{record["architecture"]}` (width {record["width"]}): four VGG-style blocks of
+  two 3x3 convolutions with batch norm, global average pooling, a {record["width"] * 8}-unit ReLU layer, a
+  linear layer and a softmax; {record["parameters"]:,} parameters, {record["size_bytes"] / 1e6:.1f} MB.
+- Input: {record["input"]}. Output: probabilities in the class order above.
+- Flip test-time augmentation: {"yes" if cal["tta_flip"] else "no"} (kept only because it raised
+  validation accuracy; callers apply it with `capstone.evaluation.predict(..., tta_flip=True)`).
+- Calibration, fitted on the FER2013 validation split (PublicTest) and folded into the last
+  layer: temperature {cal["temperature"]:.3f}; class offsets {offsets}.
+- sha256 of `fer_cnn.keras`: `{record["model_sha256"]}`.
+
+## Data and training
+- Data: {record["data"]}.
+- Trained by the `{record["profile"]}` profile, `{record["params_file"]}` (copied here as
+  `fer_cnn.params.yaml`, sha256 `{record["params_sha256"][:16]}…`), code commit
+  `{record["commit"]}`; the released model is that profile's `{record["source_model"]}` run.
+- Command: `capstone pipeline --params {record["params_file"]} --to evaluation`, then
+  `capstone release --params {record["params_file"]}`.
+- Training time, every model of the baseline and merged stages together:
+  {record["training_seconds"] / 60:.1f} minutes on this machine (2 CPU cores).
+
+## Results on the test sets
+| test set | images | accuracy | macro-F1 |
+|---|---|---|---|
+{test_rows}
+
+The `fer2013` row is the standard FER2013 PrivateTest split (models were selected on
+PublicTest). The `affectnet` row is the in-the-wild stand-in's own held-out split
+(cross-dataset: colour film stills, downscaled to 48x48 grayscale).
+
+Per class on FER2013 PrivateTest:
+
+| class | precision | recall | F1 | images |
+|---|---|---|---|---|
+{class_rows}
+
+What each post-hoc step did on the validation split (ECE: expected calibration error):
+
+| step | accuracy | macro-F1 | ECE |
+|---|---|---|---|
+{val_rows}
+
+## Intended use
+Coaching support for sales calls: summarising, over many frames, how a rep's and a
+prospect's faces are likely to come across, as a prompt for a conversation between a rep
+and a coach who watches the call.
+
+## Limitations
+- Perceived expressions are not emotions: people smile when uneasy and frown when they
+  concentrate. Never use the output to judge a person, for hiring, pay or discipline.
+- FER2013's labels are noisy (human agreement on it is about 65%) and its faces are mostly
+  frontal, white and adult; accuracy is lower on other faces, as the cross-dataset row shows.
+- Disgust and fear are rare in the training data and remain the weakest classes.
+- Inferring emotions from faces at work is restricted in the EU (AI Act, Article 5(1)(f)).
+"""
+
+
+def _training_seconds(paths: ProjectPaths, params: Params) -> float:
+    runs = [("baseline", r.name) for r in params.baseline.runs]
+    runs += [("merged", r.name) for r in params.merged.runs]
+    return round(sum(read_json(paths.stage(s) / f"{n}.json")["train_seconds"] for s, n in runs), 1)
+
+
+def model_path(paths: ProjectPaths, name: str) -> Path:
+    """The model a profile names: ``released`` (``models/``), ``final`` (the evaluation
+    stage's), ``selected`` (the merged stage's pick), or a run name of the profile."""
+    if name == "released":
+        return released_model(paths.root)
+    if name == "final":
+        return paths.stage("evaluation") / "final.keras"
+    if name == "selected":
+        name = read_json(paths.stage("merged") / "selected.json")["selected"]
+    return paths.model(name)

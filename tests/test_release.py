@@ -1,0 +1,117 @@
+"""Publishing the final model, its model card, and the released model's accuracy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from capstone import release
+from capstone.artefacts import read_json, write_json
+from capstone.errors import CapstoneError
+from capstone.evaluation import classification_metrics, predict
+from capstone.models import compact_cnn
+from capstone.params import CLASSES, load
+from capstone.paths import ProjectPaths
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def metrics(acc: float) -> dict:
+    per_class = {c: {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 10} for c in CLASSES}
+    return {"n": 70, "accuracy": acc, "macro_f1": 0.5, "per_class": per_class, "confusion": []}
+
+
+def record() -> dict:
+    step = {"accuracy": 0.6, "macro_f1": 0.55, "ece": 0.05}
+    return {
+        "name": "fer_cnn",
+        "source_model": "two_stage",
+        "architecture": "compact_cnn",
+        "width": 4,
+        "parameters": 1234,
+        "classes": list(CLASSES),
+        "input": "48x48 grayscale",
+        "calibration": {
+            "tta_flip": True,
+            "temperature": 1.234,
+            "class_offsets": [0.0] * 7,
+            "validation": {"trained": step, "temperature": step},
+        },
+        "test": {"fer2013": metrics(0.6789), "affectnet": metrics(0.4321)},
+        "training_seconds": 600.0,
+        "profile": "shared",
+        "params_file": "params/shared.yaml",
+        "params_sha256": "ab" * 32,
+        "data": "fer2013 from local",
+        "commit": "abc1234",
+    }
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> ProjectPaths:
+    """A project folder whose evaluation stage left a (tiny) final model and its record."""
+    paths = ProjectPaths(tmp_path)
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params/full.yaml").write_text((REPO / "params/full.yaml").read_text())
+    paths.stage("evaluation").mkdir(parents=True)
+    compact_cnn(width=4).save(paths.stage("evaluation") / "final.keras")
+    write_json(paths.stage("evaluation") / "final.json", record())
+    return paths
+
+
+def test_publish_writes_model_params_record_and_card(project: ProjectPaths) -> None:
+    params = load(project.root / "params/full.yaml", project.root)
+    model = release.publish(project, params, project.root / "models")
+    out = model.parent
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",
+        "fer_cnn.json",
+        "fer_cnn.keras",
+        "fer_cnn.params.yaml",
+    ]
+    card = (out / "README.md").read_text()
+    assert "| fer2013 | 70 | 67.9% | 0.500 |" in card
+    assert "temperature 1.234" in card
+    saved = read_json(out / "fer_cnn.json")
+    assert saved["size_bytes"] == model.stat().st_size
+    assert len(saved["model_sha256"]) == 64
+
+
+def test_publish_refuses_the_sample_profile(project: ProjectPaths) -> None:
+    params = load(REPO / "params/sample.yaml", REPO)
+    with pytest.raises(CapstoneError, match="never released"):
+        release.publish(project, params, project.root / "models")
+    assert not (project.root / "models").exists()
+
+
+def test_publish_without_a_final_model_says_what_to_run(tmp_path: Path) -> None:
+    params = load(REPO / "params/full.yaml", REPO)
+    with pytest.raises(CapstoneError, match="through the evaluation stage"):
+        release.publish(ProjectPaths(tmp_path), params, tmp_path / "models")
+
+
+def test_released_model_is_there_with_its_card() -> None:
+    model = REPO / "models" / "fer_cnn.keras"
+    assert model.is_file(), "models/fer_cnn.keras is missing: run `capstone release`"
+    assert model.stat().st_size < 8_000_000
+    saved = json.loads((REPO / "models/fer_cnn.json").read_text())
+    assert f"{saved['test']['fer2013']['accuracy']:.1%}" in (REPO / "models/README.md").read_text()
+    assert (REPO / "models/fer_cnn.params.yaml").is_file()
+
+
+def test_released_model_scores_its_model_card_figure_on_privatetest(shared_project) -> None:
+    """Recompute the released model's FER2013 PrivateTest accuracy from the raw Kaggle zip."""
+    from capstone.data.splits import load_data
+    from capstone.modelio import load_model
+
+    _, paths = shared_project
+    saved = json.loads((REPO / "models/fer_cnn.json").read_text())
+    x, y = load_data(paths).xy("fer2013", "test")
+    assert len(y) == 3589
+    model = load_model(REPO / "models/fer_cnn.keras")
+    got = classification_metrics(y, predict(model, x, tta_flip=saved["calibration"]["tta_flip"]))
+    card = saved["test"]["fer2013"]
+    assert got["accuracy"] == pytest.approx(card["accuracy"], abs=0.002)
+    assert got["macro_f1"] == pytest.approx(card["macro_f1"], abs=0.003)

@@ -132,6 +132,24 @@ class TrainRun:
     init_from: str | None = None
     distribution: Literal["default", "mirrored"] = "default"
 
+    def describe(self) -> dict[str, Any]:
+        """The recipe as one flat row, for a table of runs."""
+        phases = "; ".join(
+            f"{p.epochs} epochs at lr {p.learning_rate:g}, {p.augment} augmentation"
+            for p in self.phases
+        )
+        return {
+            "architecture": self.architecture
+            + (f" (width {self.width})" if self.architecture == "compact_cnn" else ""),
+            "phases": phases,
+            "optimizer": f"{self.optimizer}, {self.schedule} schedule",
+            "batch": self.batch_size,
+            "label smoothing": self.label_smoothing,
+            "class weights": "balanced" if self.class_weight else "none",
+            "precision": self.precision,
+            "starts from": self.init_from or "random",
+        }
+
 
 @dataclass(frozen=True)
 class Baseline:

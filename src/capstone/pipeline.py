@@ -256,6 +256,7 @@ def build_book(paths: ProjectPaths, params: Params) -> Path:
             "book": {p.relative_to(paths.book).as_posix(): sha256_file(p) for p in sources},
             "stages": markers,
             "params": params.to_dict(),
+            "model_card": model_card_page(paths),
         }
     )
     done = paths.build / "book.done.json"
@@ -273,6 +274,7 @@ def build_book(paths: ProjectPaths, params: Params) -> Path:
         paths.executed, staging / "notebooks", ignore=shutil.ignore_patterns("failed", ".*")
     )
     write_text(staging / "reproducibility.md", reproducibility_page(paths, params))
+    write_text(staging / "model_card.md", model_card_page(paths))
     done.unlink(missing_ok=True)
     print("book: building with jupyter-book (Sphinx warnings are errors)", flush=True)
     command = [
@@ -295,6 +297,17 @@ def build_book(paths: ProjectPaths, params: Params) -> Path:
     write_json(done, {"key": key, "seconds": round(time.perf_counter() - start, 1)})
     print(f"book: built in {time.perf_counter() - start:.0f} s -> {index}")
     return index
+
+
+def model_card_page(paths: ProjectPaths) -> str:
+    """The released model's card (``models/README.md``), which the book shows as a page."""
+    card = paths.root / "models" / "README.md"
+    if card.is_file():
+        return card.read_text(encoding="utf-8")
+    return (
+        "# Model card\n\nNo model has been released in `models/` yet: run the full profile, "
+        "then `capstone release --params params/full.yaml`.\n"
+    )
 
 
 def reproducibility_page(paths: ProjectPaths, params: Params) -> str:

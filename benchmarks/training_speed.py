@@ -1,6 +1,10 @@
-"""Training speed on this machine: images per second for precision, XLA and batch size.
+"""Training speed on this machine: images per second for precision, XLA, batch size and threads.
 
     python benchmarks/training_speed.py --width 32 --images 4096
+    python benchmarks/training_speed.py --precisions mixed_bfloat16 --xla off --intra 1 --inter 2
+
+TensorFlow fixes its thread pools when it starts, so each thread setting is its own run
+(``--intra``/``--inter``; 0 lets TensorFlow choose, by default one thread per core).
 
 Each setting trains the project's CNN for two epochs on random 48x48 images through the same
 tf.data pipeline and light augmentation as real training; the second epoch is timed (the
@@ -11,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import time
 
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 
 from capstone.params import Phase, TrainRun
 from capstone.training import build_model, set_seed, training_dataset
@@ -36,14 +42,24 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--images", type=int, default=4096)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128])
+    parser.add_argument(
+        "--precisions",
+        nargs="+",
+        default=["float32", "mixed_bfloat16"],
+        help="float32, mixed_bfloat16",
+    )
+    parser.add_argument("--xla", nargs="+", default=["off", "on"], choices=["off", "on"])
+    parser.add_argument("--intra", type=int, default=0, help="intra-op threads (0: TF default)")
+    parser.add_argument("--inter", type=int, default=0, help="inter-op threads (0: TF default)")
     args = parser.parse_args()
+    tf.config.threading.set_intra_op_parallelism_threads(args.intra)
+    tf.config.threading.set_inter_op_parallelism_threads(args.inter)
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, size=(args.images, 48, 48), dtype=np.uint8)
     y = rng.integers(0, 7, size=args.images)
     rows = []
-    for precision, jit, batch in itertools.product(
-        ["float32", "mixed_bfloat16"], [False, True], args.batch_sizes
-    ):
+    for precision, xla, batch in itertools.product(args.precisions, args.xla, args.batch_sizes):
+        jit = xla == "on"
         run = TrainRun(
             name="bench",
             architecture="compact_cnn",
@@ -54,10 +70,18 @@ def main() -> None:
             phases=[Phase(epochs=1)],
         )
         speed = images_per_second(run, x, y)
-        rows.append({"precision": precision, "xla": jit, "batch": batch, "images/s": round(speed)})
+        rows.append(
+            {
+                "precision": precision,
+                "xla": xla,
+                "batch": batch,
+                "threads (intra/inter)": f"{args.intra}/{args.inter}",
+                "images/s": round(speed),
+            }
+        )
         print(rows[-1], flush=True)
     table = pd.DataFrame(rows).sort_values("images/s", ascending=False)
-    print(f"\ncompact_cnn(width={args.width}) on {args.images} images, 2 CPU threads as available:")
+    print(f"\ncompact_cnn(width={args.width}) on {args.images} images ({os.cpu_count()} CPUs):")
     print(table.to_string(index=False))
 
 

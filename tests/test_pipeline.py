@@ -7,6 +7,7 @@ it touches, and that a failing cell is reported with its notebook and cell.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 import yaml
 from conftest import run_capstone
 
+from capstone import pipeline
 from capstone.params import STAGES
 
 pytestmark = pytest.mark.slow
@@ -114,3 +116,32 @@ def test_a_failing_cell_is_reported_and_leaves_no_marker(project) -> None:
     assert "Traceback" not in proc.stderr
     assert not (root / "build/demo/.done.json").exists()
     assert (root / "build/notebooks/failed/06_demo.ipynb").is_file()
+
+
+def notebook(path, *cells: str):
+    cells_json = [{"cell_type": "code", "source": c, "metadata": {}} for c in cells]
+    path.write_text(json.dumps({"cells": cells_json}))
+    return path
+
+
+def test_capstone_imports_are_found_in_any_form() -> None:
+    source = (
+        "%matplotlib inline\nimport numpy\nfrom capstone import params, plots\n"
+        "import capstone.data.splits\ndef f():\n    from capstone.training import train\n"
+    )
+    assert pipeline._capstone_imports(source) == {
+        "capstone",
+        "capstone.params",
+        "capstone.plots",
+        "capstone.data.splits",
+        "capstone.training",
+        "capstone.training.train",
+    }
+
+
+def test_code_hash_follows_the_modules_a_notebook_uses(tmp_path) -> None:
+    a = notebook(tmp_path / "a.ipynb", "from capstone.params import load", "x = 1")
+    b = notebook(tmp_path / "b.ipynb", "from capstone import params\ny = 2")
+    c = notebook(tmp_path / "c.ipynb", "from capstone.training import train")
+    assert pipeline.code_hash(a) == pipeline.code_hash(b)  # same modules, other code
+    assert pipeline.code_hash(a) != pipeline.code_hash(c)  # training pulls in more modules

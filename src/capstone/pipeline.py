@@ -2,14 +2,17 @@
 
 A stage is *up to date* when its completion marker (``build/<stage>/.done.json``) records
 the same input key and its outputs still have the recorded hashes. The key covers the
-stage's slice of the params, its notebook, the package code, and the marker of the stage
-before it, so a change reruns that stage and every stage after it, and nothing else.
+stage's slice of the params, its notebook, the package modules it imports, and the marker
+of the stage before it, so a change reruns that stage and every stage after it, and
+nothing else.
 A stage that fails writes no marker; its partly executed notebook is kept under
 ``build/notebooks/failed/`` for inspection.
 """
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import shutil
 import subprocess
@@ -46,11 +49,47 @@ class StageResult:
     seconds: float
 
 
-def code_hash() -> str:
-    """A hash of every source file of the installed ``capstone`` package."""
+def code_hash(notebook: Path) -> str:
+    """A hash of the ``capstone`` modules ``notebook`` uses: those it imports, transitively.
+
+    Found by reading the import statements of the notebook's code cells and of each module
+    they reach, so editing a module a stage never uses does not rerun that stage.
+    """
     pkg = Path(capstone.__file__).parent
-    files = sorted(p for p in pkg.rglob("*.py") if "__pycache__" not in p.parts)
-    return sha256_json({p.relative_to(pkg).as_posix(): sha256_file(p) for p in files})
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    todo = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    files: dict[Path, str] = {}
+    while todo:
+        for module in _capstone_imports(todo.pop()):
+            for file in _module_files(pkg, module):
+                if file not in files:
+                    files[file] = sha256_file(file)
+                    todo.append(file.read_text(encoding="utf-8"))
+    return sha256_json({f.relative_to(pkg).as_posix(): h for f, h in sorted(files.items())})
+
+
+def _capstone_imports(source: str) -> set[str]:
+    """Dotted names imported from ``capstone`` anywhere in ``source`` (IPython magics ignored)."""
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    names: set[str] = set()
+    for node in ast.walk(ast.parse("\n".join(lines))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    return {n for n in names if n == "capstone" or n.startswith("capstone.")}
+
+
+def _module_files(pkg: Path, module: str) -> list[Path]:
+    """The source file of ``module`` and the ``__init__.py`` of each package it is in."""
+    files, parts = [pkg / "__init__.py"], module.split(".")[1:]
+    for depth in range(1, len(parts) + 1):
+        base = pkg.joinpath(*parts[:depth])
+        if (base / "__init__.py").is_file():
+            files.append(base / "__init__.py")
+        elif base.with_suffix(".py").is_file():
+            files.append(base.with_suffix(".py"))
+    return files
 
 
 def outputs_of(paths: ProjectPaths, stage: str) -> list[Path]:
@@ -66,13 +105,14 @@ def outputs_of(paths: ProjectPaths, stage: str) -> list[Path]:
 
 
 def stage_inputs(
-    paths: ProjectPaths, params: Params, stage: str, upstream: dict[str, Any] | None, code: str
+    paths: ProjectPaths, params: Params, stage: str, upstream: dict[str, Any] | None
 ) -> dict[str, Any]:
     """Everything a stage's result depends on."""
+    notebook = paths.notebooks / NOTEBOOKS[stage]
     return {
         "params": params.stage(stage),
-        "notebook": sha256_file(paths.notebooks / NOTEBOOKS[stage]),
-        "code": code,
+        "notebook": sha256_file(notebook),
+        "code": code_hash(notebook),
         "upstream": None if upstream is None else upstream["key"] + upstream["outputs_hash"],
     }
 
@@ -144,12 +184,11 @@ def run(
     last = STAGES.index(to_stage) if to_stage else len(STAGES) - 1
     rerun_from = 0 if force else STAGES.index(from_stage) if from_stage else len(STAGES)
 
-    code = code_hash()
     if only is not None:
-        return [_run_only(paths, params, params_path, only, code)]
+        return [_run_only(paths, params, params_path, only)]
     results, upstream = [], None
     for index, stage in enumerate(STAGES[: last + 1]):
-        inputs = stage_inputs(paths, params, stage, upstream, code)
+        inputs = stage_inputs(paths, params, stage, upstream)
         key = sha256_json(inputs)
         marker = read_marker(paths, stage)
         label = f"[{index + 1}/{len(STAGES)}] {stage}"
@@ -167,9 +206,7 @@ def run(
     return results
 
 
-def _run_only(
-    paths: ProjectPaths, params: Params, params_path: Path, stage: str, code: str
-) -> StageResult:
+def _run_only(paths: ProjectPaths, params: Params, params_path: Path, stage: str) -> StageResult:
     index = STAGES.index(stage)
     upstream = None
     if index > 0:
@@ -180,7 +217,7 @@ def _run_only(
                 f"{paths.build}; run the pipeline up to it first"
             )
     print(f"[{index + 1}/{len(STAGES)}] {stage}: running alone (earlier stages not checked)")
-    inputs = stage_inputs(paths, params, stage, upstream, code)
+    inputs = stage_inputs(paths, params, stage, upstream)
     marker = _run_stage(paths, params_path, stage, sha256_json(inputs), inputs)
     print(f"[{index + 1}/{len(STAGES)}] {stage}: done in {marker['seconds']:.0f} s", flush=True)
     return StageResult(stage, "ran", marker["seconds"])

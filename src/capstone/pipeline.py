@@ -246,6 +246,7 @@ def _run_stage(
             cwd=str(paths.root),
             kernel_name="python3",
             progress_bar=True,
+            stdout_file=sys.stdout,  # what cells print (e.g. Keras' epoch lines) shows live
             request_save_on_cell_execute=False,
         )
     except PapermillExecutionError as err:

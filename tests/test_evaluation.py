@@ -28,3 +28,36 @@ def test_majority_baseline_always_answers_the_most_common_class() -> None:
 def test_wrong_shape_is_refused() -> None:
     with pytest.raises(ValueError, match="probs must have shape"):
         classification_metrics(np.array([0, 1]), np.ones((2, 3)))
+
+
+def test_confusion_pairs_read_both_directions() -> None:
+    from capstone.evaluation import confusion_pairs
+
+    matrix = np.eye(7)
+    matrix[4] = 0
+    matrix[4, 5], matrix[4, 4] = 0.25, 0.75  # neutral read as sad a quarter of the time
+    rows = confusion_pairs({"confusion": matrix.tolist()}, [("neutral", "sad")])
+    assert rows == [
+        {"pair": "neutral / sad", "neutral read as sad": 0.25, "sad read as neutral": 0.0}
+    ]
+
+
+def test_confident_mistakes_are_wrong_and_sorted() -> None:
+    from capstone.evaluation import confident_mistakes
+
+    y = np.array([0, 0, 0, 1])
+    probs = np.full((4, 7), 0.01)
+    probs[0, 3], probs[1, 0], probs[2, 5], probs[3, 1] = 0.6, 0.9, 0.8, 0.9
+    picks = confident_mistakes(probs, y, per_class=5)
+    assert picks["angry"].tolist() == [2, 0]  # image 1 is right; 2 is the surer mistake
+    assert picks["disgust"].tolist() == []
+
+
+def test_throughput_counts_the_preparation(monkeypatch) -> None:
+    from capstone.evaluation import throughput
+    from capstone.models import compact_cnn
+
+    x = np.zeros((8, 48, 48), np.uint8)
+    speed = throughput(compact_cnn(4), x, batch_size=8, single=2)
+    assert speed["batched_images_per_s"] > 0
+    assert speed["single_images_per_s"] > 0

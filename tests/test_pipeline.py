@@ -17,7 +17,7 @@ import pytest
 import yaml
 from conftest import run_capstone
 
-from capstone import pipeline
+from capstone import metrics_schema, pipeline
 from capstone.params import STAGES
 
 pytestmark = pytest.mark.slow
@@ -63,7 +63,10 @@ def test_first_run_executes_every_stage_and_builds_the_book(project) -> None:
         assert images, f"{page.name} shows no figure"
         for src in images:
             assert (page.parent / src).stat().st_size > 0
-    assert (root / "build/evaluation/metrics.json").is_file()
+    metrics = json.loads((root / "build/evaluation/metrics.json").read_text())
+    metrics_schema.validate(metrics)
+    assert {"majority class", "seed_cnn", "final"} <= set(metrics["models"])
+    assert (root / "book/_build/html/model_card.html").is_file()
     assert not list((root / "notebooks").glob("*.part*"))
 
 

@@ -169,11 +169,12 @@ def calibrate(
     width: int,
     val_xy: tuple[np.ndarray, np.ndarray],
     batch_size: int = 256,
+    try_flip: bool = True,
 ) -> tuple[keras.Model, dict[str, Any]]:
     """Fit every post-hoc choice on the validation split and fold it into a final model.
 
-    In order: flip test-time augmentation (kept only if it raises validation accuracy), the
-    temperature, then the class offsets. Returns the final model and a record of each choice
+    In order: flip test-time augmentation (if ``try_flip``; kept only if it raises
+    validation accuracy), the temperature, then the class offsets. Returns the final model and a record of each choice
     with the validation accuracy, macro-F1 and ECE after it.
     """
     from capstone.evaluation import classification_metrics, predict
@@ -189,9 +190,12 @@ def calibrate(
         }
 
     plain = predict(model, x, batch_size)
-    flipped = predict(model, x, batch_size, tta_flip=True)
-    steps = {"trained": scores(plain), "flip_tta": scores(flipped)}
-    tta = steps["flip_tta"]["accuracy"] > steps["trained"]["accuracy"]
+    steps = {"trained": scores(plain)}
+    tta = False
+    if try_flip:
+        flipped = predict(model, x, batch_size, tta_flip=True)
+        steps["flip_tta"] = scores(flipped)
+        tta = steps["flip_tta"]["accuracy"] > steps["trained"]["accuracy"]
     probs = flipped if tta else plain
     temperature = fit_temperature(probs, y)
     steps["temperature"] = scores(adjust(probs, temperature))

@@ -168,7 +168,7 @@ class Merged:
 @dataclass(frozen=True)
 class Evaluation:
     batch_size: int = 256
-    tta_flip: bool = True
+    tta_flip: bool = True  # try flip test-time augmentation; kept only if it helps on validation
     extra_test_sets: list[str] = field(default_factory=list, metadata=MUST_EXIST)
 
 

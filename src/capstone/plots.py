@@ -100,3 +100,44 @@ def show_image(rgb: np.ndarray, title: str = "") -> Figure:
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def reliability(tables: dict[str, list[dict]], title: str) -> Figure:
+    """Reliability diagram: accuracy against confidence per bin, one line per model.
+
+    ``tables`` maps a name to :func:`capstone.calibration.reliability` output; the diagonal
+    is perfect calibration, points below it are over-confident.
+    """
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect")
+    for name, table in tables.items():
+        frame = pd.DataFrame(table)
+        ax.plot(frame["confidence"], frame["accuracy"], marker="o", label=name)
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy", title=title)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def mistakes(
+    x: np.ndarray, y: np.ndarray, probs: np.ndarray, picks: dict[str, np.ndarray], title: str
+) -> Figure:
+    """One row per true class: its most confident mistakes, titled ``predicted probability``."""
+    cols = max(1, max((len(v) for v in picks.values()), default=1))
+    fig, axes = plt.subplots(
+        len(picks), cols, figsize=(cols * 1.25, len(picks) * 1.4), squeeze=False
+    )
+    for row, (name, idx) in enumerate(picks.items()):
+        for col, ax in enumerate(axes[row]):
+            ax.set_axis_off()
+            if col < len(idx):
+                i = idx[col]
+                ax.imshow(x[i], cmap="gray", vmin=0, vmax=255)
+                pred = int(probs[i].argmax())
+                ax.set_title(f"{CLASSES[pred]} {probs[i, pred]:.2f}", fontsize=7)
+        axes[row][0].text(
+            -0.15, 0.5, name, transform=axes[row][0].transAxes, ha="right", va="center", fontsize=9
+        )
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

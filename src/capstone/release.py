@@ -18,7 +18,7 @@ from capstone import provenance
 from capstone.artefacts import atomic_path, read_json, sha256_file, write_json, write_text
 from capstone.calibration import calibrate
 from capstone.errors import CapstoneError
-from capstone.evaluation import classification_metrics, predict
+from capstone.evaluation import predict, score
 from capstone.modelio import load_model
 from capstone.params import CLASSES, Params
 from capstone.paths import ProjectPaths
@@ -48,14 +48,19 @@ def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
         )
     model = load_model(paths.model(selected))
     final, calibration = calibrate(
-        model, run.architecture, run.width, data.xy("fer2013", "val"), params.evaluation.batch_size
+        model,
+        run.architecture,
+        run.width,
+        data.xy("fer2013", "val"),
+        params.evaluation.batch_size,
+        try_flip=params.evaluation.tta_flip,
     )
     out = paths.stage("evaluation")
     with atomic_path(out / "final.keras") as tmp:
         final.save(tmp)
     tta = calibration["tta_flip"]
     test = {
-        name: classification_metrics(
+        name: score(
             data.xy(name, "test")[1],
             predict(final, data.xy(name, "test")[0], params.evaluation.batch_size, tta_flip=tta),
         )

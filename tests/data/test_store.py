@@ -34,3 +34,26 @@ def test_colour_images_are_resized_to_gray_and_keep_their_size(tmp_path: Path) -
     _, jpg = cv2.imencode(".png", image.copy())
     assert decode(jpg.tobytes(), 48)[2] == digest  # same pixels, same digest
     assert decode(b"not an image", 48) is None
+
+
+def test_a_folder_of_class_subfolders_loads_as_a_test_set(tmp_path: Path) -> None:
+    from capstone.data.store import load_folder
+
+    for label, value in (("happy", 200), ("anger", 30)):  # an alias folder name is fine
+        (tmp_path / label).mkdir()
+        cv2.imwrite(str(tmp_path / label / "a.png"), np.full((64, 80, 3), value, np.uint8))
+    (tmp_path / "happy" / "broken.png").write_bytes(b"not a png")
+    x, y = load_folder(tmp_path)
+    assert x.shape == (2, 48, 48)
+    assert sorted(y.tolist()) == [0, 3]  # angry, happy
+
+
+def test_a_folder_without_class_subfolders_is_refused(tmp_path: Path) -> None:
+    import pytest
+
+    from capstone.data.store import load_folder
+    from capstone.errors import DataError
+
+    cv2.imwrite(str(tmp_path / "a.png"), np.zeros((8, 8), np.uint8))
+    with pytest.raises(DataError, match="no labelled images"):
+        load_folder(tmp_path)

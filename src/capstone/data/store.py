@@ -127,6 +127,24 @@ def build_store(raw_dir: Path, out: Path, size: int, progress: bool = True) -> d
     }
 
 
+def load_folder(folder: str | Path, size: int = 48) -> tuple[np.ndarray, np.ndarray]:
+    """A labelled test set from a folder of class subfolders, as ``(x, y)`` arrays.
+
+    Unreadable images are skipped. Raises :class:`~capstone.errors.DataError` (from
+    :func:`~capstone.data.layout.scan`) if the folder has no ``<class>/<image>`` layout.
+    """
+    folder = Path(folder)
+    table = scan(folder).table
+    images, labels = [], []
+    for rel, label in zip(table["path"], table["label"], strict=True):
+        decoded = decode(np.fromfile(folder / rel, dtype=np.uint8), size)
+        if decoded is not None:
+            images.append(decoded[0])
+            labels.append(CLASSES.index(label))
+    x = np.stack(images) if images else np.zeros((0, size, size), np.uint8)
+    return x, np.asarray(labels, dtype=np.int64)
+
+
 def load_store(path: str | Path) -> Store:
     """Read a store written by :func:`build_store`."""
     with np.load(path, allow_pickle=False) as npz:

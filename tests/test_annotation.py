@@ -24,7 +24,7 @@ class ConstantModel:
     def __init__(self, probs: list[float]) -> None:
         self.probs = np.asarray(probs)
 
-    def predict(self, x: np.ndarray, verbose: int = 0) -> np.ndarray:
+    def predict(self, x: np.ndarray, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
         return np.tile(self.probs, (len(x), 1))
 
 

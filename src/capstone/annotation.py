@@ -15,6 +15,7 @@ from PIL import Image
 
 from capstone.artefacts import atomic_path, write_json
 from capstone.errors import CapstoneError
+from capstone.evaluation import predict
 from capstone.faces import detect_faces
 from capstone.params import CLASSES
 
@@ -53,11 +54,14 @@ def classify_faces(
     image_bgr: np.ndarray,
     model: Any,
     *,
-    temperature: float = 1.0,
+    tta_flip: bool = False,
     min_face: int = 24,
     uncertain_below: float = 0.4,
 ) -> list[dict[str, Any]]:
     """Find the faces in an image and classify each one's perceived expression.
+
+    ``model`` outputs calibrated probabilities (the released model has its temperature folded
+    in); ``tta_flip`` averages in the mirrored face, as the model's record says to.
 
     Returns
     -------
@@ -89,11 +93,7 @@ def classify_faces(
         which.append(len(faces))
         faces.append({"box": list(box)})
     if crops:
-        inputs = np.stack(crops)[..., None].astype(np.float32) / 255.0
-        probs = np.asarray(model.predict(inputs, verbose=0), dtype=np.float64)
-        logits = np.log(np.clip(probs, 1e-12, 1)) / temperature
-        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probs /= probs.sum(axis=1, keepdims=True)
+        probs = predict(model, np.stack(crops), tta_flip=tta_flip)
         for i, p in zip(which, probs, strict=True):
             top = int(p.argmax())
             confident = p[top] >= uncertain_below

@@ -108,10 +108,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _annotate(args: argparse.Namespace) -> int:
     from capstone.annotation import annotate_image, summary
-    from capstone.modelio import load_model
+    from capstone.modelio import load_model, tta_flip_of
     from capstone.release import released_model
 
-    model = load_model(args.model or released_model())
+    model_file = args.model or released_model()
+    model = load_model(model_file)
+    tta_flip = tta_flip_of(model_file)
     records, failed = [], 0
     for path in args.inputs:
         try:
@@ -120,6 +122,7 @@ def _annotate(args: argparse.Namespace) -> int:
                     path,
                     model,
                     args.out,
+                    tta_flip=tta_flip,
                     min_face=args.min_face,
                     uncertain_below=args.uncertain_below,
                 )

@@ -100,6 +100,15 @@ def test_from_reruns_from_that_stage(project) -> None:
     assert statuses(proc.stdout) == {**dict.fromkeys(STAGES[:-1], "skipped"), "demo": "ran"}
 
 
+def test_only_runs_just_that_stage(project) -> None:
+    root, _ = project
+    proc = run_pipeline(root, "--only", "eda")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "eda: running alone" in proc.stdout
+    assert statuses(proc.stdout) == {"eda": "ran"}
+    assert "book:" not in proc.stdout
+
+
 def test_corrupted_artefact_is_detected_and_rebuilt(project) -> None:
     root, _ = project
     metrics = root / "build/evaluation/metrics.json"

@@ -74,6 +74,8 @@ def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
         "parameters": final.count_params(),
         "classes": list(CLASSES),
         "input": "48x48 grayscale face crop, float32 pixels / 255",
+        "input_shape": list(final.input_shape[1:]),
+        "pixel_scale": "x / 255.0 (float32 in [0, 1])",
         "calibration": calibration,
         "test": test,
         "training_seconds": _training_seconds(paths, params),

@@ -55,6 +55,7 @@ def classify_faces(
     model: Any,
     *,
     tta_flip: bool = False,
+    detector: str = "mtcnn",
     min_face: int = 24,
     uncertain_below: float = 0.4,
 ) -> list[dict[str, Any]]:
@@ -72,7 +73,7 @@ def classify_faces(
         ``probs`` (class -> probability, empty when too small).
     """
     gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
-    boxes = detect_faces(image_bgr)
+    boxes = detect_faces(image_bgr, detector=detector)
     faces: list[dict[str, Any]] = []
     crops, which = [], []
     for box in boxes:

@@ -52,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="a trained .keras model (default: the released models/fer_cnn.keras)",
     )
+    ann.add_argument(
+        "--detector",
+        choices=["mtcnn", "haar"],
+        default="mtcnn",
+        help="face detector (default: %(default)s)",
+    )
     ann.add_argument("--min-face", type=int, default=24, help="smallest face side to classify (px)")
     ann.add_argument(
         "--uncertain-below",
@@ -123,6 +129,7 @@ def _annotate(args: argparse.Namespace) -> int:
                     model,
                     args.out,
                     tta_flip=tta_flip,
+                    detector=args.detector,
                     min_face=args.min_face,
                     uncertain_below=args.uncertain_below,
                 )

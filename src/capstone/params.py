@@ -177,6 +177,7 @@ class Demo:
     """``model``: ``released`` (models/), ``final``, ``selected`` or a run name."""
 
     model: str = "released"
+    detector: Literal["mtcnn", "haar"] = "mtcnn"
     media: list[str] = field(default_factory=list, metadata=MUST_EXIST)
     min_face: int = 24
     uncertain_below: float = 0.4

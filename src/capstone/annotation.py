@@ -56,6 +56,7 @@ def classify_faces(
     *,
     tta_flip: bool = False,
     detector: str = "mtcnn",
+    boxes: list[tuple[int, int, int, int]] | None = None,
     min_face: int = 24,
     uncertain_below: float = 0.4,
 ) -> list[dict[str, Any]]:
@@ -63,6 +64,7 @@ def classify_faces(
 
     ``model`` outputs calibrated probabilities (the released model has its temperature folded
     in); ``tta_flip`` averages in the mirrored face, as the model's record says to.
+    ``boxes`` skips detection and classifies these ``(x, y, w, h)`` boxes instead.
 
     Returns
     -------
@@ -73,7 +75,8 @@ def classify_faces(
         ``probs`` (class -> probability, empty when too small).
     """
     gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
-    boxes = detect_faces(image_bgr, detector=detector)
+    if boxes is None:
+        boxes = detect_faces(image_bgr, detector=detector)
     faces: list[dict[str, Any]] = []
     crops, which = [], []
     for box in boxes:

@@ -44,8 +44,21 @@ def _parser() -> argparse.ArgumentParser:
     rel.add_argument("--params", required=True, help="the profile that trained it")
     rel.add_argument("--root", default=".")
 
-    ann = sub.add_parser("annotate", help="annotate faces in images with perceived expressions")
-    ann.add_argument("inputs", nargs="+", type=Path, help="image files (png, jpg, webp)")
+    ann = sub.add_parser(
+        "annotate",
+        help="annotate faces in call screenshots and recordings with perceived expressions",
+    )
+    ann.add_argument(
+        "inputs",
+        nargs="+",
+        type=Path,
+        help="images (png, jpg, webp) and videos (mp4, mov, webm, mkv)",
+    )
+    ann.add_argument("--fps", type=float, default=2.0, help="video frames sampled per second")
+    ann.add_argument(
+        "--detect-every", type=int, default=4, help="run face detection on every n-th sampled frame"
+    )
+    ann.add_argument("--call", type=Path, help="call metadata YAML: rep, prospects, stages")
     ann.add_argument("--out", type=Path, required=True, help="output folder")
     ann.add_argument(
         "--model",
@@ -116,29 +129,40 @@ def _annotate(args: argparse.Namespace) -> int:
     from capstone.annotation import annotate_image, summary
     from capstone.modelio import load_model, tta_flip_of
     from capstone.release import released_model
+    from capstone.video import VIDEO_SUFFIXES, annotate_video, load_call_info, summary_markdown
 
     model_file = args.model or released_model()
     model = load_model(model_file)
-    tta_flip = tta_flip_of(model_file)
-    records, failed = [], 0
+    options = {
+        "tta_flip": tta_flip_of(model_file),
+        "detector": args.detector,
+        "min_face": args.min_face,
+        "uncertain_below": args.uncertain_below,
+    }
+    call = load_call_info(args.call)
+    records, videos, failed = [], 0, 0
     for path in args.inputs:
-        try:
-            records.append(
-                annotate_image(
+        try:  # one bad input never loses the others' outputs
+            if path.suffix.lower() in VIDEO_SUFFIXES:
+                result = annotate_video(
                     path,
                     model,
                     args.out,
-                    tta_flip=tta_flip,
-                    detector=args.detector,
-                    min_face=args.min_face,
-                    uncertain_below=args.uncertain_below,
+                    fps=args.fps,
+                    detect_every=args.detect_every,
+                    call=call,
+                    **options,
                 )
-            )
-        except CapstoneError as err:  # one bad input never loses the others' outputs
+                print(summary_markdown(result))
+                videos += 1
+            else:
+                records.append(annotate_image(path, model, args.out, **options))
+        except CapstoneError as err:
             print(f"error: {err}", file=sys.stderr)
             failed += 1
-    print(summary(records))
-    print(f"wrote {len(records)} annotated image(s) to {args.out}")
+    if records:
+        print(summary(records))
+    print(f"wrote {len(records)} annotated image(s) and {videos} video(s) to {args.out}")
     return 2 if failed else 0
 
 

@@ -141,3 +141,52 @@ def mistakes(
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def timelines(smooth: pd.DataFrame, stages: dict[str, float], roles: dict[str, str]) -> Figure:
+    """Smoothed perceived-expression probabilities over time, one panel per participant.
+
+    ``smooth`` has ``time``, ``participant`` and one ``p_<class>`` column per class; the
+    pitch ``stages`` (name -> start in seconds) are drawn as labelled vertical lines.
+    """
+    people = list(dict.fromkeys(smooth["participant"])) or ["no faces"]
+    fig, axes = plt.subplots(
+        len(people), 1, figsize=(10, 2.3 * len(people)), sharex=True, squeeze=False
+    )
+    palette = dict(zip(CLASSES, sns.color_palette("tab10", len(CLASSES)), strict=True))
+    for ax, pid in zip(axes[:, 0], people, strict=True):
+        g = smooth[smooth["participant"] == pid]
+        for c in CLASSES:
+            ax.plot(g["time"], g[f"p_{c}"], label=c, color=palette[c], linewidth=1.5)
+        for name, start in stages.items():
+            ax.axvline(start, color="grey", linestyle=":", linewidth=1)
+            ax.text(
+                start,
+                1.02,
+                f" {name}",
+                fontsize=7,
+                color="grey",
+                transform=ax.get_xaxis_transform(),
+            )
+        role = f" ({roles[pid]})" if roles.get(pid) else ""
+        ax.set(ylim=(0, 1), ylabel="probability", title=f"{pid}{role}")
+    axes[-1, 0].set_xlabel("time (s)")
+    axes[0, 0].legend(ncol=len(CLASSES), fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 1.45))
+    fig.tight_layout()
+    return fig
+
+
+def moments(items: list[dict]) -> Figure:
+    """Face thumbnails at the largest expression shifts, titled ``participant, time, from -> to``."""
+    fig, axes = plt.subplots(
+        1, max(1, len(items)), figsize=(1.9 * max(1, len(items)), 2.4), squeeze=False
+    )
+    for ax in axes[0]:
+        ax.set_axis_off()
+    for ax, m in zip(axes[0], items, strict=False):
+        ax.imshow(m["image"][:, :, ::-1])
+        ax.set_title(f"{m['participant']} {m['time']:.1f} s\n{m['from']} -> {m['to']}", fontsize=7)
+    if not items:
+        axes[0, 0].text(0.5, 0.5, "no shifts", ha="center", va="center")
+    fig.tight_layout()
+    return fig

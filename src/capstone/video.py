@@ -1,0 +1,392 @@
+"""Annotate a call recording: sample frames, track participants, timelines, moments, H.264.
+
+For each sampled frame the faces are classified (as in :mod:`capstone.annotation`), and
+faces are linked across frames into participants ``P1``, ``P2``, ... by where they are: a
+video call's tiles barely move, so a face that overlaps a participant's last box is that
+participant. Detection, the slow step, runs on every ``detect_every``-th sampled frame; in
+between, the participants' last boxes are classified again.
+
+Outputs, in ``out_dir/<video stem>/``: ``timeline.csv`` (time, participant, box, label,
+probabilities), ``timeline.png`` (smoothed, one panel per participant, with the call's
+stages), ``moments.png`` (where each participant's expression shifts most),
+``annotated.mp4`` (H.264, plays in browsers), ``summary.json`` and ``summary.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from capstone.annotation import MediaError, classify_faces, draw
+from capstone.artefacts import atomic_path, write_json, write_text
+from capstone.faces import iou
+from capstone.params import CLASSES
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".mkv", ".avi")
+PROB_COLUMNS = [f"p_{c}" for c in CLASSES]
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """Optional metadata of a call: who is the rep, the prospects' names, the pitch stages.
+
+    ``stages`` maps a stage name to its start time in seconds, in order.
+    """
+
+    rep: str | None = None
+    prospects: dict[str, str] = field(default_factory=dict)
+    stages: dict[str, float] = field(default_factory=dict)
+
+    def role(self, participant: str) -> str:
+        if participant == self.rep:
+            return "rep"
+        if participant in self.prospects:
+            return f"prospect ({self.prospects[participant]})"
+        return ""
+
+    def stage_at(self, t: float) -> str:
+        current = ""
+        for name, start in self.stages.items():
+            if t >= start:
+                current = name
+        return current
+
+
+def load_call_info(path: str | Path | None) -> CallInfo:
+    """Read call metadata YAML: ``rep: P1``, ``prospects: {P2: Dana}``, ``stages: {intro: 0, ...}``."""
+    if path is None:
+        return CallInfo()
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise MediaError(f"{path}: cannot read the call metadata ({err})") from None
+    unknown = set(data) - {"rep", "prospects", "stages"}
+    if unknown:
+        raise MediaError(f"{path}: unknown keys {sorted(unknown)}; use rep, prospects, stages")
+    stages = {str(k): float(v) for k, v in (data.get("stages") or {}).items()}
+    if list(stages.values()) != sorted(stages.values()):
+        raise MediaError(f"{path}: stages must be listed in order of their start times")
+    prospects = {str(k): str(v) for k, v in (data.get("prospects") or {}).items()}
+    return CallInfo(data.get("rep"), prospects, stages)
+
+
+def sample_frames(path: str | Path, fps: float) -> Iterator[tuple[float, np.ndarray]]:
+    """Yield ``(time in seconds, BGR frame)`` about ``fps`` times per second of video."""
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"{path}: no such file")
+    capture = cv2.VideoCapture(str(path))
+    try:
+        native = capture.get(cv2.CAP_PROP_FPS)
+        if not capture.isOpened() or not native or native <= 0:
+            raise MediaError(f"{path}: cannot open as a video (truncated, empty or not a video)")
+        index, next_t = 0, 0.0
+        while capture.grab():
+            t = index / native
+            if t + 1e-9 >= next_t:
+                ok, frame = capture.retrieve()
+                if ok:
+                    yield t, frame
+                next_t += 1 / fps
+            index += 1
+    finally:
+        capture.release()
+
+
+def frame_count(path: str | Path) -> tuple[int, float]:
+    """The number of frames and frames per second a video declares (0 if unknown)."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), float(capture.get(cv2.CAP_PROP_FPS))
+    finally:
+        capture.release()
+
+
+class Tracker:
+    """Links boxes across frames into participants by overlap with their last box."""
+
+    def __init__(self, min_iou: float = 0.3) -> None:
+        self.min_iou = min_iou
+        self.boxes: dict[str, list[int]] = {}
+
+    def assign(self, boxes: list[list[int]]) -> list[str]:
+        """Participant ids for ``boxes`` (new ids for faces that match no one)."""
+        pairs = sorted(
+            (
+                (iou(tuple(b), tuple(last)), i, pid)
+                for i, b in enumerate(boxes)
+                for pid, last in self.boxes.items()
+            ),
+            reverse=True,
+        )
+        ids: dict[int, str] = {}
+        taken: set[str] = set()
+        for score, i, pid in pairs:
+            if score >= self.min_iou and i not in ids and pid not in taken:
+                ids[i] = pid
+                taken.add(pid)
+        for i in range(len(boxes)):
+            if i not in ids:
+                ids[i] = f"P{len(self.boxes) + 1}"
+                self.boxes[ids[i]] = boxes[i]
+        for i, b in enumerate(boxes):
+            self.boxes[ids[i]] = list(b)
+        return [ids[i] for i in range(len(boxes))]
+
+
+def annotate_video(
+    path: str | Path,
+    model: Any,
+    out_dir: str | Path,
+    *,
+    fps: float = 2.0,
+    detect_every: int = 4,
+    smooth_s: float = 5.0,
+    call: CallInfo | None = None,
+    progress: bool = True,
+    **options: Any,
+) -> dict[str, Any]:
+    """Annotate one recording; returns the summary (also written as JSON and markdown).
+
+    ``options`` go to :func:`capstone.annotation.classify_faces` (``tta_flip``, ``detector``,
+    ``min_face``, ``uncertain_below``).
+    """
+    path = Path(path)
+    call = call or CallInfo()
+    out = Path(out_dir) / path.stem
+    out.mkdir(parents=True, exist_ok=True)
+    frames, native_fps = frame_count(path)
+    expected = math.ceil(frames / native_fps * fps) if native_fps > 0 and frames > 0 else None
+    tracker, rows, known_boxes = Tracker(), [], []
+    thumbs: dict[tuple[str, float], np.ndarray] = {}
+    video_tmp = out / ".annotated.part.mp4"
+    writer = None
+    try:
+        bar = tqdm(total=expected, desc=f"annotate {path.name}", unit="frame", disable=not progress)
+        for n, (t, frame) in enumerate(sample_frames(path, fps)):
+            boxes = None if n % detect_every == 0 else known_boxes
+            faces = classify_faces(frame, model, boxes=boxes, **options)
+            ids = tracker.assign([f["box"] for f in faces])
+            known_boxes = [tuple(f["box"]) for f in faces]
+            for pid, face in zip(ids, faces, strict=True):
+                face["participant"] = pid
+                rows.append(_row(t, pid, face, call))
+                x, y, w, h = face["box"]
+                thumbs[(pid, round(t, 3))] = cv2.resize(frame[y : y + h, x : x + w], (96, 96))
+            labelled = [{**f, "label": f"{f['participant']} {f['label']}"} for f in faces]
+            writer = writer or _h264_writer(video_tmp, frame.shape, fps)
+            writer.send(_even(draw(frame, labelled))[:, :, ::-1].copy())
+            bar.update()
+        bar.close()
+        if writer is None:
+            raise MediaError(f"{path}: no frames could be read (empty or truncated video)")
+        writer.close()
+        video_tmp.replace(out / "annotated.mp4")
+    finally:
+        video_tmp.unlink(missing_ok=True)
+    timeline = pd.DataFrame(rows, columns=_columns())
+    with atomic_path(out / "timeline.csv") as tmp:
+        timeline.to_csv(tmp, index=False)
+    summary = summarise(path.name, timeline, call, smooth_s)
+    _figures(out, timeline, call, smooth_s, summary, thumbs)
+    write_json(out / "summary.json", summary)
+    write_text(out / "summary.md", summary_markdown(summary))
+    return summary
+
+
+def smoothed(timeline: pd.DataFrame, seconds: float) -> pd.DataFrame:
+    """Per participant, probabilities averaged over a centred window of ``seconds``."""
+    parts = []
+    for pid, group in timeline[timeline["status"] != "too_small"].groupby("participant"):
+        g = group.set_index(pd.to_timedelta(group["time"], unit="s"))[PROB_COLUMNS]
+        g = g.rolling(pd.Timedelta(seconds=seconds), center=True, min_periods=1).mean()
+        parts.append(
+            g.reset_index(drop=True).assign(time=group["time"].to_numpy(), participant=pid)
+        )
+    return (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=["time", "participant", *PROB_COLUMNS])
+    )
+
+
+def shifts(smooth: pd.DataFrame, top: int = 3, min_gap: float = 10.0) -> list[dict[str, Any]]:
+    """Per participant, the ``top`` moments where the smoothed expression changes most.
+
+    The change at a time is the total-variation distance between the smoothed probabilities
+    there and at the previous sample; moments closer than ``min_gap`` seconds are merged.
+    """
+    moments = []
+    for pid, g in smooth.groupby("participant"):
+        probs = g[PROB_COLUMNS].to_numpy()
+        if len(probs) < 2:
+            continue
+        change = 0.5 * np.abs(np.diff(probs, axis=0)).sum(axis=1)
+        all_times = g["time"].to_numpy()
+        times = all_times[1:]
+        picked: list[int] = []
+        for i in np.argsort(-change, kind="stable"):
+            if all(abs(times[i] - times[j]) >= min_gap for j in picked):
+                picked.append(int(i))
+            if len(picked) == top:
+                break
+        for i in sorted(picked):  # the expression half a gap before, and half a gap after
+            before = int(np.searchsorted(all_times, times[i] - min_gap / 2))
+            after = int(np.searchsorted(all_times, times[i] + min_gap / 2, side="right")) - 1
+            moments.append(
+                {
+                    "participant": pid,
+                    "time": float(times[i]),
+                    "change": round(float(change[i]), 4),
+                    "from": CLASSES[int(probs[min(before, i)].argmax())],
+                    "to": CLASSES[int(probs[max(after, i + 1)].argmax())],
+                }
+            )
+    return moments
+
+
+def summarise(
+    name: str, timeline: pd.DataFrame, call: CallInfo, smooth_s: float = 5.0
+) -> dict[str, Any]:
+    """Participants, their expression shares overall and per stage, and the shift moments."""
+    classified = timeline[timeline["status"].isin(["ok", "uncertain"])]
+    participants = {}
+    for pid, g in timeline.groupby("participant"):
+        c = classified[classified["participant"] == pid]
+        shares = c["label"].value_counts(normalize=True).round(3).to_dict()
+        per_stage = {
+            stage: s["label"].value_counts(normalize=True).round(3).to_dict()
+            for stage, s in c.groupby("stage", sort=False)
+            if stage
+        }
+        participants[pid] = {
+            "role": call.role(pid),
+            "samples": len(g),
+            "classified": len(c),
+            "shares": shares,
+            "per_stage": per_stage,
+        }
+    return {
+        "input": name,
+        "note": "labels are perceived facial expressions, not felt emotions",
+        "duration_s": float(timeline["time"].max()) if len(timeline) else 0.0,
+        "participants": participants,
+        "stages": call.stages,
+        "moments": shifts(smoothed(timeline, smooth_s)),
+    }
+
+
+def summary_markdown(summary: dict[str, Any]) -> str:
+    """The summary as a short markdown report."""
+    lines = [f"# {summary['input']}", "", f"*{summary['note']}.*", ""]
+    if not summary["participants"]:
+        lines.append("No faces were found in this recording.")
+    for pid, p in summary["participants"].items():
+        role = f" ({p['role']})" if p["role"] else ""
+        top = (
+            ", ".join(f"{k} {v:.0%}" for k, v in list(p["shares"].items())[:3]) or "not classified"
+        )
+        lines.append(
+            f"- **{pid}**{role}: {p['classified']} of {p['samples']} samples classified; {top}"
+        )
+        for stage, shares in p["per_stage"].items():
+            best = ", ".join(f"{k} {v:.0%}" for k, v in list(shares.items())[:2])
+            lines.append(f"  - {stage}: {best}")
+    if summary["moments"]:
+        lines += ["", "Largest shifts:"]
+        lines += [
+            f"- {m['participant']} at {m['time']:.1f} s: {m['from']} -> {m['to']}"
+            for m in summary["moments"]
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _columns() -> list[str]:
+    return [
+        "time",
+        "participant",
+        "x",
+        "y",
+        "w",
+        "h",
+        "status",
+        "label",
+        "probability",
+        "stage",
+        *PROB_COLUMNS,
+    ]
+
+
+def _row(t: float, pid: str, face: dict[str, Any], call: CallInfo) -> list[Any]:
+    probs = [face["probs"].get(c, np.nan) for c in CLASSES]
+    return [
+        round(t, 3),
+        pid,
+        *face["box"],
+        face["status"],
+        face["label"],
+        face["probability"],
+        call.stage_at(t),
+        *probs,
+    ]
+
+
+def _even(frame: np.ndarray) -> np.ndarray:
+    h, w = frame.shape[:2]
+    return np.ascontiguousarray(frame[: h - h % 2, : w - w % 2])
+
+
+def _h264_writer(path: Path, shape: tuple[int, ...], fps: float) -> Any:
+    import imageio_ffmpeg
+
+    h, w = shape[0] - shape[0] % 2, shape[1] - shape[1] % 2
+    writer = imageio_ffmpeg.write_frames(
+        str(path),
+        (w, h),
+        fps=fps,
+        codec="libx264",
+        pix_fmt_out="yuv420p",
+        macro_block_size=1,
+        output_params=["-movflags", "+faststart"],
+    )
+    writer.send(None)
+    return writer
+
+
+def _figures(
+    out: Path,
+    timeline: pd.DataFrame,
+    call: CallInfo,
+    smooth_s: float,
+    summary: dict[str, Any],
+    thumbs: dict[tuple[str, float], np.ndarray],
+) -> None:
+    from capstone import plots
+
+    smooth = smoothed(timeline, smooth_s)
+    fig = plots.timelines(
+        smooth, call.stages, {p: call.role(p) for p in smooth["participant"].unique()}
+    )
+    with atomic_path(out / "timeline.png") as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    moments = [
+        {**m, "image": thumbs.get((m["participant"], round(m["time"], 3)))}
+        for m in summary["moments"]
+    ]
+    fig = plots.moments([m for m in moments if m["image"] is not None])
+    with atomic_path(out / "moments.png") as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

@@ -1,0 +1,112 @@
+"""Annotating recordings: sampling, tracking, timelines, H.264 output, call metadata, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib import cbook
+
+from capstone.annotation import MediaError, gallery_frame, load_image
+from capstone.video import CallInfo, Tracker, annotate_video, load_call_info, sample_frames
+
+
+class ShiftingModel:
+    """Stands in for a Keras model: 'neutral' for the first two seconds' calls, then 'happy'."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def predict(self, x: np.ndarray, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
+        self.calls += 1
+        probs = np.full((len(x), 7), 0.02)
+        probs[:, 4 if self.calls <= 4 else 3] = 0.88
+        return probs
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: int = 10) -> Path:
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="module")
+def call_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    frame = gallery_frame([hopper, cv2.flip(hopper, 1)], cols=2, tile=(320, 240))
+    return write_video(tmp_path_factory.mktemp("video") / "call.mp4", [frame] * 40)  # 4 s
+
+
+def test_a_recording_gives_participants_timelines_and_a_browser_video(
+    call_video: Path, tmp_path: Path
+) -> None:
+    call = CallInfo(rep="P1", prospects={"P2": "Dana"}, stages={"intro": 0.0, "pricing": 2.0})
+    summary = annotate_video(
+        call_video, ShiftingModel(), tmp_path, fps=2, detect_every=2, call=call, progress=False
+    )
+    out = tmp_path / "call"
+    timeline = pd.read_csv(out / "timeline.csv")
+    assert sorted(timeline["participant"].unique()) == ["P1", "P2"]
+    assert len(timeline) == 2 * 8  # two faces, 2 samples per second for 4 seconds
+    assert set(timeline["stage"]) == {"intro", "pricing"}
+    assert summary["participants"]["P1"]["role"] == "rep"
+    assert summary["participants"]["P2"]["per_stage"]["pricing"] == {"happy": 1.0}
+    assert {m["to"] for m in summary["moments"]} == {"happy"}
+    assert json.loads((out / "summary.json").read_text()) == summary
+    assert "P2** (prospect (Dana))" in (out / "summary.md").read_text()
+    for name in ("timeline.png", "moments.png"):
+        assert (out / name).stat().st_size > 0
+    head = (out / "annotated.mp4").read_bytes()[:4096]
+    assert b"ftyp" in head and b"avc1" in (out / "annotated.mp4").read_bytes()  # H.264
+    assert not list(out.glob(".*part*"))
+
+
+def test_frames_are_sampled_at_the_requested_rate(call_video: Path) -> None:
+    times = [t for t, _ in sample_frames(call_video, fps=2)]
+    assert times == pytest.approx([0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5])
+
+
+def test_a_video_without_faces_gives_an_empty_but_valid_result(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "blank.mp4", [np.full((120, 160, 3), 90, np.uint8)] * 10)
+    summary = annotate_video(video, ShiftingModel(), tmp_path / "out", fps=2, progress=False)
+    assert summary["participants"] == {}
+    assert "No faces" in (tmp_path / "out/blank/summary.md").read_text()
+    assert len(pd.read_csv(tmp_path / "out/blank/timeline.csv")) == 0
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\x00\x00\x18ftypmp42 truncated", b"not a video"])
+def test_empty_truncated_and_fake_videos_are_refused(tmp_path: Path, content: bytes) -> None:
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(content)
+    with pytest.raises(MediaError, match=r"bad\.mp4"):
+        annotate_video(bad, ShiftingModel(), tmp_path / "out", progress=False)
+    assert not (tmp_path / "out/bad/annotated.mp4").exists()
+
+
+def test_tracker_keeps_ids_for_boxes_that_stay_put() -> None:
+    tracker = Tracker()
+    assert tracker.assign([[0, 0, 50, 50], [200, 0, 50, 50]]) == ["P1", "P2"]
+    assert tracker.assign([[205, 2, 50, 50], [2, 1, 50, 50]]) == ["P2", "P1"]
+    assert tracker.assign([[400, 0, 50, 50]]) == ["P3"]
+
+
+def test_call_metadata_is_validated(tmp_path: Path) -> None:
+    good = tmp_path / "call.yaml"
+    good.write_text("rep: P1\nprospects: {P2: Dana}\nstages: {intro: 0, demo: 60, close: 300}\n")
+    info = load_call_info(good)
+    assert info.stage_at(75) == "demo"
+    assert info.role("P2") == "prospect (Dana)"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rep: P1\nstagez: {}\n")
+    with pytest.raises(MediaError, match="unknown keys"):
+        load_call_info(bad)
+    bad.write_text("stages: {demo: 60, intro: 0}\n")
+    with pytest.raises(MediaError, match="in order"):
+        load_call_info(bad)

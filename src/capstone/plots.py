@@ -162,10 +162,11 @@ def timelines(smooth: pd.DataFrame, stages: dict[str, float], roles: dict[str, s
             ax.axvline(start, color="grey", linestyle=":", linewidth=1)
             ax.text(
                 start,
-                1.02,
+                0.97,
                 f" {name}",
                 fontsize=7,
-                color="grey",
+                color="dimgrey",
+                va="top",
                 transform=ax.get_xaxis_transform(),
             )
         role = f" ({roles[pid]})" if roles.get(pid) else ""

@@ -174,13 +174,23 @@ class Evaluation:
 
 @dataclass(frozen=True)
 class Demo:
-    """``model``: ``released`` (models/), ``final``, ``selected`` or a run name."""
+    """The demo's media and settings.
+
+    ``model``: ``released`` (models/), ``final``, ``selected`` or a run name. ``media``:
+    images and videos to annotate (empty: media composed from photos shipped with
+    matplotlib). ``call``: call metadata YAML (rep, prospects, stages) for the videos.
+    ``demo_seconds``: length of the composed demo recording.
+    """
 
     model: str = "released"
     detector: Literal["mtcnn", "haar"] = "mtcnn"
     media: list[str] = field(default_factory=list, metadata=MUST_EXIST)
+    call: str | None = field(default=None, metadata=MUST_EXIST)
     min_face: int = 24
     uncertain_below: float = 0.4
+    fps: float = 2.0
+    detect_every: int = 4
+    demo_seconds: int = 40
 
 
 @dataclass(frozen=True)

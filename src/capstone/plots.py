@@ -1,8 +1,10 @@
-"""Figures shared by the notebooks, the CLI and the book. Each returns a matplotlib Figure."""
+"""Figures shared by the notebooks, the CLI and the book (matplotlib Figures, and saved images)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -191,3 +193,10 @@ def moments(items: list[dict]) -> Figure:
         axes[0, 0].text(0.5, 0.5, "no shifts", ha="center", va="center")
     fig.tight_layout()
     return fig
+
+
+def image_file(path: str | Path) -> Any:
+    """An image file for ``IPython.display.display`` (so the executed notebook embeds it)."""
+    from IPython.display import Image
+
+    return Image(filename=str(path))

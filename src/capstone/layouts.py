@@ -1,0 +1,158 @@
+"""Video-call layouts composed from a real photo, with the true face boxes, to score detectors.
+
+Gallery view (2x2 to 7x7 tiles in a 1280x720 frame), speaker view (one large tile and a strip
+of small thumbnails), and screen share (a slide with a strip of thumbnails). Each tile holds
+a variant of the same real portrait (mirrored, cropped, darker, lower contrast), so every
+tile has exactly one face whose box is known.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from capstone.faces import Box, detect_faces, match
+
+FRAME = (1280, 720)
+
+# grace_hopper.jpg (matplotlib's sample data, 512x600): the face, labelled by hand.
+HOPPER_FACE: Box = (175, 120, 175, 210)
+
+
+def variants(photo: np.ndarray, face: Box) -> list[tuple[np.ndarray, Box]]:
+    """Four looks of one portrait with the face box in each: as is, mirrored, cropped, darker."""
+    h, w = photo.shape[:2]
+    x, y, fw, fh = face
+    top, left = max(0, y - 100), max(0, x - 80)
+    crop = photo[top : min(h, y + fh + 160), left : min(w, x + fw + 80)]
+    return [
+        (photo, face),
+        (cv2.flip(photo, 1), (w - x - fw, y, fw, fh)),
+        (crop, (x - left, y - top, fw, fh)),
+        (cv2.convertScaleAbs(photo, alpha=0.55, beta=10), face),
+    ]
+
+
+def place(frame: np.ndarray, image: np.ndarray, face: Box, tile: tuple[int, int, int, int]) -> Box:
+    """Fit ``image`` into ``tile`` ``(x, y, w, h)`` of ``frame``; return the face's new box."""
+    tx, ty, tw, th = tile
+    scale = min(tw / image.shape[1], th / image.shape[0])
+    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    x0, y0 = tx + (tw - small.shape[1]) // 2, ty + (th - small.shape[0]) // 2
+    frame[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
+    x, y, w, h = face
+    return (x0 + round(x * scale), y0 + round(y * scale), round(w * scale), round(h * scale))
+
+
+def gallery(photo: np.ndarray, face: Box, n: int) -> tuple[np.ndarray, list[Box]]:
+    """An ``n`` x ``n`` gallery view."""
+    fw, fh = FRAME
+    frame = np.full((fh, fw, 3), 28, np.uint8)
+    looks, truth, gap = variants(photo, face), [], 6
+    tw, th = (fw - gap * (n + 1)) // n, (fh - gap * (n + 1)) // n
+    for i in range(n * n):
+        r, c = divmod(i, n)
+        image, box = looks[i % len(looks)]
+        truth.append(place(frame, image, box, (gap + c * (tw + gap), gap + r * (th + gap), tw, th)))
+    return frame, truth
+
+
+def speaker(photo: np.ndarray, face: Box, thumbs: int = 4) -> tuple[np.ndarray, list[Box]]:
+    """Speaker view: one large tile below a strip of ``thumbs`` small ones."""
+    fw, fh = FRAME
+    frame = np.full((fh, fw, 3), 28, np.uint8)
+    looks = variants(photo, face)
+    truth = [place(frame, *looks[0], (0, 110, fw, fh - 110))]
+    for i in range(thumbs):
+        image, box = looks[(i + 1) % len(looks)]
+        truth.append(place(frame, image, box, (fw // 2 - thumbs * 90 + i * 180, 5, 170, 100)))
+    return frame, truth
+
+
+def screen_share(photo: np.ndarray, face: Box, thumbs: int = 4) -> tuple[np.ndarray, list[Box]]:
+    """Screen share: a slide with text lines and a chart, and a strip of thumbnails on the right."""
+    fw, fh = FRAME
+    frame = np.full((fh, fw, 3), 245, np.uint8)
+    cv2.putText(
+        frame, "Q3 pricing proposal", (60, 90), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (40, 40, 40), 3
+    )
+    for i in range(6):
+        cv2.line(frame, (60, 160 + 50 * i), (700, 160 + 50 * i), (150, 150, 150), 8)
+    for i, height in enumerate([120, 200, 160, 260]):
+        cv2.rectangle(frame, (760 + i * 70, 560 - height), (810 + i * 70, 560), (200, 120, 40), -1)
+    looks, truth = variants(photo, face), []
+    for i in range(thumbs):
+        image, box = looks[i % len(looks)]
+        truth.append(place(frame, image, box, (fw - 230, 20 + i * 175, 220, 165)))
+    return frame, truth
+
+
+def call_layouts(
+    photo: np.ndarray, face: Box = HOPPER_FACE
+) -> dict[str, tuple[np.ndarray, list[Box]]]:
+    """Every layout, by name, with its true face boxes."""
+    layouts = {f"gallery {n}x{n}": gallery(photo, face, n) for n in (2, 3, 4, 5, 7)}
+    layouts["speaker view"] = speaker(photo, face)
+    layouts["screen share"] = screen_share(photo, face)
+    return layouts
+
+
+def score_detectors(
+    layouts: dict[str, tuple[np.ndarray, list[Box]]], detectors: tuple[str, ...] = ("haar", "mtcnn")
+) -> list[dict[str, Any]]:
+    """Recall, precision and time of each detector on each layout (a hit: IoU >= 0.4)."""
+    rows = []
+    for detector in detectors:
+        detect_faces(next(iter(layouts.values()))[0], detector=detector)  # warm-up
+        for name, (frame, truth) in layouts.items():
+            start = time.perf_counter()
+            found = detect_faces(frame, detector=detector)
+            seconds = time.perf_counter() - start
+            counts = match(found, truth)
+            tp = counts["true_positives"]
+            rows.append(
+                {
+                    "layout": name,
+                    "detector": detector,
+                    "faces": len(truth),
+                    "smallest face (px)": min(min(b[2], b[3]) for b in truth),
+                    **counts,
+                    "recall": tp / len(truth),
+                    "precision": tp / len(found) if found else 1.0,
+                    "seconds": round(seconds, 3),
+                }
+            )
+    return rows
+
+
+def write_recording(
+    photo: np.ndarray, face: Box, path: Path, seconds: int = 40, fps: int = 10, n: int = 2
+) -> Path:
+    """A gallery-view "recording" of the portrait: each tile zooms slowly in and out.
+
+    Every face is the same photograph throughout, so a good reader should give a flat
+    timeline: any swing in it is the model's noise, not a change of expression.
+    """
+    h, w = photo.shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, FRAME)
+    try:
+        for k in range(seconds * fps):
+            zoom = 1 + 0.08 * np.sin(2 * np.pi * k / (fps * 10))
+            cw, ch = round(w / zoom), round(h / zoom)
+            x0, y0 = (w - cw) // 2, (h - ch) // 2
+            moved = cv2.resize(photo[y0 : y0 + ch, x0 : x0 + cw], (w, h))
+            fx, fy, fw, fh = face
+            box = (
+                round((fx - x0) * zoom),
+                round((fy - y0) * zoom),
+                round(fw * zoom),
+                round(fh * zoom),
+            )
+            writer.write(gallery(moved, box, n)[0])
+    finally:
+        writer.release()
+    return path

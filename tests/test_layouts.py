@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+from matplotlib import cbook
+
+from capstone.annotation import load_image
+from capstone.layouts import HOPPER_FACE, call_layouts, score_detectors, variants, write_recording
+from capstone.video import sample_frames
+
+
+@pytest.fixture(scope="module")
+def hopper() -> np.ndarray:
+    return load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+
+
+def test_every_layout_has_one_true_box_per_tile_inside_the_frame(hopper) -> None:
+    layouts = call_layouts(hopper)
+    assert len(layouts["gallery 3x3"][1]) == 9
+    for frame, truth in layouts.values():
+        assert frame.shape == (720, 1280, 3)
+        for x, y, w, h in truth:
+            assert x >= 0 and x + w <= 1280 and y >= 0 and y + h <= 720
+
+
+def test_mirrored_and_cropped_variants_keep_the_face_box(hopper) -> None:
+    def face(image, box):
+        x, y, w, h = box
+        return image[y : y + h, x : x + w]
+
+    (_, box), (flipped, fbox), (crop, cbox), _ = variants(hopper, HOPPER_FACE)
+    np.testing.assert_array_equal(face(flipped, fbox)[:, ::-1], face(hopper, box))
+    np.testing.assert_array_equal(face(crop, cbox), face(hopper, box))
+
+
+def test_detector_scores_count_hits_misses_and_false_alarms(hopper) -> None:
+    layouts = dict(list(call_layouts(hopper).items())[:2])
+    rows = score_detectors(layouts, detectors=("haar",))
+    assert [r["layout"] for r in rows] == ["gallery 2x2", "gallery 3x3"]
+    for r in rows:
+        assert r["true_positives"] + r["missed"] == r["faces"]
+        assert 0 <= r["recall"] <= 1 and 0 <= r["precision"] <= 1
+
+
+def test_the_demo_recording_is_a_readable_video(hopper, tmp_path) -> None:
+    video = write_recording(hopper, HOPPER_FACE, tmp_path / "rec.mp4", seconds=2, fps=5)
+    frames = list(sample_frames(video, fps=5))
+    assert len(frames) == 10
+    assert frames[0][1].shape == (720, 1280, 3)

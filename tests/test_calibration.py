@@ -82,3 +82,16 @@ def test_finalize_refuses_a_model_without_a_linear_head():
 def test_bad_shapes_are_reported():
     with pytest.raises(ValueError, match="probs must be"):
         fit_temperature(np.ones((3, 7)) / 7, np.array([0, 1]))
+
+
+def test_confidence_threshold_keeps_shown_readings_accurate(overconfident) -> None:
+    from capstone.calibration import confidence_threshold
+
+    raw, y = overconfident
+    probs = adjust(raw, fit_temperature(raw, y))
+    t = confidence_threshold(probs, y, target=0.7)
+    assert 0.2 < t < 0.95
+    shown = probs.max(1) >= t
+    assert (probs.argmax(1)[shown] == y[shown]).mean() >= 0.7
+    lower = probs.max(1) >= round(t - 0.05, 2)
+    assert (probs.argmax(1)[lower] == y[lower]).mean() < 0.7

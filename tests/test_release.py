@@ -37,6 +37,8 @@ def record() -> dict:
             "tta_flip": True,
             "temperature": 1.234,
             "class_offsets": [0.0] * 7,
+            "uncertain_below": 0.55,
+            "shown_share": 0.61,
             "validation": {"trained": step, "temperature": step},
         },
         "test": {"fer2013": metrics(0.6789), "affectnet": metrics(0.4321)},

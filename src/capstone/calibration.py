@@ -124,6 +124,23 @@ def reliability(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> list[dict[s
     ]
 
 
+def confidence_threshold(probs: np.ndarray, y: np.ndarray, target: float = 0.7) -> float:
+    """The lowest confidence at which the readings shown are right at least ``target`` of the time.
+
+    Among the predictions whose top probability is at least the returned threshold, the
+    accuracy on ``y`` is ``target`` or more; readings below it are called "uncertain".
+    Searched on a grid from 0.2 to 0.95 in steps of 0.05.
+    """
+    y = np.asarray(y)
+    _check(probs, y)
+    confidence, correct = probs.max(axis=1), probs.argmax(axis=1) == y
+    for t in np.round(np.arange(0.2, 0.951, 0.05), 2):
+        shown = confidence >= t
+        if shown.any() and correct[shown].mean() >= target:
+            return float(t)
+    return 0.95
+
+
 def finalize(
     model: keras.Model,
     architecture: str,
@@ -201,11 +218,15 @@ def calibrate(
     steps["temperature"] = scores(adjust(probs, temperature))
     temperature = round(temperature, 4)
     offsets = np.round(fit_class_offsets(probs, y, temperature), 4)
-    steps["class_offsets"] = scores(adjust(probs, temperature, offsets))
+    finished = adjust(probs, temperature, offsets)
+    steps["class_offsets"] = scores(finished)
+    threshold = confidence_threshold(finished, y)
     record = {
         "tta_flip": bool(tta),
         "temperature": temperature,
         "class_offsets": [float(v) for v in offsets],
+        "uncertain_below": threshold,
+        "shown_share": float((finished.max(axis=1) >= threshold).mean()),
         "validation": steps,
     }
     return finalize(model, architecture, width, temperature, offsets), record

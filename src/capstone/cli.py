@@ -75,8 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     ann.add_argument(
         "--uncertain-below",
         type=float,
-        default=0.4,
-        help="label faces below this top probability as uncertain",
+        help="label faces below this top probability as uncertain (default: the model's "
+        "calibrated threshold, else 0.4)",
     )
     return parser
 
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _annotate(args: argparse.Namespace) -> int:
     from capstone.annotation import annotate_image, summary
-    from capstone.modelio import load_model, tta_flip_of
+    from capstone.modelio import load_model, tta_flip_of, uncertain_below_of
     from capstone.release import released_model
     from capstone.video import VIDEO_SUFFIXES, annotate_video, load_call_info, summary_markdown
 
@@ -137,7 +137,7 @@ def _annotate(args: argparse.Namespace) -> int:
         "tta_flip": tta_flip_of(model_file),
         "detector": args.detector,
         "min_face": args.min_face,
-        "uncertain_below": args.uncertain_below,
+        "uncertain_below": args.uncertain_below or uncertain_below_of(model_file),
     }
     call = load_call_info(args.call)
     records, videos, failed = [], 0, 0

@@ -24,15 +24,24 @@ def load_model(path: str | Path) -> Any:
         raise CapstoneError(f"{path}: not a loadable Keras model ({err})") from None
 
 
-def tta_flip_of(path: str | Path) -> bool:
-    """Whether the model at ``path`` is meant to be used with flip test-time augmentation.
+def calibration_of(path: str | Path) -> dict[str, Any]:
+    """The calibration record of the model at ``path`` (empty when it has none).
 
-    Read from its record (``fer_cnn.json`` next to ``fer_cnn.keras``, or ``final.json``);
-    ``False`` when there is none.
+    Read from ``fer_cnn.json`` next to ``fer_cnn.keras`` (or ``final.json`` next to
+    ``final.keras``): ``tta_flip``, ``temperature``, ``uncertain_below``, ...
     """
     path = Path(path)
-    for record in (path.with_suffix(".json"), path.parent / "final.json"):
-        if record.is_file() and record.stem in (path.stem, "final"):
-            data = json.loads(record.read_text(encoding="utf-8"))
-            return bool(data.get("calibration", {}).get("tta_flip", False))
-    return False
+    record = path.with_suffix(".json")
+    if record.is_file():
+        return json.loads(record.read_text(encoding="utf-8")).get("calibration", {})
+    return {}
+
+
+def tta_flip_of(path: str | Path) -> bool:
+    """Whether the model at ``path`` is meant to be used with flip test-time augmentation."""
+    return bool(calibration_of(path).get("tta_flip", False))
+
+
+def uncertain_below_of(path: str | Path, default: float = 0.4) -> float:
+    """The confidence below which the model's readings are called uncertain (its record's)."""
+    return float(calibration_of(path).get("uncertain_below", default))

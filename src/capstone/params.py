@@ -187,7 +187,7 @@ class Demo:
     media: list[str] = field(default_factory=list, metadata=MUST_EXIST)
     call: str | None = field(default=None, metadata=MUST_EXIST)
     min_face: int = 24
-    uncertain_below: float = 0.4
+    uncertain_below: float | None = None  # None: the model's record (from calibration)
     fps: float = 2.0
     detect_every: int = 4
     demo_seconds: int = 40

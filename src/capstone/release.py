@@ -156,6 +156,9 @@ from that record of the run that produced the model.
   validation accuracy; callers apply it with `capstone.evaluation.predict(..., tta_flip=True)`).
 - Calibration, fitted on the FER2013 validation split (PublicTest) and folded into the last
   layer: temperature {cal["temperature"]:.3f}; class offsets {offsets}.
+- Readings below a top probability of {cal.get("uncertain_below", 0.4):.2f} are reported as
+  "uncertain": above it, validation readings were right at least 70% of the time
+  ({cal.get("shown_share", float("nan")):.0%} of validation faces were above it).
 - sha256 of `fer_cnn.keras`: `{record["model_sha256"]}`.
 
 ## Data and training

@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _annotate(args: argparse.Namespace) -> int:
-    from capstone.annotation import annotate_image, summary
+    from capstone.annotation import IMAGE_SUFFIXES, annotate_image, summary
     from capstone.modelio import load_model, tta_flip_of, uncertain_below_of
     from capstone.release import released_model
     from capstone.video import VIDEO_SUFFIXES, annotate_video, load_call_info, summary_markdown
@@ -143,6 +143,11 @@ def _annotate(args: argparse.Namespace) -> int:
     records, videos, failed = [], 0, 0
     for path in args.inputs:
         try:  # one bad input never loses the others' outputs
+            if path.suffix.lower() not in (*IMAGE_SUFFIXES, *VIDEO_SUFFIXES):
+                raise CapstoneError(
+                    f"{path}: not an image or a video; supported: "
+                    + ", ".join((*IMAGE_SUFFIXES, *VIDEO_SUFFIXES))
+                )
             if path.suffix.lower() in VIDEO_SUFFIXES:
                 result = annotate_video(
                     path,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
+import numpy as np
 from matplotlib import cbook
 
 from capstone.annotation import load_image
@@ -37,3 +38,37 @@ def test_one_bad_input_never_loses_the_others(tmp_path: Path, capstone_cli) -> N
     assert (tmp_path / "out/call_annotated.png").is_file()
     assert (tmp_path / "out/rec/annotated.mp4").is_file()
     assert "wrote 1 annotated image(s) and 1 video(s)" in proc.stdout
+
+
+def test_an_unwritable_output_folder_is_a_clear_error(tmp_path: Path, capstone_cli) -> None:
+    hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    cv2.imwrite(str(tmp_path / "call.png"), hopper)
+    (tmp_path / "taken").write_text("a file where the output folder should be")
+    compact_cnn(4).save(tmp_path / "model.keras")
+    proc = capstone_cli(
+        "annotate",
+        str(tmp_path / "call.png"),
+        "--out",
+        str(tmp_path / "taken/out"),
+        "--model",
+        str(tmp_path / "model.keras"),
+    )
+    assert proc.returncode == 2
+    assert "cannot write" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert (tmp_path / "call.png").is_file()
+
+
+def test_a_missing_optional_detector_is_a_clear_error(monkeypatch) -> None:
+    import sys
+
+    import pytest
+
+    from capstone import faces
+    from capstone.errors import CapstoneError
+
+    faces._mtcnn.cache_clear()
+    monkeypatch.setitem(sys.modules, "mtcnn", None)  # as if the package were not installed
+    with pytest.raises(CapstoneError, match="pip install mtcnn"):
+        faces.detect_faces(np.zeros((60, 60, 3), np.uint8))
+    faces._mtcnn.cache_clear()

@@ -8,9 +8,13 @@ it touches, and that a failing cell is reported with its notebook and cell.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -191,3 +195,54 @@ def test_book_pages_show_their_figures_in_a_browser(project) -> None:
                     assert target.exists(), f"{path.name}: broken link {href}"
         browser.close()
     assert images_seen >= 10
+
+
+def start_and_kill(root: Path, stage: str, sig: int) -> subprocess.CompletedProcess[str]:
+    """Start the pipeline, wait until ``stage`` is training a model, then send ``sig``."""
+    command = [sys.executable, "-m", "capstone.cli", "pipeline", "--root", str(root)]
+    proc = subprocess.Popen(
+        [*command, "--params", "params/tiny.yaml", "--no-book"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    seen, started = [], False
+    for line in proc.stdout:  # the notebook's prints are streamed: wait until training runs
+        seen.append(line)
+        started = started or f"{stage}: running" in line
+        if started and ": phase 1/" in line:
+            break
+    time.sleep(1)
+    os.killpg(proc.pid, sig)
+    out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(seen) + out, err)
+
+
+def test_killed_runs_resume_from_the_last_completed_stage(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[1]
+    root = tmp_path / "project"
+    shutil.copytree(repo / "notebooks", root / "notebooks")
+    shutil.copytree(repo / "book", root / "book", ignore=shutil.ignore_patterns("_build"))
+    (root / "params").mkdir()
+    shutil.copy(repo / "tests/fixtures/tiny.yaml", root / "params/tiny.yaml")
+
+    interrupted = start_and_kill(root, "baseline", signal.SIGINT)  # Ctrl-C during training
+    assert interrupted.returncode != 0
+    assert "completed stages are kept" in interrupted.stderr
+    assert (root / "build/eda/.done.json").is_file()
+    assert not (root / "build/baseline/.done.json").exists()
+
+    killed = start_and_kill(root, "merged", signal.SIGKILL)  # no chance to clean up
+    assert killed.returncode == -signal.SIGKILL
+    assert statuses(killed.stdout)["eda"] == "skipped"
+    assert (root / "build/baseline/.done.json").is_file()
+    assert not (root / "build/merged/.done.json").exists()
+
+    resumed = run_pipeline(root, "--no-book")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert statuses(resumed.stdout) == {
+        **dict.fromkeys(["download", "eda", "baseline"], "skipped"),
+        **dict.fromkeys(["merged", "evaluation", "demo"], "ran"),
+    }
+    assert not list(root.rglob("*.part*"))

@@ -116,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     except CapstoneError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # read-only or full disk, a file where a folder should be, ...
+        print(f"error: {_os_error(err)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(
             "interrupted: completed stages are kept; run the same command to resume",
@@ -165,10 +168,21 @@ def _annotate(args: argparse.Namespace) -> int:
         except CapstoneError as err:
             print(f"error: {err}", file=sys.stderr)
             failed += 1
+        except OSError as err:
+            print(f"error: {path}: {_os_error(err)}", file=sys.stderr)
+            failed += 1
     if records:
         print(summary(records))
     print(f"wrote {len(records)} annotated image(s) and {videos} video(s) to {args.out}")
     return 2 if failed else 0
+
+
+def _os_error(err: OSError) -> str:
+    where = f" {err.filename}" if err.filename else ""
+    return (
+        f"cannot write{where}: {err.strerror or err}. Check that the output folder is "
+        "writable and the disk has space, or choose another folder; finished outputs are kept."
+    )
 
 
 if __name__ == "__main__":

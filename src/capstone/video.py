@@ -348,7 +348,12 @@ def _even(frame: np.ndarray) -> np.ndarray:
 
 
 def _h264_writer(path: Path, shape: tuple[int, ...], fps: float) -> Any:
-    import imageio_ffmpeg
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise MediaError(
+            "writing the annotated video needs imageio-ffmpeg: pip install imageio-ffmpeg"
+        ) from None
 
     h, w = shape[0] - shape[0] % 2, shape[1] - shape[1] % 2
     writer = imageio_ffmpeg.write_frames(

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -198,7 +200,12 @@ def test_book_pages_show_their_figures_in_a_browser(project) -> None:
 
 
 def start_and_kill(root: Path, stage: str, sig: int) -> subprocess.CompletedProcess[str]:
-    """Start the pipeline, wait until ``stage`` is training a model, then send ``sig``."""
+    """Start the pipeline, wait until ``stage`` is running its notebook, then send ``sig``.
+
+    The kill comes when the stage starts training a model, or at the latest 6 seconds after
+    the stage started. SIGINT is repeated every 3 seconds until the run stops, as a user
+    would press Ctrl-C again.
+    """
     command = [sys.executable, "-m", "capstone.cli", "pipeline", "--root", str(root)]
     proc = subprocess.Popen(
         [*command, "--params", "params/tiny.yaml", "--no-book"],
@@ -207,16 +214,32 @@ def start_and_kill(root: Path, stage: str, sig: int) -> subprocess.CompletedProc
         text=True,
         start_new_session=True,
     )
-    seen, started = [], False
-    for line in proc.stdout:  # the notebook's prints are streamed: wait until training runs
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
+    seen, started_at = [], None
+    while proc.poll() is None:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            line = ""
         seen.append(line)
-        started = started or f"{stage}: running" in line
-        if started and ": phase 1/" in line:
+        if started_at is None and f"{stage}: running" in line:
+            started_at = time.monotonic()
+        if started_at and (": phase 1/" in line or time.monotonic() - started_at > 6):
             break
-    time.sleep(1)
-    os.killpg(proc.pid, sig)
-    out, err = proc.communicate(timeout=120)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(seen) + out, err)
+    assert proc.poll() is None, f"the run ended before {stage} could be interrupted"
+    for _ in range(5):
+        os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=3)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    _, err = proc.communicate(timeout=120)
+    time.sleep(0.5)
+    while not lines.empty():
+        seen.append(lines.get())
+    return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(seen), err)
 
 
 def without_speed(metrics: dict) -> dict:

@@ -7,6 +7,7 @@ anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -83,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Processes started in the background by a shell, or by some test runners, inherit an
+    # ignored SIGINT; restore Ctrl-C so an interrupted run always stops cleanly.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         if args.command == "pipeline":
             from capstone import pipeline

@@ -17,6 +17,7 @@ from capstone.artefacts import atomic_path, write_json
 from capstone.errors import CapstoneError
 from capstone.evaluation import predict
 from capstone.faces import detect_faces
+from capstone.layouts import place
 from capstone.params import CLASSES
 
 MAX_PIXELS = 40_000_000  # larger images are refused rather than exhausting memory
@@ -182,15 +183,7 @@ def gallery_frame(
     frame = np.full((rows * th + (rows + 1) * 8, cols * tw + (cols + 1) * 8, 3), 32, np.uint8)
     for i, img in enumerate(tiles):
         r, c = divmod(i, cols)
-        scale = min(tw / img.shape[1], th / img.shape[0])
-        small = cv2.resize(
-            img,
-            (round(img.shape[1] * scale), round(img.shape[0] * scale)),
-            interpolation=cv2.INTER_AREA,
-        )
-        y0 = 8 + r * (th + 8) + (th - small.shape[0]) // 2
-        x0 = 8 + c * (tw + 8) + (tw - small.shape[1]) // 2
-        frame[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
+        place(frame, img, (0, 0, 0, 0), (8 + c * (tw + 8), 8 + r * (th + 8), tw, th))
     return frame
 
 

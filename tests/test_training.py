@@ -4,10 +4,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from capstone.artefacts import read_json, write_json
 from capstone.params import Phase, TrainRun
-from capstone.training import class_weights, select_best, train
+from capstone.training import class_weights, select_best, train, training_dataset
 
 
 def test_class_weights_favour_rare_classes() -> None:
@@ -59,3 +60,26 @@ def test_a_run_can_start_from_another_models_weights(tmp_path: Path) -> None:
         second, (x, y), (x, y), tmp_path, 0, verbose=0, init_weights=tmp_path / "first.keras"
     )
     assert np.allclose(model.get_weights()[0], start.get_weights()[0])
+
+
+def test_a_low_resolution_phase_still_saves_a_48_pixel_model(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 255, size=(32, 48, 48), dtype=np.uint8)
+    y = np.arange(32) % 7
+    run = TrainRun(
+        name="progressive",
+        architecture="compact_cnn",
+        width=4,
+        batch_size=16,
+        phases=[Phase(epochs=1, image_size=32), Phase(epochs=1)],
+    )
+    model, history = train(run, (x, y), (x, y), tmp_path, seed=0, verbose=0)
+    assert model.input_shape == (None, 48, 48, 1)
+    assert len(history) == 2
+    batch = next(iter(training_dataset((x, y), 16, "light", seed=0, image_size=32)))
+    assert tuple(batch[0].shape) == (16, 32, 32, 1)
+
+
+def test_seed_cnn_cannot_train_at_another_size() -> None:
+    with pytest.raises(ValueError, match="image_size"):
+        TrainRun(name="s", architecture="seed_cnn", phases=[Phase(epochs=1, image_size=32)])

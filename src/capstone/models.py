@@ -32,12 +32,18 @@ def seed_cnn(n_classes: int = len(CLASSES)) -> keras.Model:
     return keras.Model(inputs, outputs, name="seed_cnn")
 
 
-def compact_cnn(width: int = 32, n_classes: int = len(CLASSES)) -> keras.Model:
+def compact_cnn(
+    width: int = 32,
+    n_classes: int = len(CLASSES),
+    input_shape: tuple[int | None, int | None, int] = INPUT_SHAPE,
+) -> keras.Model:
     """The project's CNN: four VGG-style blocks with batch norm, global average pooling, MLP head.
 
-    ``width`` is the number of filters of the first block; each block doubles it.
+    ``width`` is the number of filters of the first block; each block doubles it. Global
+    average pooling makes the weights independent of the image size, so ``input_shape`` may
+    be ``(None, None, 1)`` to train on smaller images and still predict at 48x48.
     """
-    inputs = keras.Input(INPUT_SHAPE)
+    inputs = keras.Input(input_shape)
     x = inputs
     for i, filters in enumerate([width, width * 2, width * 4, width * 8]):
         for _ in range(2):
@@ -55,10 +61,16 @@ def compact_cnn(width: int = 32, n_classes: int = len(CLASSES)) -> keras.Model:
     return keras.Model(inputs, outputs, name="compact_cnn")
 
 
-def build(architecture: str, width: int = 32) -> keras.Model:
+def build(
+    architecture: str,
+    width: int = 32,
+    input_shape: tuple[int | None, int | None, int] = INPUT_SHAPE,
+) -> keras.Model:
     """The model called ``architecture`` (``seed_cnn`` or ``compact_cnn``)."""
     if architecture == "seed_cnn":
+        if input_shape != INPUT_SHAPE:
+            raise ValueError(f"seed_cnn only takes {INPUT_SHAPE} images, not {input_shape}")
         return seed_cnn()
     if architecture == "compact_cnn":
-        return compact_cnn(width)
+        return compact_cnn(width, input_shape=input_shape)
     raise ValueError(f"unknown architecture {architecture!r}; use seed_cnn or compact_cnn")

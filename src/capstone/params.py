@@ -100,11 +100,22 @@ class Eda:
 
 @dataclass(frozen=True)
 class Phase:
-    """One round of ``fit``: a later phase continues from the previous one's weights."""
+    """One round of ``fit``: a later phase continues from the previous one's weights.
+
+    ``image_size`` trains the phase on images resized to that many pixels square (a cheaper,
+    lower-resolution phase; validation stays at full size); ``None`` keeps the stored size.
+    """
 
     epochs: int
     learning_rate: float = 1e-3
     augment: Literal["none", "flip", "light", "heavy"] = "light"
+    image_size: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        if self.image_size is not None and self.image_size < 16:
+            raise ValueError(f"image_size must be at least 16 pixels, got {self.image_size}")
 
 
 @dataclass(frozen=True)
@@ -132,10 +143,15 @@ class TrainRun:
     init_from: str | None = None
     distribution: Literal["default", "mirrored"] = "default"
 
+    def __post_init__(self) -> None:
+        if self.architecture == "seed_cnn" and any(p.image_size for p in self.phases):
+            raise ValueError("seed_cnn ends in Flatten and cannot train at another image_size")
+
     def describe(self) -> dict[str, Any]:
         """The recipe as one flat row, for a table of runs."""
         phases = "; ".join(
             f"{p.epochs} epochs at lr {p.learning_rate:g}, {p.augment} augmentation"
+            + (f", {p.image_size} px" if p.image_size else "")
             for p in self.phases
         )
         return {

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from capstone.artefacts import atomic_path, read_json, write_json
 from capstone.data.store import to_dataset
-from capstone.models import build
+from capstone.models import INPUT_SHAPE, build
 from capstone.params import CLASSES, TrainRun
 
 
@@ -64,25 +64,36 @@ def class_weights(y: np.ndarray) -> dict[int, float]:
 
 
 class AtomicCheckpoint(keras.callbacks.Callback):
-    """Save the model whenever ``monitor`` improves, via a temporary file and a rename."""
+    """Save the model whenever ``monitor`` improves, via a temporary file and a rename.
 
-    def __init__(self, path: Path, monitor: str = "val_accuracy") -> None:
+    With ``template`` (the same architecture at the saved input size), the weights are
+    copied into it and the template is saved instead of the model being trained.
+    """
+
+    def __init__(
+        self, path: Path, monitor: str = "val_accuracy", template: keras.Model | None = None
+    ) -> None:
         super().__init__()
         self.path, self.monitor, self.best = Path(path), monitor, -np.inf
+        self.template = template
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         value = (logs or {}).get(self.monitor, -np.inf)
         if value > self.best:
             self.best = value
+            saved = self.model
+            if self.template is not None:
+                self.template.set_weights(self.model.get_weights())
+                saved = self.template
             with atomic_path(self.path) as tmp:
-                self.model.save(tmp)
+                saved.save(tmp)
 
 
-def build_model(run: TrainRun) -> keras.Model:
+def build_model(run: TrainRun, input_shape: tuple[Any, ...] = INPUT_SHAPE) -> keras.Model:
     """The run's architecture, with its layers in the run's precision (float32 or bf16)."""
     keras.config.set_dtype_policy(run.precision)
     try:
-        return build(run.architecture, run.width)
+        return build(run.architecture, run.width, input_shape)
     finally:
         keras.config.set_dtype_policy("float32")
 
@@ -116,17 +127,24 @@ def train(
     out_dir = Path(out_dir)
     set_seed(seed)
     strategy = distribution_strategy(run.distribution)
+    resized = any(p.image_size not in (None, INPUT_SHAPE[0]) for p in run.phases)
+    template = None
     with strategy.scope():
-        model = build_model(run)
+        if resized:  # any image size while training; saved at 48x48
+            model, template = build_model(run, (None, None, 1)), build_model(run)
+        else:
+            model = build_model(run)
     if init_weights is not None:
         model.set_weights(keras.models.load_model(init_weights).get_weights())
     x_val, y_val = val_xy
     val_ds = to_dataset(x_val, y_val, run.batch_size)
     weights = class_weights(train_xy[1]) if run.class_weight else None
-    checkpoint = AtomicCheckpoint(out_dir / f"{run.name}.keras")
+    checkpoint = AtomicCheckpoint(out_dir / f"{run.name}.keras", template=template)
     histories, start = [], time.perf_counter()
     for number, phase in enumerate(run.phases, start=1):
-        train_ds = training_dataset(train_xy, run.batch_size, phase.augment, seed + number)
+        train_ds = training_dataset(
+            train_xy, run.batch_size, phase.augment, seed + number, phase.image_size
+        )
         with strategy.scope():
             model.compile(
                 optimizer=_optimizer(run, phase.learning_rate, phase.epochs * len(train_ds)),
@@ -137,7 +155,8 @@ def train(
         stop = keras.callbacks.EarlyStopping(
             monitor="val_accuracy", patience=run.patience, restore_best_weights=True
         )
-        print(f"{run.name}: phase {number}/{len(run.phases)}, augmentation {phase.augment}")
+        size = f", {phase.image_size} px" if phase.image_size else ""
+        print(f"{run.name}: phase {number}/{len(run.phases)}, augmentation {phase.augment}{size}")
         fit = model.fit(
             train_ds,
             validation_data=val_ds,
@@ -175,10 +194,23 @@ def train(
 
 
 def training_dataset(
-    xy: tuple[np.ndarray, np.ndarray], batch_size: int, level: str, seed: int
+    xy: tuple[np.ndarray, np.ndarray],
+    batch_size: int,
+    level: str,
+    seed: int,
+    image_size: int | None = None,
 ) -> tf.data.Dataset:
-    """Shuffled, batched training data, augmented at ``level`` (see :func:`augmenter`)."""
+    """Shuffled, batched training data, augmented at ``level`` (see :func:`augmenter`).
+
+    ``image_size`` first resizes the images (antialiased) to that many pixels square.
+    """
     ds = to_dataset(*xy, batch_size, shuffle=True, seed=seed)
+    if image_size is not None and image_size != xy[0].shape[1]:
+        size = (image_size, image_size)
+        ds = ds.map(
+            lambda x, y: (tf.image.resize(x, size, antialias=True), y),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
     augment = augmenter(level, seed)
     if augment is None:
         return ds

@@ -112,3 +112,12 @@ def test_cross_field_checks_name_the_section(tmp_path: Path, repo: Path) -> None
         ParamsError, match=r"download\.splits: seed_fractions must be three numbers"
     ):
         load(path, repo)
+
+
+def test_full_and_shared_profiles_train_the_same_recipe(repo: Path) -> None:
+    """The shared profile is the full one with local data: only the download section differs."""
+    full, shared = (
+        yaml.safe_load((repo / "params" / n).read_text()) for n in ("full.yaml", "shared.yaml")
+    )
+    for section in ("eda", "baseline", "merged", "evaluation", "demo"):
+        assert full[section] == shared[section], section

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from capstone import calibration
 from capstone.calibration import (
     adjust,
     expected_calibration_error,
@@ -95,3 +96,10 @@ def test_confidence_threshold_keeps_shown_readings_accurate(overconfident) -> No
     assert (probs.argmax(1)[shown] == y[shown]).mean() >= 0.7
     lower = probs.max(1) >= round(t - 0.05, 2)
     assert (probs.argmax(1)[lower] == y[lower]).mean() < 0.7
+
+
+def test_steps_table_restores_the_order_a_saved_record_lost() -> None:
+    saved = {"validation": {k: {"accuracy": 0.5} for k in sorted(calibration.STEPS)}}
+    labels = [label for label, _ in calibration.steps_table(saved)]
+    assert labels == list(calibration.STEPS.values())
+    assert labels[0] == "as trained"

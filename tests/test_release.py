@@ -39,7 +39,7 @@ def record() -> dict:
             "class_offsets": [0.0] * 7,
             "uncertain_below": 0.55,
             "shown_share": 0.61,
-            "validation": {"trained": step, "temperature": step},
+            "validation": {"class_offsets": step, "temperature": step, "trained": step},
         },
         "test": {"fer2013": metrics(0.6789), "affectnet": metrics(0.4321)},
         "training_seconds": 600.0,
@@ -76,6 +76,7 @@ def test_publish_writes_model_params_record_and_card(project: ProjectPaths) -> N
     card = (out / "README.md").read_text()
     assert "| fer2013 | 70 | 67.9% | 0.500 |" in card
     assert "temperature 1.234" in card
+    assert card.index("| as trained |") < card.index("| + class offsets |")
     saved = read_json(out / "fer_cnn.json")
     assert saved["size_bytes"] == model.stat().st_size
     assert len(saved["model_sha256"]) == 64

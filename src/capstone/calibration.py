@@ -25,6 +25,13 @@ from sklearn.metrics import f1_score
 
 from capstone.models import INPUT_SHAPE, build
 
+STEPS = {  # what calibrate() measures on validation, in the order it applies the steps
+    "trained": "as trained",
+    "flip_tta": "+ flip test-time augmentation",
+    "temperature": "+ temperature",
+    "class_offsets": "+ class offsets",
+}
+
 
 def log_probs(probs: np.ndarray) -> np.ndarray:
     """Logits up to a per-row constant: the log of softmax probabilities."""
@@ -230,3 +237,12 @@ def calibrate(
         "validation": steps,
     }
     return finalize(model, architecture, width, temperature, offsets), record
+
+
+def steps_table(record: dict[str, Any]) -> list[tuple[str, dict[str, float]]]:
+    """``(label, scores)`` of each step in a :func:`calibrate` record, in the order applied.
+
+    Saved records sort their keys alphabetically; this puts the steps back in order.
+    """
+    done = record["validation"]
+    return [(label, done[step]) for step, label in STEPS.items() if step in done]

@@ -16,7 +16,7 @@ from typing import Any
 
 from capstone import provenance
 from capstone.artefacts import atomic_path, read_json, sha256_file, write_json, write_text
-from capstone.calibration import calibrate
+from capstone.calibration import calibrate, steps_table
 from capstone.errors import CapstoneError
 from capstone.evaluation import predict, score
 from capstone.modelio import load_model
@@ -132,8 +132,8 @@ def model_card(record: dict[str, Any]) -> str:
         for c, v in fer["per_class"].items()
     )
     val_rows = "\n".join(
-        f"| {step} | {v['accuracy']:.1%} | {v['macro_f1']:.3f} | {v['ece']:.3f} |"
-        for step, v in cal["validation"].items()
+        f"| {label} | {v['accuracy']:.1%} | {v['macro_f1']:.3f} | {v['ece']:.3f} |"
+        for label, v in steps_table(cal)
     )
     offsets = ", ".join(
         f"{c} {v:+.2f}" for c, v in zip(record["classes"], cal["class_offsets"], strict=True)

@@ -2,13 +2,16 @@
 
     python benchmarks/training_speed.py --width 32 --images 4096
     python benchmarks/training_speed.py --precisions mixed_bfloat16 --xla off --intra 1 --inter 2
+    python benchmarks/training_speed.py --precisions mixed_bfloat16 --xla off --image-sizes 48 32
 
 TensorFlow fixes its thread pools when it starts, so each thread setting is its own run
 (``--intra``/``--inter``; 0 lets TensorFlow choose, by default one thread per core).
 
 Each setting trains the project's CNN for two epochs on random 48x48 images through the same
 tf.data pipeline and light augmentation as real training; the second epoch is timed (the
-first one compiles). Prints one row per setting, fastest first.
+first one compiles). ``--image-sizes`` also times the low-resolution phases of progressive
+resizing (images resized in the pipeline, as in training). Prints one row per setting,
+fastest first.
 """
 
 from __future__ import annotations
@@ -28,9 +31,10 @@ from capstone.training import build_model, set_seed, training_dataset
 
 def images_per_second(run: TrainRun, x: np.ndarray, y: np.ndarray) -> float:
     set_seed(0)
-    model = build_model(run)
+    size = run.phases[0].image_size
+    model = build_model(run, (None, None, 1)) if size else build_model(run)
     model.compile(optimizer="adamw", loss="categorical_crossentropy", jit_compile=run.jit_compile)
-    ds = training_dataset((x, y), run.batch_size, "light", seed=0)
+    ds = training_dataset((x, y), run.batch_size, "light", seed=0, image_size=size)
     model.fit(ds, epochs=1, verbose=0)
     start = time.perf_counter()
     model.fit(ds, epochs=1, verbose=0)
@@ -49,6 +53,7 @@ def main() -> None:
         help="float32, mixed_bfloat16",
     )
     parser.add_argument("--xla", nargs="+", default=["off", "on"], choices=["off", "on"])
+    parser.add_argument("--image-sizes", type=int, nargs="+", default=[48])
     parser.add_argument("--intra", type=int, default=0, help="intra-op threads (0: TF default)")
     parser.add_argument("--inter", type=int, default=0, help="inter-op threads (0: TF default)")
     args = parser.parse_args()
@@ -58,7 +63,8 @@ def main() -> None:
     x = rng.integers(0, 256, size=(args.images, 48, 48), dtype=np.uint8)
     y = rng.integers(0, 7, size=args.images)
     rows = []
-    for precision, xla, batch in itertools.product(args.precisions, args.xla, args.batch_sizes):
+    settings = itertools.product(args.precisions, args.xla, args.batch_sizes, args.image_sizes)
+    for precision, xla, batch, size in settings:
         jit = xla == "on"
         run = TrainRun(
             name="bench",
@@ -67,7 +73,7 @@ def main() -> None:
             batch_size=batch,
             precision=precision,
             jit_compile=jit,
-            phases=[Phase(epochs=1)],
+            phases=[Phase(epochs=1, image_size=None if size == 48 else size)],
         )
         speed = images_per_second(run, x, y)
         rows.append(
@@ -75,6 +81,7 @@ def main() -> None:
                 "precision": precision,
                 "xla": xla,
                 "batch": batch,
+                "image size": size,
                 "threads (intra/inter)": f"{args.intra}/{args.inter}",
                 "images/s": round(speed),
             }

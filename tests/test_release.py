@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from capstone import release
 from capstone.artefacts import read_json, write_json
@@ -102,6 +103,17 @@ def test_released_model_is_there_with_its_card() -> None:
     saved = json.loads((REPO / "models/fer_cnn.json").read_text())
     assert f"{saved['test']['fer2013']['accuracy']:.1%}" in (REPO / "models/README.md").read_text()
     assert (REPO / "models/fer_cnn.params.yaml").is_file()
+
+
+def test_the_shipped_profile_still_trains_the_released_model() -> None:
+    """Rerunning ``params/<profile>.yaml`` must rebuild what ``models/`` holds: same recipe."""
+    released = yaml.safe_load((REPO / "models/fer_cnn.params.yaml").read_text())
+    shipped = yaml.safe_load((REPO / "params" / f"{released['profile']}.yaml").read_text())
+    for section in ("download", "baseline", "merged", "evaluation"):
+        assert shipped[section] == released[section], (
+            f"params/{released['profile']}.yaml [{section}] differs from the released model's "
+            "params: retrain and run `capstone release`, or restore the recipe"
+        )
 
 
 def test_released_model_scores_its_model_card_figure_on_privatetest(shared_project) -> None:

@@ -76,6 +76,9 @@ def test_a_low_resolution_phase_still_saves_a_48_pixel_model(tmp_path: Path) -> 
     model, history = train(run, (x, y), (x, y), tmp_path, seed=0, verbose=0)
     assert model.input_shape == (None, 48, 48, 1)
     assert len(history) == 2
+    # only the full-size phase is checkpointed: the best score is its validation accuracy
+    card = read_json(tmp_path / "progressive.json")
+    assert card["best_val_accuracy"] == pytest.approx(history["val_accuracy"].iloc[1])
     batch = next(iter(training_dataset((x, y), 16, "light", seed=0, image_size=32)))
     assert tuple(batch[0].shape) == (16, 32, 32, 1)
 
@@ -83,3 +86,12 @@ def test_a_low_resolution_phase_still_saves_a_48_pixel_model(tmp_path: Path) -> 
 def test_seed_cnn_cannot_train_at_another_size() -> None:
     with pytest.raises(ValueError, match="image_size"):
         TrainRun(name="s", architecture="seed_cnn", phases=[Phase(epochs=1, image_size=32)])
+
+
+def test_the_last_phase_must_be_at_full_size() -> None:
+    with pytest.raises(ValueError, match="last phase"):
+        TrainRun(
+            name="c",
+            architecture="compact_cnn",
+            phases=[Phase(epochs=1), Phase(epochs=1, image_size=32)],
+        )

@@ -103,7 +103,9 @@ class Phase:
     """One round of ``fit``: a later phase continues from the previous one's weights.
 
     ``image_size`` trains the phase on images resized to that many pixels square (a cheaper,
-    lower-resolution phase; validation stays at full size); ``None`` keeps the stored size.
+    lower-resolution warm-up); ``None`` keeps the stored size. Validation stays at full size,
+    where a low-resolution phase's scores are not comparable, so such a phase neither stops
+    early nor saves checkpoints, and the last phase must be at full size.
     """
 
     epochs: int
@@ -146,6 +148,11 @@ class TrainRun:
     def __post_init__(self) -> None:
         if self.architecture == "seed_cnn" and any(p.image_size for p in self.phases):
             raise ValueError("seed_cnn ends in Flatten and cannot train at another image_size")
+        if self.phases and self.phases[-1].image_size is not None:
+            raise ValueError(
+                "the last phase must train at the stored image size (drop its image_size): "
+                "validation and checkpoints are at that size"
+            )
 
     def describe(self) -> dict[str, Any]:
         """The recipe as one flat row, for a table of runs."""

@@ -20,7 +20,7 @@ import tensorflow as tf
 from capstone.artefacts import atomic_path, read_json, write_json
 from capstone.data.store import to_dataset
 from capstone.models import INPUT_SHAPE, build
-from capstone.params import CLASSES, TrainRun
+from capstone.params import CLASSES, Phase, TrainRun
 
 
 def set_seed(seed: int) -> None:
@@ -127,7 +127,7 @@ def train(
     out_dir = Path(out_dir)
     set_seed(seed)
     strategy = distribution_strategy(run.distribution)
-    resized = any(p.image_size not in (None, INPUT_SHAPE[0]) for p in run.phases)
+    resized = any(_low_resolution(p) for p in run.phases)
     template = None
     with strategy.scope():
         if resized:  # any image size while training; saved at 48x48
@@ -155,6 +155,10 @@ def train(
         stop = keras.callbacks.EarlyStopping(
             monitor="val_accuracy", patience=run.patience, restore_best_weights=True
         )
+        # A low-resolution phase is judged on full-size validation images, which it reads
+        # poorly until the full-size phase: measured here, early stopping then restored an
+        # epoch from the middle of the phase. Such a phase runs to its end, unsaved.
+        callbacks = [] if _low_resolution(phase) else [stop, checkpoint]
         size = f", {phase.image_size} px" if phase.image_size else ""
         print(f"{run.name}: phase {number}/{len(run.phases)}, augmentation {phase.augment}{size}")
         fit = model.fit(
@@ -162,7 +166,7 @@ def train(
             validation_data=val_ds,
             epochs=phase.epochs,
             class_weight=weights,
-            callbacks=[stop, checkpoint],
+            callbacks=callbacks,
             shuffle=False,  # the dataset reshuffles every epoch itself
             verbose=verbose,
         )
@@ -217,6 +221,10 @@ def training_dataset(
     return ds.map(
         lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE
     ).prefetch(tf.data.AUTOTUNE)
+
+
+def _low_resolution(phase: Phase) -> bool:
+    return phase.image_size not in (None, INPUT_SHAPE[0])
 
 
 def _optimizer(run: TrainRun, lr: float, steps: int) -> keras.optimizers.Optimizer:

@@ -38,8 +38,7 @@ def images_per_second(
     ``size`` other than 48 resizes the images in the pipeline, as a low-resolution phase does.
     """
     set_seed(0)
-    size = None if size == 48 else size
-    model = build_model(run, (None, None, 1)) if size else build_model(run)
+    model = build_model(run, (None, None, 1)) if size != 48 else build_model(run)
     model.compile(optimizer="adamw", loss="categorical_crossentropy", jit_compile=run.jit_compile)
     ds = training_dataset((x, y), run.batch_size, "light", seed=0, image_size=size)
     model.fit(ds, epochs=1, verbose=0)

@@ -11,15 +11,19 @@ from capstone.params import Phase, TrainRun
 from capstone.training import class_weights, select_best, train, training_dataset
 
 
+def faces(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` random 48x48 uint8 images, labelled with every class in turn."""
+    x = np.random.default_rng(seed).integers(0, 255, size=(n, 48, 48), dtype=np.uint8)
+    return x, np.arange(n) % 7
+
+
 def test_class_weights_favour_rare_classes() -> None:
     w = class_weights(np.array([3] * 90 + [1] * 10 + [0, 2, 4, 5, 6]))
     assert w[1] > w[3]
 
 
 def test_train_writes_model_history_and_card(tmp_path: Path) -> None:
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 255, size=(64, 48, 48), dtype=np.uint8)
-    y = np.arange(64) % 7
+    x, y = faces(64, seed=0)
     run = TrainRun(
         name="tiny",
         architecture="compact_cnn",
@@ -45,9 +49,7 @@ def test_select_best_keeps_the_best_on_validation(tmp_path: Path) -> None:
 
 
 def test_a_run_can_start_from_another_models_weights(tmp_path: Path) -> None:
-    rng = np.random.default_rng(1)
-    x = rng.integers(0, 255, size=(32, 48, 48), dtype=np.uint8)
-    y = np.arange(32) % 7
+    x, y = faces(32, seed=1)
     first = TrainRun(name="first", architecture="compact_cnn", width=4, phases=[Phase(epochs=1)])
     start, _ = train(first, (x, y), (x, y), tmp_path, seed=0, verbose=0)
     second = TrainRun(
@@ -63,9 +65,7 @@ def test_a_run_can_start_from_another_models_weights(tmp_path: Path) -> None:
 
 
 def test_a_low_resolution_phase_still_saves_a_48_pixel_model(tmp_path: Path) -> None:
-    rng = np.random.default_rng(2)
-    x = rng.integers(0, 255, size=(32, 48, 48), dtype=np.uint8)
-    y = np.arange(32) % 7
+    x, y = faces(32, seed=2)
     run = TrainRun(
         name="progressive",
         architecture="compact_cnn",

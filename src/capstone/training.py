@@ -18,6 +18,7 @@ import pandas as pd
 import tensorflow as tf
 
 from capstone.artefacts import atomic_path, read_json, write_json
+from capstone.augmentation import augmenter
 from capstone.data.store import to_dataset
 from capstone.models import INPUT_SHAPE, build
 from capstone.params import CLASSES, Phase, TrainRun
@@ -27,33 +28,6 @@ def set_seed(seed: int) -> None:
     """Fix Python, NumPy and TensorFlow seeds and ask TensorFlow for deterministic kernels."""
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-
-
-def augmenter(level: str, seed: int) -> keras.Sequential | None:
-    """Keras preprocessing layers for ``level`` ``none``, ``flip``, ``light`` or ``heavy``.
-
-    ``flip`` is the seed's recipe (horizontal flips only); ``light`` adds small shifts and
-    rotations; ``heavy`` is the seed's stage-2 recipe: rotation 30 degrees, shear 0.3, zoom
-    0.3, flip.
-    """
-    if level == "none":
-        return None
-    if level == "flip":
-        steps = [keras.layers.RandomFlip("horizontal", seed=seed)]
-    elif level == "light":
-        steps = [
-            keras.layers.RandomFlip("horizontal", seed=seed),
-            keras.layers.RandomTranslation(0.08, 0.08, fill_mode="reflect", seed=seed),
-            keras.layers.RandomRotation(0.04, fill_mode="reflect", seed=seed),
-        ]
-    else:
-        steps = [
-            keras.layers.RandomFlip("horizontal", seed=seed),
-            keras.layers.RandomRotation(30 / 360, fill_mode="reflect", seed=seed),
-            keras.layers.RandomShear(0.3, 0.3, fill_mode="reflect", seed=seed),
-            keras.layers.RandomZoom(0.3, fill_mode="reflect", seed=seed),
-        ]
-    return keras.Sequential(steps, name=f"augment_{level}")
 
 
 def class_weights(y: np.ndarray) -> dict[int, float]:

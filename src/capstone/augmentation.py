@@ -1,0 +1,35 @@
+"""Training-time image augmentation as Keras preprocessing layers (any Keras backend).
+
+The layers act only while training; at inference they pass images through unchanged.
+"""
+
+from __future__ import annotations
+
+import keras
+
+
+def augmenter(level: str, seed: int) -> keras.Sequential | None:
+    """Keras preprocessing layers for ``level`` ``none``, ``flip``, ``light`` or ``heavy``.
+
+    ``flip`` is the seed's recipe (horizontal flips only); ``light`` adds small shifts and
+    rotations; ``heavy`` is the seed's stage-2 recipe: rotation 30 degrees, shear 0.3, zoom
+    0.3, flip.
+    """
+    if level == "none":
+        return None
+    if level == "flip":
+        steps = [keras.layers.RandomFlip("horizontal", seed=seed)]
+    elif level == "light":
+        steps = [
+            keras.layers.RandomFlip("horizontal", seed=seed),
+            keras.layers.RandomTranslation(0.08, 0.08, fill_mode="reflect", seed=seed),
+            keras.layers.RandomRotation(0.04, fill_mode="reflect", seed=seed),
+        ]
+    else:
+        steps = [
+            keras.layers.RandomFlip("horizontal", seed=seed),
+            keras.layers.RandomRotation(30 / 360, fill_mode="reflect", seed=seed),
+            keras.layers.RandomShear(0.3, 0.3, fill_mode="reflect", seed=seed),
+            keras.layers.RandomZoom(0.3, fill_mode="reflect", seed=seed),
+        ]
+    return keras.Sequential(steps, name=f"augment_{level}")

@@ -110,7 +110,7 @@ class Phase:
 
     epochs: int
     learning_rate: float = 1e-3
-    augment: Literal["none", "flip", "light", "heavy"] = "light"
+    augment: Literal["none", "flip", "light", "erase", "heavy"] = "light"
     image_size: int | None = None
 
     def __post_init__(self) -> None:

@@ -1,4 +1,6 @@
-"""Compile and fit: augmentation, class weights, schedules, early stopping, atomic checkpoints.
+"""Compile and fit: tf.data input, class weights, schedules, early stopping, atomic checkpoints.
+
+The augmentation layers themselves are in :mod:`capstone.augmentation`.
 
 :func:`train` runs one :class:`~capstone.params.TrainRun` (one or more phases, each
 continuing from the previous weights) and leaves three files in ``out_dir``:

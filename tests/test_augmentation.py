@@ -15,6 +15,11 @@ def test_none_means_no_augmentation() -> None:
     assert augmenter("none", seed=0) is None
 
 
+def test_an_unknown_level_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown augmentation level 'strong'"):
+        augmenter("strong", seed=0)
+
+
 @pytest.mark.parametrize("level", ["flip", "light", "erase", "heavy"])
 def test_augmentation_acts_only_while_training(level: str) -> None:
     x = np.random.default_rng(0).random((8, 48, 48, 1), dtype="float32")

@@ -30,11 +30,15 @@ def augmenter(level: str, seed: int) -> keras.Sequential | None:
             steps.append(
                 keras.layers.RandomErasing((0.5, 0.5), (0.02, 0.25), value_range=(0, 1), seed=seed)
             )
-    else:
+    elif level == "heavy":
         steps = [
             keras.layers.RandomFlip("horizontal", seed=seed),
             keras.layers.RandomRotation(30 / 360, fill_mode="reflect", seed=seed),
             keras.layers.RandomShear(0.3, 0.3, fill_mode="reflect", seed=seed),
             keras.layers.RandomZoom(0.3, fill_mode="reflect", seed=seed),
         ]
+    else:
+        raise ValueError(
+            f"unknown augmentation level {level!r}; use none, flip, light, erase or heavy"
+        )
     return keras.Sequential(steps, name=f"augment_{level}")

@@ -18,27 +18,24 @@ def augmenter(level: str, seed: int) -> keras.Sequential | None:
     """
     if level == "none":
         return None
-    if level == "flip":
-        steps = [keras.layers.RandomFlip("horizontal", seed=seed)]
-    elif level in ("light", "erase"):
-        steps = [
-            keras.layers.RandomFlip("horizontal", seed=seed),
+    if level not in ("flip", "light", "erase", "heavy"):
+        raise ValueError(
+            f"unknown augmentation level {level!r}; use none, flip, light, erase or heavy"
+        )
+    steps = [keras.layers.RandomFlip("horizontal", seed=seed)]  # every level flips
+    if level in ("light", "erase"):
+        steps += [
             keras.layers.RandomTranslation(0.08, 0.08, fill_mode="reflect", seed=seed),
             keras.layers.RandomRotation(0.04, fill_mode="reflect", seed=seed),
         ]
-        if level == "erase":
-            steps.append(
-                keras.layers.RandomErasing((0.5, 0.5), (0.02, 0.25), value_range=(0, 1), seed=seed)
-            )
-    elif level == "heavy":
-        steps = [
-            keras.layers.RandomFlip("horizontal", seed=seed),
+    if level == "erase":
+        steps.append(
+            keras.layers.RandomErasing((0.5, 0.5), (0.02, 0.25), value_range=(0, 1), seed=seed)
+        )
+    if level == "heavy":
+        steps += [
             keras.layers.RandomRotation(30 / 360, fill_mode="reflect", seed=seed),
             keras.layers.RandomShear(0.3, 0.3, fill_mode="reflect", seed=seed),
             keras.layers.RandomZoom(0.3, fill_mode="reflect", seed=seed),
         ]
-    else:
-        raise ValueError(
-            f"unknown augmentation level {level!r}; use none, flip, light, erase or heavy"
-        )
     return keras.Sequential(steps, name=f"augment_{level}")

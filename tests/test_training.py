@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from capstone.artefacts import read_json, write_json
+from capstone.artefacts import read_json
 from capstone.params import Phase, TrainRun
-from capstone.training import class_weights, select_best, train, training_dataset
+from capstone.training import candidates, class_weights, select_best, train, training_dataset
 
 
 def faces(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -42,10 +42,24 @@ def test_train_writes_model_history_and_card(tmp_path: Path) -> None:
 
 
 def test_select_best_keeps_the_best_on_validation(tmp_path: Path) -> None:
-    write_json(tmp_path / "a.json", {"best_val_accuracy": 0.61})
-    write_json(tmp_path / "b.json", {"best_val_accuracy": 0.64})
-    assert select_best(tmp_path, ["a", "b"])["selected"] == "b"
-    assert read_json(tmp_path / "selected.json")["val_accuracy"] == {"a": 0.61, "b": 0.64}
+    assert select_best(tmp_path, {"a": 0.61, "b": 0.64, "start": 0.62})["selected"] == "b"
+    assert read_json(tmp_path / "selected.json")["val_accuracy"] == {
+        "a": 0.61,
+        "b": 0.64,
+        "start": 0.62,
+    }
+    assert select_best(tmp_path, {"a": 0.61, "start": 0.63})["selected"] == "start"
+    with pytest.raises(ValueError, match="no candidates"):
+        select_best(tmp_path, {})
+
+
+def test_candidates_are_the_runs_then_the_models_they_start_from() -> None:
+    def run(name: str, init_from: str | None = None) -> TrainRun:
+        return TrainRun(name, "compact_cnn", [Phase(epochs=1)], init_from=init_from)
+
+    runs = [run("two_stage", "baseline"), run("single", "baseline"), run("scratch")]
+    assert candidates(runs) == ["two_stage", "single", "scratch", "baseline"]
+    assert candidates(runs[2:]) == ["scratch"]
 
 
 def test_a_run_can_start_from_another_models_weights(tmp_path: Path) -> None:

@@ -37,11 +37,12 @@ def released_model(root: str | Path = ".") -> Path:
 def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
     """Calibrate the merged stage's pick and write ``final.keras`` and ``final.json``.
 
-    ``data`` is the :class:`~capstone.data.splits.SplitData` of the run. Only the FER2013
-    validation split is used for fitting; the test sets are scored afterwards.
+    The pick is one of the merged runs, or the model they continued from if none beat it on
+    validation. ``data`` is the :class:`~capstone.data.splits.SplitData` of the run. Only
+    the FER2013 validation split is used for fitting; the test sets are scored afterwards.
     """
     selected = read_json(paths.stage("merged") / "selected.json")["selected"]
-    run = next(r for r in params.merged.runs if r.name == selected)
+    run = next(r for r in params.merged.runs + params.baseline.runs if r.name == selected)
     if run.architecture != "compact_cnn":
         raise CapstoneError(
             f"only a compact_cnn can be released; {selected!r} is {run.architecture}"

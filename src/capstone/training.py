@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from capstone.artefacts import atomic_path, read_json, write_json
+from capstone.artefacts import atomic_path, write_json
 from capstone.augmentation import augmenter
 from capstone.data.store import to_dataset
 from capstone.models import INPUT_SHAPE, build
@@ -212,15 +212,26 @@ def _optimizer(run: TrainRun, lr: float, steps: int) -> keras.optimizers.Optimiz
     return keras.optimizers.Adam(schedule)
 
 
-def select_best(out_dir: str | Path, names: list[str]) -> dict[str, Any]:
-    """Pick the run with the best validation accuracy among ``names`` trained into ``out_dir``.
+def candidates(runs: list[TrainRun]) -> list[str]:
+    """The names of ``runs``, then of the models they start from (``init_from``).
 
-    Writes ``selected.json`` (the winner, and every candidate's validation accuracy) and
-    returns it. Only validation data decides: the test sets stay unseen until evaluation.
+    A fine-tune has to beat the model it continued from, or that model is kept.
     """
-    out_dir = Path(out_dir)
-    scores = {n: read_json(out_dir / f"{n}.json")["best_val_accuracy"] for n in names}
+    names = [run.name for run in runs]
+    starts = [run.init_from for run in runs if run.init_from]
+    return names + [name for name in dict.fromkeys(starts) if name not in names]
+
+
+def select_best(out_dir: str | Path, scores: dict[str, float]) -> dict[str, Any]:
+    """Pick the candidate with the best validation accuracy in ``scores`` (name -> accuracy).
+
+    Writes ``selected.json`` in ``out_dir`` (the winner, and every candidate's validation
+    accuracy) and returns it. Ties go to the first candidate. Only validation data decides:
+    the test sets stay unseen until evaluation.
+    """
+    if not scores:
+        raise ValueError("no candidates to select from: the params list no runs")
     best = max(scores, key=scores.__getitem__)
-    selected = {"selected": best, "val_accuracy": scores}
-    write_json(out_dir / "selected.json", selected)
+    selected = {"selected": best, "val_accuracy": {n: float(v) for n, v in scores.items()}}
+    write_json(Path(out_dir) / "selected.json", selected)
     return selected

@@ -34,6 +34,14 @@ def test_stage_slice_holds_only_that_stage(repo: Path) -> None:
     assert set(params.stage("eda")) == {"profile", "seed", "eda"}
 
 
+def test_runs_are_found_by_name_across_the_training_stages(repo: Path) -> None:
+    params = load(repo / "params" / "full.yaml", repo)
+    assert params.run("single") in params.merged.runs
+    assert params.run("baseline") in params.baseline.runs
+    with pytest.raises(ParamsError, match=r"no run called 'nope'.*runs: two_stage, single"):
+        params.run("nope")
+
+
 def test_unknown_key_is_named_with_a_suggestion(tmp_path: Path, repo: Path) -> None:
     path = write_profile(tmp_path, repo, lambda d: d["baseline"]["runs"][0].update(epoch=3))
     with pytest.raises(ParamsError, match=r"unknown key 'baseline\.runs\[0\]\.epoch'") as err:

@@ -241,6 +241,18 @@ class Params:
             name: dataclasses.asdict(getattr(self, name)),
         }
 
+    def run(self, name: str) -> TrainRun:
+        """The run called ``name`` in the merged stage, else in the baseline stage."""
+        runs = self.merged.runs + self.baseline.runs
+        for run in runs:
+            if run.name == name:
+                return run
+        raise ParamsError(
+            f"{self.source_file or 'params'}: no run called {name!r} in the baseline or merged "
+            f"stage (runs: {', '.join(r.name for r in runs)}); were the params changed after "
+            "training? Rerun the pipeline with these params"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data.pop("source_file")

@@ -42,7 +42,7 @@ def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
     the FER2013 validation split is used for fitting; the test sets are scored afterwards.
     """
     selected = read_json(paths.stage("merged") / "selected.json")["selected"]
-    run = next(r for r in params.merged.runs + params.baseline.runs if r.name == selected)
+    run = params.run(selected)
     if run.architecture != "compact_cnn":
         raise CapstoneError(
             f"only a compact_cnn can be released; {selected!r} is {run.architecture}"

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from capstone import provenance
+from capstone import provenance, training
 from capstone.artefacts import atomic_path, read_json, sha256_file, write_json, write_text
 from capstone.calibration import calibrate, steps_table
 from capstone.errors import CapstoneError
@@ -41,7 +41,7 @@ def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
     validation. ``data`` is the :class:`~capstone.data.splits.SplitData` of the run. Only
     the FER2013 validation split is used for fitting; the test sets are scored afterwards.
     """
-    selected = read_json(paths.stage("merged") / "selected.json")["selected"]
+    selected = training.selected(paths.stage("merged"))
     run = params.run(selected)
     if run.architecture != "compact_cnn":
         raise CapstoneError(
@@ -222,5 +222,5 @@ def model_path(paths: ProjectPaths, name: str) -> Path:
     if name == "final":
         return paths.stage("evaluation") / "final.keras"
     if name == "selected":
-        name = read_json(paths.stage("merged") / "selected.json")["selected"]
+        name = training.selected(paths.stage("merged"))
     return paths.model(name)

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
-from capstone.augmentation import augmenter
+from capstone.augmentation import RandomShiftRotate, augmenter
 
 
 def grey_faces(n: int) -> np.ndarray:
@@ -41,3 +42,69 @@ def test_erase_replaces_a_part_of_about_half_the_images() -> None:
 def test_light_leaves_a_uniform_image_unchanged() -> None:
     x = grey_faces(16)
     assert np.allclose(augmenter("light", seed=1)(x, training=True), x, atol=1e-3)
+
+
+def dot_positions(images: np.ndarray) -> np.ndarray:
+    """Row and column of the brightest pixel of each image."""
+    flat = images.reshape(len(images), -1).argmax(axis=1)
+    return np.stack(np.unravel_index(flat, images.shape[1:3]), axis=1)
+
+
+def one_dot(n: int, row: int = 10, col: int = 30) -> np.ndarray:
+    x = np.zeros((n, 48, 48, 1), dtype="float32")
+    x[:, row, col] = 1.0
+    return x
+
+
+def test_shift_rotate_with_zero_factors_is_the_identity() -> None:
+    x = np.random.default_rng(0).random((4, 48, 48, 1), dtype="float32")
+    assert np.array_equal(np.asarray(RandomShiftRotate(0.0, 0.0, seed=0)(x)), x)
+
+
+def test_shifts_stay_within_the_factor_and_cover_it() -> None:
+    moved = dot_positions(np.asarray(RandomShiftRotate(0.08, 0.0, seed=1)(one_dot(512))))
+    offsets = moved - [10, 30]
+    assert np.abs(offsets).max() <= 4  # 8% of 48 pixels is 3.84
+    assert offsets.min() <= -3 and offsets.max() >= 3  # both directions, both axes
+    assert np.unique(offsets[:, 0]).size > 5 and np.unique(offsets[:, 1]).size > 5
+
+
+def test_rotations_turn_about_the_centre_within_the_factor() -> None:
+    moved = dot_positions(np.asarray(RandomShiftRotate(0.0, 0.04, seed=2)(one_dot(512))))
+    centre = (48 - 1) / 2
+    radius = np.hypot(*(moved - centre).T)
+    assert np.allclose(radius, np.hypot(10 - centre, 30 - centre), atol=1.0)
+    turn = np.degrees(
+        np.arctan2(moved[:, 0] - centre, moved[:, 1] - centre)
+        - np.arctan2(10 - centre, 30 - centre)
+    )
+    assert np.abs(turn).max() <= 14.4 + 4  # 0.04 of a turn, plus a pixel's rounding
+    assert turn.min() < -10 and turn.max() > 10
+
+
+def test_light_augmentation_resamples_once() -> None:
+    """One resampling keeps more detail than Keras' translation then rotation (two)."""
+    x = np.random.default_rng(3).random((256, 48, 48, 1), dtype="float32")
+    once = np.asarray(augmenter("light", seed=4)(x, training=True))
+    twice = keras.Sequential(
+        [
+            keras.layers.RandomTranslation(0.08, 0.08, fill_mode="reflect", seed=4),
+            keras.layers.RandomRotation(0.04, fill_mode="reflect", seed=4),
+        ]
+    )(x, training=True)
+    assert once.std() > np.asarray(twice).std() * 1.1
+
+
+def test_shift_rotate_draws_new_transforms_for_each_batch_in_tf_data() -> None:
+    tf = pytest.importorskip("tensorflow")
+    layer = RandomShiftRotate(0.08, 0.04, seed=5)
+    ds = tf.data.Dataset.from_tensors(one_dot(8)).repeat(2).map(layer)
+    first, second = (dot_positions(b.numpy()) for b in ds)
+    assert len({tuple(p) for p in first}) > 1  # each image its own transform
+    assert not np.array_equal(first, second)  # and new ones for the next batch
+
+
+@pytest.mark.parametrize(("shift", "rotation"), [(-0.1, 0.0), (1.0, 0.0), (0.1, 0.6)])
+def test_shift_rotate_refuses_impossible_factors(shift: float, rotation: float) -> None:
+    with pytest.raises(ValueError, match="shift"):
+        RandomShiftRotate(shift, rotation)

@@ -111,8 +111,7 @@ def augment(x, g, torch, F):
         ],
         1,
     )
-    grid = F.affine_grid(theta, x.shape, align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    return _resample(x, theta, F)
 
 
 def augment_seq(x, g, torch, F):
@@ -133,6 +132,7 @@ def augment_seq(x, g, torch, F):
 
 
 def _resample(x, theta, F):
+    """``x`` moved by the affine maps ``theta``: bilinear, reflected borders."""
     grid = F.affine_grid(theta, x.shape, align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 

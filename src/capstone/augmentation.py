@@ -88,8 +88,9 @@ def augmenter(level: str, seed: int) -> keras.Sequential | None:
     """Keras preprocessing layers for ``level`` ``none``, ``flip``, ``light``, ``erase`` or ``heavy``.
 
     ``flip`` is the seed's recipe (horizontal flips only); ``light`` adds small shifts and
-    rotations (up to 8% and 14.4 degrees, in one resampling: :class:`RandomShiftRotate`); ``erase`` is ``light`` plus random erasing (half of the images get a rectangle
-    of 2-25% of their area replaced by noise, so no single region, e.g. the mouth, decides);
+    rotations (up to 8% and 14.4 degrees, in one resampling: :class:`RandomShiftRotate`);
+    ``erase`` is ``light`` plus random erasing (half of the images get a rectangle of 2-25%
+    of their area replaced by noise, so no single region, e.g. the mouth, decides);
     ``heavy`` is the seed's stage-2 recipe: rotation 30 degrees, shear 0.3, zoom 0.3, flip.
     """
     if level == "none":

@@ -192,6 +192,7 @@ class Merged:
 class Evaluation:
     batch_size: int = 256
     tta_flip: bool = True  # try flip test-time augmentation; kept only if it helps on validation
+    refit_head: bool = True  # refit the last layer on clean training images; kept if it helps
     extra_test_sets: list[str] = field(default_factory=list, metadata=MUST_EXIST)
 
 

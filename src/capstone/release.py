@@ -38,8 +38,9 @@ def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
     """Calibrate the merged stage's pick and write ``final.keras`` and ``final.json``.
 
     The pick is one of the merged runs, or the model they continued from if none beat it on
-    validation. ``data`` is the :class:`~capstone.data.splits.SplitData` of the run. Only
-    the FER2013 validation split is used for fitting; the test sets are scored afterwards.
+    validation. ``data`` is the :class:`~capstone.data.splits.SplitData` of the run. The
+    head refit is fitted on the FER2013 training split, the rest on its validation split;
+    the test sets are scored afterwards.
     """
     selected = training.selected(paths.stage("merged"))
     run = params.run(selected)
@@ -55,6 +56,7 @@ def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
         data.xy("fer2013", "val"),
         params.evaluation.batch_size,
         try_flip=params.evaluation.tta_flip,
+        train_xy=data.xy("fer2013", "train") if params.evaluation.refit_head else None,
     )
     out = paths.stage("evaluation")
     with atomic_path(out / "final.keras") as tmp:
@@ -79,7 +81,7 @@ def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
         "pixel_scale": "x / 255.0 (float32 in [0, 1])",
         "calibration": calibration,
         "test": test,
-        "training_seconds": _training_seconds(paths, params),
+        "training_seconds": _training_seconds(paths, params, calibration),
         "profile": params.profile,
         "params_file": params.source_file,
         "params_sha256": sha256_file(paths.root / params.source_file),
@@ -136,8 +138,21 @@ def model_card(record: dict[str, Any]) -> str:
         f"| {label} | {v['accuracy']:.1%} | {v['macro_f1']:.3f} | {v['ece']:.3f} |"
         for label, v in steps_table(cal)
     )
-    offsets = ", ".join(
+    offsets = "class offsets " + ", ".join(
         f"{c} {v:+.2f}" for c, v in zip(record["classes"], cal["class_offsets"], strict=True)
+    )
+    heldout = cal.get("class_offsets_heldout")
+    if heldout and not heldout["kept"]:
+        offsets = (
+            "no class offsets (fitted on one half of validation, they changed macro-F1 on the "
+            f"other half from {heldout['f1_without']:.3f} to {heldout['f1_with']:.3f})"
+        )
+    refit = cal.get("head_refit")
+    head = (
+        "refitted on the clean training images (a logistic regression on the features of every "
+        "training face and its mirror image; kept because it raised validation accuracy)"
+        if refit and refit["kept"]
+        else "as trained"
     )
     return f"""# Model card: `{record["name"]}`
 
@@ -155,8 +170,9 @@ from that record of the run that produced the model.
 - Input: {record["input"]}. Output: probabilities in the class order above.
 - Flip test-time augmentation: {"yes" if cal["tta_flip"] else "no"} (kept only because it raised
   validation accuracy; callers apply it with `capstone.evaluation.predict(..., tta_flip=True)`).
+- Last layer: {head}.
 - Calibration, fitted on the FER2013 validation split (PublicTest) and folded into the last
-  layer: temperature {cal["temperature"]:.3f}; class offsets {offsets}.
+  layer: temperature {cal["temperature"]:.3f}; {offsets}.
 - Readings below a top probability of {cal.get("uncertain_below", 0.4):.2f} are reported as
   "uncertain": above it, validation readings were right at least 70% of the time
   ({cal.get("shown_share", float("nan")):.0%} of validation faces were above it).
@@ -169,7 +185,7 @@ from that record of the run that produced the model.
   `{record["commit"]}`; the released model is that profile's `{record["source_model"]}` run.
 - Command: `capstone pipeline --params {record["params_file"]} --to evaluation`, then
   `capstone release --params {record["params_file"]}`.
-- Training time, every model of the baseline and merged stages together:
+- Training time, every model of the baseline and merged stages and the head refit together:
   {record["training_seconds"] / 60:.1f} minutes on this machine (2 CPU cores).
 
 ## Results on the test sets
@@ -208,10 +224,12 @@ and a coach who watches the call.
 """
 
 
-def _training_seconds(paths: ProjectPaths, params: Params) -> float:
+def _training_seconds(paths: ProjectPaths, params: Params, calibration: dict[str, Any]) -> float:
+    """Every model of the baseline and merged stages, plus the head refit if one was fitted."""
     runs = [("baseline", r.name) for r in params.baseline.runs]
     runs += [("merged", r.name) for r in params.merged.runs]
-    return round(sum(read_json(paths.stage(s) / f"{n}.json")["train_seconds"] for s, n in runs), 1)
+    seconds = sum(read_json(paths.stage(s) / f"{n}.json")["train_seconds"] for s, n in runs)
+    return round(seconds + (calibration.get("head_refit") or {}).get("seconds", 0.0), 1)
 
 
 def model_path(paths: ProjectPaths, name: str) -> Path:

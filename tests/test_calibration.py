@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -103,3 +104,95 @@ def test_steps_table_restores_the_order_a_saved_record_lost() -> None:
     labels = [label for label, _ in calibration.steps_table(saved)]
     assert labels == list(calibration.STEPS.values())
     assert labels[0] == "as trained"
+
+
+def striped_faces(n: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 faces whose class sets the brightness of one horizontal band: easy to separate."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 7
+    x = rng.integers(0, 60, size=(n, 48, 48)).astype(np.uint8)
+    for k in range(7):
+        x[y == k, 6 * k : 6 * k + 6, :] += 180
+    return x, y
+
+
+def amplified_cnn() -> keras.Model:
+    """An untrained compact_cnn whose random features are scaled up to a usable size."""
+    model = compact_cnn(width=4)
+    hidden = model.layers[-4]  # the ReLU Dense layer the head reads
+    kernel, bias = hidden.get_weights()
+    hidden.set_weights([kernel * 1000, bias])
+    return model
+
+
+def test_refit_head_folds_into_the_model_and_fits_the_training_faces() -> None:
+    from capstone.calibration import head_features, refit_head
+
+    model = amplified_cnn()
+    x, y = striped_faces(280)
+    kernel, bias = refit_head(model, (x, y), batch_size=64)
+    assert kernel.shape == (32, 7) and bias.shape == (7,)
+    refitted = finalize(model, "compact_cnn", 4, head=(kernel, bias))
+    probs = refitted.predict(x[..., None] / 255.0, verbose=0)
+    np.testing.assert_allclose(probs, softmax(head_features(model, x) @ kernel + bias), atol=1e-4)
+    before = (model.predict(x[..., None] / 255.0, verbose=0).argmax(1) == y).mean()
+    assert (probs.argmax(1) == y).mean() > max(0.9, before + 0.3)
+
+
+def test_refit_head_needs_every_class() -> None:
+    from capstone.calibration import refit_head
+
+    x, y = striped_faces(70)
+    with pytest.raises(ValueError, match="all 7 classes"):
+        refit_head(compact_cnn(width=4), (x[y < 6], y[y < 6]))
+
+
+def test_offsets_heldout_keeps_offsets_that_generalise_and_not_noise() -> None:
+    from capstone.calibration import offsets_heldout
+
+    rng = np.random.default_rng(1)
+    y = rng.choice(7, size=3000, p=[0.13, 0.04, 0.13, 0.25, 0.17, 0.16, 0.12])
+    z = rng.normal(0, 1, size=(3000, 7))
+    z[np.arange(3000), y] += 2.0
+    biased = z.copy()
+    biased[:, 1] -= 3.0  # never predicts the rare class: offsets fix this on any half
+    real = offsets_heldout(softmax(biased), y, repeats=2)
+    assert real["f1_with"] > real["f1_without"] + 0.01
+    y = np.arange(700) % 7  # balanced classes and an unbiased model: nothing to fix,
+    z = rng.normal(0, 1, size=(700, 7))  # so fitted offsets only fit noise
+    z[np.arange(700), y] += 1.0
+    noise = offsets_heldout(softmax(z), y, repeats=2)
+    assert noise["f1_with"] < noise["f1_without"]
+
+
+def test_calibrate_records_the_head_refit_and_the_offsets_decision() -> None:
+    model = amplified_cnn()
+    x, y = striped_faces(210)
+    final, record = calibration.calibrate(
+        model, "compact_cnn", 4, striped_faces(140, seed=4), batch_size=64, train_xy=(x, y)
+    )
+    assert record["head_refit"]["kept"] is True
+    assert record["head_refit"]["seconds"] >= 0
+    assert record["validation"]["head_refit"]["accuracy"] > 0.9
+    assert set(record["class_offsets_heldout"]) >= {"f1_with", "f1_without", "kept"}
+    if not record["class_offsets_heldout"]["kept"]:
+        assert record["class_offsets"] == [0.0] * 7
+    labels = [label for label, _ in calibration.steps_table(record)]
+    assert labels[:2] == ["as trained", "+ head refitted on clean training images"]
+    assert final.count_params() == model.count_params()
+
+
+def test_steps_table_marks_steps_that_were_not_kept() -> None:
+    step = {"accuracy": 0.5}
+    record = {
+        "head_refit": {"kept": False},
+        "tta_flip": True,
+        "class_offsets_heldout": {"kept": False},
+        "validation": dict.fromkeys(calibration.STEPS, step),
+    }
+    labels = dict(
+        zip(calibration.STEPS, [lab for lab, _ in calibration.steps_table(record)], strict=True)
+    )
+    assert labels["head_refit"].endswith("(not kept)")
+    assert labels["class_offsets"].endswith("(not kept)")
+    assert labels["flip_tta"] == "+ flip test-time augmentation"

@@ -78,9 +78,27 @@ def test_publish_writes_model_params_record_and_card(project: ProjectPaths) -> N
     assert "| fer2013 | 70 | 67.9% | 0.500 |" in card
     assert "temperature 1.234" in card
     assert card.index("| as trained |") < card.index("| + class offsets |")
+    assert "whose training run did not record its commit" in card
     saved = read_json(out / "fer_cnn.json")
     assert saved["size_bytes"] == model.stat().st_size
     assert len(saved["model_sha256"]) == 64
+
+
+def test_card_says_which_finishing_steps_were_dropped_and_where_training_ran() -> None:
+    rec = record()
+    rec |= {"size_bytes": 1000, "model_sha256": "cd" * 32, "training_commit": "f00d123"}
+    step = rec["calibration"]["validation"]["trained"]
+    rec["calibration"] |= {
+        "head_refit": {"kept": True, "c": 1.0, "seconds": 12.0},
+        "class_offsets_heldout": {"kept": False, "f1_without": 0.648, "f1_with": 0.637},
+        "validation": {**rec["calibration"]["validation"], "head_refit": step},
+    }
+    card = release.model_card(rec)
+    assert "trained at code commit `f00d123`" in card
+    assert "Last layer: refitted on the clean training images" in card
+    assert "no class offsets" in card and "from 0.648 to 0.637" in card
+    assert "| + class offsets (not kept) |" in card
+    assert card.index("| as trained |") < card.index("| + head refitted on clean training")
 
 
 def test_publish_refuses_the_sample_profile(project: ProjectPaths) -> None:

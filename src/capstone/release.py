@@ -87,6 +87,7 @@ def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
         "params_sha256": sha256_file(paths.root / params.source_file),
         "data": provenance.data_line(paths),
         "commit": provenance.git_commit(paths.root),
+        "training_commit": read_json(paths.model(selected).with_suffix(".json")).get("commit"),
     }
     write_json(out / "final.json", record)
     return record
@@ -154,6 +155,11 @@ def model_card(record: dict[str, Any]) -> str:
         if refit and refit["kept"]
         else "as trained"
     )
+    trained_at = (
+        f"trained at code commit `{record['training_commit']}`"
+        if record.get("training_commit")
+        else "whose training run did not record its commit"
+    )
     return f"""# Model card: `{record["name"]}`
 
 A small CNN that reads the **perceived facial expression** of a 48x48 grayscale face crop as
@@ -181,8 +187,9 @@ from that record of the run that produced the model.
 ## Data and training
 - Data: {record["data"]}.
 - Trained by the `{record["profile"]}` profile, `{record["params_file"]}` (copied here as
-  `fer_cnn.params.yaml`, sha256 `{record["params_sha256"][:16]}…`), code commit
-  `{record["commit"]}`; the released model is that profile's `{record["source_model"]}` run.
+  `fer_cnn.params.yaml`, sha256 `{record["params_sha256"][:16]}…`); the released model is
+  that profile's `{record["source_model"]}` run, {trained_at}, finished by the evaluation
+  stage at code commit `{record["commit"]}`.
 - Command: `capstone pipeline --params {record["params_file"]} --to evaluation`, then
   `capstone release --params {record["params_file"]}`.
 - Training time, every model of the baseline and merged stages and the head refit together:
@@ -203,7 +210,9 @@ Per class on FER2013 PrivateTest:
 |---|---|---|---|---|
 {class_rows}
 
-What each post-hoc step did on the validation split (ECE: expected calibration error):
+What each post-hoc step did on the validation split (ECE: expected calibration error). A
+step marked "not kept" was tried and dropped: the rows after it start from the last kept
+step. Class offsets are scored here on the faces they were fitted on, which flatters them.
 
 | step | accuracy | macro-F1 | ECE |
 |---|---|---|---|

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from capstone import provenance
 from capstone.artefacts import atomic_path, read_json, write_json
 from capstone.augmentation import augmenter
 from capstone.data.store import to_dataset
@@ -169,6 +170,7 @@ def train(
             "train_images": len(train_xy[1]),
             "init_weights": None if init_weights is None else Path(init_weights).name,
             "recipe": dataclasses.asdict(run),
+            "commit": provenance.git_commit(out_dir),
         },
     )
     return best, history

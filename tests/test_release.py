@@ -29,6 +29,7 @@ def record() -> dict:
     return {
         "name": "fer_cnn",
         "source_model": "two_stage",
+        "source_stage": "merged",
         "architecture": "compact_cnn",
         "width": 4,
         "parameters": 1234,
@@ -95,6 +96,8 @@ def test_card_says_which_finishing_steps_were_dropped_and_where_training_ran() -
     }
     card = release.model_card(rec)
     assert "trained at code commit `f00d123`" in card
+    assert "learned from FER2013 alone" not in card  # the record's pick is a merged run
+    assert "learned from FER2013 alone" in release.model_card(rec | {"source_stage": "baseline"})
     assert "Last layer: refitted on the clean training images" in card
     assert "no class offsets" in card and "from 0.648 to 0.637" in card
     assert "| + class offsets (not kept) |" in card

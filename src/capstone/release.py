@@ -72,6 +72,9 @@ def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
     record = {
         "name": MODEL_NAME,
         "source_model": selected,
+        "source_stage": "merged"
+        if selected in {r.name for r in params.merged.runs}
+        else "baseline",
         "architecture": run.architecture,
         "width": run.width,
         "parameters": final.count_params(),
@@ -155,6 +158,13 @@ def model_card(record: dict[str, Any]) -> str:
         if refit and refit["kept"]
         else "as trained"
     )
+    baseline_only = (
+        "\n- This network learned from FER2013 alone: no fine-tune on the in-the-wild faces beat it"
+        " on the merged validation split, which is mostly FER2013. Expect it to read webcam and"
+        " film faces worse (the cross-dataset row above)."
+        if record.get("source_stage") == "baseline"
+        else ""
+    )
     trained_at = (
         f"trained at code commit `{record['training_commit']}`"
         if record.get("training_commit")
@@ -228,7 +238,7 @@ and a coach who watches the call.
   concentrate. Never use the output to judge a person, for hiring, pay or discipline.
 - FER2013's labels are noisy (human agreement on it is about 65%) and its faces are mostly
   frontal, white and adult; accuracy is lower on other faces, as the cross-dataset row shows.
-- Disgust and fear are rare in the training data and remain the weakest classes.
+- Disgust and fear are rare in the training data and remain the weakest classes.{baseline_only}
 - Inferring emotions from faces at work is restricted in the EU (AI Act, Article 5(1)(f)).
 """
 

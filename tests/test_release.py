@@ -99,6 +99,8 @@ def test_card_says_which_finishing_steps_were_dropped_and_where_training_ran() -
     assert "learned from FER2013 alone" not in card  # the record's pick is a merged run
     assert "learned from FER2013 alone" in release.model_card(rec | {"source_stage": "baseline"})
     assert "Last layer: refitted on the clean training images" in card
+    rec["calibration"]["head_refit"]["kept"] = False
+    assert "refit on the training images was tried" in release.model_card(rec)
     assert "no class offsets" in card and "from 0.648 to 0.637" in card
     assert "| + class offsets (not kept) |" in card
     assert card.index("| as trained |") < card.index("| + head refitted on clean training")

@@ -31,6 +31,8 @@ from sklearn.metrics import f1_score
 
 from capstone.models import INPUT_SHAPE, build
 
+HEAD_REFIT_C = 1.0  # inverse L2 strength of the head refit's logistic regression
+
 STEPS = {  # what calibrate() measures on validation, in the order it applies the steps
     "trained": "as trained",
     "head_refit": "+ head refitted on clean training images",
@@ -151,7 +153,7 @@ def refit_head(
     model: keras.Model,
     train_xy: tuple[np.ndarray, np.ndarray],
     batch_size: int = 256,
-    c: float = 1.0,
+    c: float = HEAD_REFIT_C,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A new kernel and bias for the last ``Dense`` layer, fitted on clean training images.
 
@@ -307,7 +309,7 @@ def calibrate(
         refitted_plain = predict(refitted, x, batch_size)
         steps["head_refit"] = scores(refitted_plain)
         kept = steps["head_refit"]["accuracy"] > steps["trained"]["accuracy"]
-        record["head_refit"] = {"kept": bool(kept), "c": 1.0, "seconds": seconds}
+        record["head_refit"] = {"kept": bool(kept), "c": HEAD_REFIT_C, "seconds": seconds}
         if kept:
             model, plain, head = refitted, refitted_plain, refitted_head
             current = steps["head_refit"]
@@ -344,7 +346,7 @@ def steps_table(record: dict[str, Any]) -> list[tuple[str, dict[str, float]]]:
     """``(label, scores)`` of each step in a :func:`calibrate` record, in the order applied.
 
     Saved records sort their keys alphabetically; this puts the steps back in order. A step
-    that was tried but not kept is labelled so; the next step starts from the one before it.
+    that was tried but not kept is labelled so; the steps after it start from the last kept one.
     """
     kept = {
         "head_refit": (record.get("head_refit") or {}).get("kept", True),

@@ -152,12 +152,14 @@ def model_card(record: dict[str, Any]) -> str:
             f"other half from {heldout['f1_without']:.3f} to {heldout['f1_with']:.3f})"
         )
     refit = cal.get("head_refit")
-    head = (
-        "refitted on the clean training images (a logistic regression on the features of every "
-        "training face and its mirror image; kept because it raised validation accuracy)"
-        if refit and refit["kept"]
-        else "as trained"
-    )
+    head = "as trained"
+    if refit and refit["kept"]:
+        head = (
+            "refitted on the clean training images (a logistic regression on the features of "
+            "every training face and its mirror image; kept because it raised validation accuracy)"
+        )
+    elif refit:
+        head += " (a refit on the training images was tried; it did not raise validation accuracy)"
     baseline_only = (
         "\n- This network learned from FER2013 alone: no fine-tune on the in-the-wild faces beat it"
         " on the merged validation split, which is mostly FER2013. Expect it to read webcam and"

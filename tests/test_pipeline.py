@@ -246,6 +246,7 @@ def without_speed(metrics: dict) -> dict:
     """``metrics.json`` without the timing figures, which vary from run to run."""
     for entry in metrics["models"].values():
         entry.pop("speed", None)
+        (entry.get("calibration", {}).get("head_refit") or {}).pop("seconds", None)
     return metrics
 
 

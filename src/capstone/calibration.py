@@ -29,6 +29,7 @@ from scipy.optimize import minimize_scalar
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
+from capstone.evaluation import classification_metrics, predict
 from capstone.models import INPUT_SHAPE, build
 
 HEAD_REFIT_C = 1.0  # inverse L2 strength of the head refit's logistic regression
@@ -145,8 +146,7 @@ def offsets_heldout(
 def head_features(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """What the last ``Dense`` layer of ``model`` reads, for uint8 images ``x`` (n, 48, 48)."""
     features = keras.Model(model.inputs, _linear_head(model).input)
-    inputs = x[..., None].astype(np.float32) / 255.0
-    return np.asarray(features.predict(inputs, batch_size=batch_size, verbose=0), np.float32)
+    return predict(features, x, batch_size).astype(np.float32)
 
 
 def refit_head(
@@ -284,8 +284,6 @@ def calibrate(
     validation, kept if they raise macro-F1 on held-out halves of it). Returns the final
     model and a record of each choice with the validation accuracy, macro-F1 and ECE after it.
     """
-    from capstone.evaluation import classification_metrics, predict
-
     x, y = val_xy
 
     def scores(probs: np.ndarray) -> dict[str, float]:
@@ -300,7 +298,6 @@ def calibrate(
     steps = {"trained": scores(plain)}
     current = steps["trained"]
     record: dict[str, Any] = {"head_refit": None}
-    head = None
     if train_xy is not None:
         start = time.perf_counter()
         refitted_head = refit_head(model, train_xy, batch_size)
@@ -308,10 +305,10 @@ def calibrate(
         refitted = finalize(model, architecture, width, head=refitted_head)
         refitted_plain = predict(refitted, x, batch_size)
         steps["head_refit"] = scores(refitted_plain)
-        kept = steps["head_refit"]["accuracy"] > steps["trained"]["accuracy"]
+        kept = steps["head_refit"]["accuracy"] > current["accuracy"]
         record["head_refit"] = {"kept": bool(kept), "c": HEAD_REFIT_C, "seconds": seconds}
         if kept:
-            model, plain, head = refitted, refitted_plain, refitted_head
+            model, plain = refitted, refitted_plain  # its last layer holds the new head
             current = steps["head_refit"]
     tta = False
     if try_flip:
@@ -339,7 +336,7 @@ def calibrate(
         "shown_share": float((finished.max(axis=1) >= threshold).mean()),
         "validation": steps,
     }
-    return finalize(model, architecture, width, temperature, offsets, head), record
+    return finalize(model, architecture, width, temperature, offsets), record
 
 
 def steps_table(record: dict[str, Any]) -> list[tuple[str, dict[str, float]]]:

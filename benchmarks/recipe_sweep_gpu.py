@@ -18,8 +18,14 @@ Then run every variant with two seeds, eight processes sharing the GPU::
     python benchmarks/recipe_sweep_gpu.py run sweep/fer.pkl OUT --workers 8
     python benchmarks/recipe_sweep_gpu.py run sweep/fer.pkl OUT --jobs seq:42 r7:44
 
-Each finished run appends one JSON line to ``OUT/results.jsonl``; per-epoch lines go to
-``OUT/epochs.txt``. ``--device cpu --limit 600 --jobs smoke:42`` checks the script anywhere.
+Each finished run appends one JSON line to ``OUT/results.jsonl`` (and, for the ``r8``
+variants, a second one with the validation scores after the evaluation stage's head refit);
+per-epoch lines go to ``OUT/epochs.txt``. Runs of a variant that keeps its validation
+log-probabilities (``r8half``) are ensembled in pairs of consecutive seeds, on any machine::
+
+    python benchmarks/recipe_sweep_gpu.py pairs sweep/fer.pkl OUT/results.jsonl r8half
+
+``--device cpu --limit 600 --jobs smoke:42`` checks the script anywhere.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ DEFAULTS = {
     "mixup": 0.0,
     "ema": 0.0,
     "seq": False,
+    "keep_logits": False,
 }
 VARIANTS = {
     "r7": {},
@@ -59,10 +66,21 @@ VARIANTS = {
     "ls0": {"ls": 0.0},
     "wd05": {"wd": 0.05},
     "seq": {"seq": True},  # Keras' layers: flip, then translate, then rotate, two resamplings
+    # Recipe 8 (weight decay 0.05, one resampling) and variants of it; each run is also scored
+    # after the evaluation stage's head refit (see finish()).
+    "r8": {"wd": 0.05},
+    "r8ema": {"wd": 0.05, "ema": 0.999},
+    "r8ls2": {"wd": 0.05, "ls": 0.2},
+    "r8all48": {"wd": 0.05, "phases": [(34, 1e-3, 48)]},
+    # Half of recipe 8's epochs: two such networks cost one recipe 8. Their validation
+    # log-probabilities are kept so that pairs of seeds can be ensembled afterwards.
+    "r8half": {"wd": 0.05, "phases": [(10, 1e-3, 32), (11, 5e-4, 48)], "keep_logits": True},
 }
 SMOKE = {
     "smoke": {"phases": [(2, 1e-3, 32), (3, 5e-4, 48)]},
     "smokeseq": {"phases": [(1, 1e-3, 32), (1, 5e-4, 48)], "seq": True},
+    "smokeema": {"phases": [(1, 1e-3, 32), (1, 5e-4, 48)], "ema": 0.999, "wd": 0.05},
+    "smokehalf": {"phases": [(1, 1e-3, 32), (1, 5e-4, 48)], "keep_logits": True},
 }
 
 
@@ -135,6 +153,66 @@ def _resample(x, theta, F):
     """``x`` moved by the affine maps ``theta``: bilinear, reflected borders."""
     grid = F.affine_grid(theta, x.shape, align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+
+def macro_f1(pred, y):
+    """Unweighted mean of the seven per-class F1 scores."""
+    scores = []
+    for c in range(CLASSES):
+        tp = int(((pred == c) & (y == c)).sum())
+        fp, fn = int(((pred == c) & (y != c)).sum()), int(((pred != c) & (y == c)).sum())
+        scores.append(2 * tp / max(2 * tp + fp + fn, 1))
+    return float(np.mean(scores))
+
+
+def finish(model, xt, yt, xv, yv, torch):
+    """Validation scores after ``capstone.calibration.refit_head`` and flip test-time augmentation.
+
+    The last layer is refitted as a multinomial logistic regression on the 256 features of the
+    clean training faces and their mirror images (L2 penalty ``1 / (2 C)`` on the weights, as
+    scikit-learn's ``C``); class weights ``(max count / count) ** p`` for ``p > 0``.
+    """
+    features = model[:-2].eval()  # up to the ReLU after the 256-unit layer
+
+    def feats(x):
+        with torch.no_grad(), torch.autocast(device_type=x.device.type, dtype=torch.bfloat16):
+            return torch.cat([features(x[i : i + 2048]).float() for i in range(0, len(x), 2048)])
+
+    ft = torch.cat([feats(xt), feats(xt.flip(3))])
+    ytt = torch.cat([yt, yt]).long()
+    fv, fvm = feats(xv), feats(xv.flip(3))
+    yv_np = yv.cpu().numpy()
+    head = model[-1]
+
+    def score(w, b):
+        probs = (fv @ w.T + b).softmax(1) * (fvm @ w.T + b).softmax(1)
+        pred = probs.argmax(1).cpu().numpy()
+        return round(float((pred == yv_np).mean()), 4), round(macro_f1(pred, yv_np), 4)
+
+    out = {"trained": score(head.weight.float().detach(), head.bias.float().detach())}
+    counts = torch.bincount(ytt, minlength=CLASSES).float()
+    for p in (0.0, 0.5):  # each fit is many small GPU steps: slow with 16 runs sharing a GPU
+        sample_w = ((counts.max() / counts) ** p)[ytt]
+        out[f"refit_C1_p{p}"] = score(*_logistic(ft, ytt, sample_w / sample_w.mean(), head, torch))
+    model.train()
+    return out
+
+
+def _logistic(features, labels, sample_w, head, torch, c=1.0):
+    """Weights and bias of a weighted multinomial logistic regression, started from ``head``."""
+    w = head.weight.float().detach().clone().requires_grad_(True)
+    b = head.bias.float().detach().clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([w, b], max_iter=100, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        ce = torch.nn.functional.cross_entropy(features @ w.T + b, labels, reduction="none")
+        loss = (ce * sample_w).mean() + (w**2).sum() / (2 * c * len(labels))
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return w.detach(), b.detach()
 
 
 def train(name, seed, data, out, device):
@@ -226,9 +304,24 @@ def train(name, seed, data, out, device):
         "seconds": round(time.time() - start, 1),
         "epoch_s": epoch_seconds[:3],
     }
+    if spec["keep_logits"]:  # log-probabilities of the validation faces and their mirrors
+        final.eval()
+        with torch.no_grad(), torch.autocast(**amp):
+            both = [logits(final, xv).log_softmax(1), logits(final, xv.flip(3)).log_softmax(1)]
+        result["val_logp"] = [np.round(t.float().cpu().numpy(), 3).tolist() for t in both]
+        _report(result, out)
+        return
+    _report(result, out)
+    # The refit comes second: under a deadline the training result is already written.
+    finished = finish(final, xt, yt, xv, yv, torch)  # (accuracy, macro-F1) with flip
+    _report({"variant": name, "seed": seed, "finished": finished}, out)
+
+
+def _report(result, out):
+    """Append ``result`` to ``out/results.jsonl`` and print it without its long fields."""
     with (Path(out) / "results.jsonl").open("a") as f:
         f.write(json.dumps(result) + "\n")
-    shown = {k: v for k, v in result.items() if k not in ("curve", "spec")}
+    shown = {k: v for k, v in result.items() if k not in ("curve", "spec", "val_logp")}
     print("RESULT", json.dumps(shown), flush=True)
 
 
@@ -288,6 +381,31 @@ def run_all(data: Path, out: Path, jobs: list[str], workers: int, device, limit)
             time.sleep(1)
 
 
+def pairs(data: Path, results: Path, variant: str) -> None:
+    """Print validation scores of ``variant``'s runs alone and averaged in pairs of seeds.
+
+    Each pair's prediction averages the log-probabilities of both networks on each face and
+    its mirror image (flip test-time augmentation, as the evaluation stage does).
+    """
+    with data.open("rb") as f:
+        y = pickle.load(f)["val_y"].astype(int)  # a file written by pack()
+    runs = [json.loads(line) for line in results.open()]
+    logp = {
+        r["seed"]: np.asarray(r["val_logp"]).mean(axis=0) for r in runs if r["variant"] == variant
+    }
+
+    def scores(z):
+        pred = z.argmax(axis=1)
+        return round(float((pred == y).mean()), 4), round(macro_f1(pred, y), 4)
+
+    seeds = sorted(logp)
+    alone = [scores(logp[s]) for s in seeds]
+    together = [scores(logp[a] + logp[b]) for a, b in zip(seeds[::2], seeds[1::2], strict=False)]
+    for label, rows in (("alone", alone), ("pairs", together)):
+        mean = np.mean(rows, axis=0).round(4).tolist()
+        print(f"{variant} {label}: {len(rows)} runs, (accuracy, macro-F1) {rows}, mean {mean}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -306,8 +424,14 @@ def main() -> None:
             p.add_argument("job", help="variant:seed")
         p.add_argument("--limit", type=int, default=None)
         p.add_argument("--device", default="cuda")
+    p = commands.add_parser("pairs", help="score a variant's runs alone and in pairs of seeds")
+    p.add_argument("data", type=Path)
+    p.add_argument("results", type=Path)
+    p.add_argument("variant")
     args = parser.parse_args()
-    if args.command == "pack":
+    if args.command == "pairs":
+        pairs(args.data, args.results, args.variant)
+    elif args.command == "pack":
         pack(args.processed, args.target)
     elif args.command == "run":
         run_all(args.data, args.out, args.jobs, args.workers, args.device, args.limit)

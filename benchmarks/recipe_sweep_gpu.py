@@ -165,6 +165,11 @@ def macro_f1(pred, y):
     return float(np.mean(scores))
 
 
+def accuracy_f1(pred, y):
+    """``(accuracy, macro-F1)`` of predicted classes ``pred``, rounded to 4 digits."""
+    return round(float((pred == y).mean()), 4), round(macro_f1(pred, y), 4)
+
+
 def finish(model, xt, yt, xv, yv, torch):
     """Validation scores after ``capstone.calibration.refit_head`` and flip test-time augmentation.
 
@@ -186,8 +191,7 @@ def finish(model, xt, yt, xv, yv, torch):
 
     def score(w, b):
         probs = (fv @ w.T + b).softmax(1) * (fvm @ w.T + b).softmax(1)
-        pred = probs.argmax(1).cpu().numpy()
-        return round(float((pred == yv_np).mean()), 4), round(macro_f1(pred, yv_np), 4)
+        return accuracy_f1(probs.argmax(1).cpu().numpy(), yv_np)
 
     out = {"trained": score(head.weight.float().detach(), head.bias.float().detach())}
     counts = torch.bincount(ytt, minlength=CLASSES).float()
@@ -393,14 +397,12 @@ def pairs(data: Path, results: Path, variant: str) -> None:
     logp = {
         r["seed"]: np.asarray(r["val_logp"]).mean(axis=0) for r in runs if r["variant"] == variant
     }
-
-    def scores(z):
-        pred = z.argmax(axis=1)
-        return round(float((pred == y).mean()), 4), round(macro_f1(pred, y), 4)
-
     seeds = sorted(logp)
-    alone = [scores(logp[s]) for s in seeds]
-    together = [scores(logp[a] + logp[b]) for a, b in zip(seeds[::2], seeds[1::2], strict=False)]
+    alone = [accuracy_f1(logp[s].argmax(1), y) for s in seeds]
+    together = [
+        accuracy_f1((logp[a] + logp[b]).argmax(1), y)
+        for a, b in zip(seeds[::2], seeds[1::2], strict=False)
+    ]
     for label, rows in (("alone", alone), ("pairs", together)):
         mean = np.mean(rows, axis=0).round(4).tolist()
         print(f"{variant} {label}: {len(rows)} runs, (accuracy, macro-F1) {rows}, mean {mean}")

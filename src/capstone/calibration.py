@@ -233,7 +233,6 @@ def finalize(
     :func:`adjust` of the probabilities before. The copy has no optimizer state, which keeps
     the file small.
     """
-    _linear_head(model, architecture)
     final = build(architecture, width)
     final.set_weights(model.get_weights())
     dense = _linear_head(final, architecture)

@@ -3,6 +3,7 @@
     python benchmarks/training_speed.py --width 32 --images 4096
     python benchmarks/training_speed.py --precisions mixed_bfloat16 --xla off --intra 1 --inter 2
     python benchmarks/training_speed.py --precisions mixed_bfloat16 --xla off --image-sizes 48 32
+    python benchmarks/training_speed.py --precisions mixed_bfloat16 --xla off --batch-norm fused keras
 
 TensorFlow fixes its thread pools when it starts, so each thread setting is its own run
 (``--intra``/``--inter``; 0 lets TensorFlow choose, by default one thread per core).
@@ -22,23 +23,33 @@ import itertools
 import os
 import time
 
+import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from capstone.models import compact_cnn
 from capstone.params import Phase, TrainRun
-from capstone.training import build_model, set_seed, training_dataset
+from capstone.training import set_seed, training_dataset
 
 
 def images_per_second(
-    run: TrainRun, x: np.ndarray, y: np.ndarray, repeats: int, size: int = 48
+    run: TrainRun,
+    x: np.ndarray,
+    y: np.ndarray,
+    repeats: int,
+    size: int = 48,
+    fused_batch_norm: bool = True,
 ) -> list[float]:
     """Images per second of each of ``repeats`` timed epochs, after one untimed epoch.
 
     ``size`` other than 48 resizes the images in the pipeline, as a low-resolution phase does.
     """
     set_seed(0)
-    model = build_model(run, (None, None, 1)) if size != 48 else build_model(run)
+    keras.config.set_dtype_policy(run.precision)
+    shape = (None, None, 1) if size != 48 else (48, 48, 1)
+    model = compact_cnn(run.width, input_shape=shape, fused_batch_norm=fused_batch_norm)
+    keras.config.set_dtype_policy("float32")
     model.compile(optimizer="adamw", loss="categorical_crossentropy", jit_compile=run.jit_compile)
     ds = training_dataset((x, y), run.batch_size, "light", seed=0, image_size=size)
     model.fit(ds, epochs=1, verbose=0)
@@ -63,6 +74,13 @@ def main() -> None:
     )
     parser.add_argument("--xla", nargs="+", default=["off", "on"], choices=["off", "on"])
     parser.add_argument("--image-sizes", type=int, nargs="+", default=[48])
+    parser.add_argument(
+        "--batch-norm",
+        nargs="+",
+        default=["fused"],
+        choices=["fused", "keras"],
+        help="TensorFlow's fused kernel (the project's layer) or Keras' own batch norm",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timed epochs per setting")
     parser.add_argument("--intra", type=int, default=0, help="intra-op threads (0: TF default)")
     parser.add_argument("--inter", type=int, default=0, help="inter-op threads (0: TF default)")
@@ -73,8 +91,10 @@ def main() -> None:
     x = rng.integers(0, 256, size=(args.images, 48, 48), dtype=np.uint8)
     y = rng.integers(0, 7, size=args.images)
     rows = []
-    settings = itertools.product(args.precisions, args.xla, args.batch_sizes, args.image_sizes)
-    for precision, xla, batch, size in settings:
+    settings = itertools.product(
+        args.precisions, args.xla, args.batch_sizes, args.image_sizes, args.batch_norm
+    )
+    for precision, xla, batch, size, batch_norm in settings:
         jit = xla == "on"
         run = TrainRun(
             name="bench",
@@ -85,9 +105,10 @@ def main() -> None:
             jit_compile=jit,
             phases=[Phase(epochs=1)],
         )
-        speeds = images_per_second(run, x, y, args.repeats, size)
+        speeds = images_per_second(run, x, y, args.repeats, size, batch_norm == "fused")
         rows.append(
             {
+                "batch norm": batch_norm,
                 "precision": precision,
                 "xla": xla,
                 "batch": batch,

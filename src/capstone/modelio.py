@@ -18,6 +18,8 @@ def load_model(path: str | Path) -> Any:
         )
     import keras
 
+    import capstone.models  # noqa: F401 - registers the project's own layers for loading
+
     try:
         return keras.models.load_model(path)
     except Exception as err:  # noqa: BLE001 - Keras raises many types for a bad file

@@ -22,7 +22,7 @@ class FusedBatchNormalization(layers.BatchNormalization):
     normalize, cast back); TensorFlow's fused kernel reads the bf16 activations once and
     keeps its statistics in float32. Same variables, same configuration and the same
     results up to rounding (``tests/test_models.py``), and training the project's CNN is
-    about 1.6x faster on this CPU (``benchmarks/training_speed.py --batch-norm``). Masks,
+    1.4-1.5x faster on this CPU (``benchmarks/training_speed.py --batch-norm``). Masks,
     renormalization, other layouts and other backends fall back to Keras' own code.
     """
 
@@ -99,7 +99,7 @@ def compact_cnn(
     average pooling makes the weights independent of the image size, so ``input_shape`` may
     be ``(None, None, 1)`` to train on smaller images and still predict at 48x48.
     ``fused_batch_norm=False`` uses Keras' own batch norm (same results, slower; models
-    trained before 27 November 2026 have it).
+    trained before recipe 10, the one released with recipe 9 among them, have it).
     """
     batch_norm = FusedBatchNormalization if fused_batch_norm else layers.BatchNormalization
     inputs = keras.Input(input_shape)

@@ -23,14 +23,12 @@ import itertools
 import os
 import time
 
-import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from capstone.models import compact_cnn
 from capstone.params import Phase, TrainRun
-from capstone.training import set_seed, training_dataset
+from capstone.training import build_model, set_seed, training_dataset
 
 
 def images_per_second(
@@ -46,10 +44,8 @@ def images_per_second(
     ``size`` other than 48 resizes the images in the pipeline, as a low-resolution phase does.
     """
     set_seed(0)
-    keras.config.set_dtype_policy(run.precision)
     shape = (None, None, 1) if size != 48 else (48, 48, 1)
-    model = compact_cnn(run.width, input_shape=shape, fused_batch_norm=fused_batch_norm)
-    keras.config.set_dtype_policy("float32")
+    model = build_model(run, shape, fused_batch_norm)
     model.compile(optimizer="adamw", loss="categorical_crossentropy", jit_compile=run.jit_compile)
     ds = training_dataset((x, y), run.batch_size, "light", seed=0, image_size=size)
     model.fit(ds, epochs=1, verbose=0)

@@ -23,7 +23,7 @@ class FusedBatchNormalization(layers.BatchNormalization):
     keeps its statistics in float32. Same variables, same configuration and the same
     results up to rounding (``tests/test_models.py``), and training the project's CNN is
     1.4-1.5x faster on this CPU (``benchmarks/training_speed.py --batch-norm``). Masks,
-    renormalization, other layouts and other backends fall back to Keras' own code.
+    renormalization, other layouts, dtypes and backends fall back to Keras' own code.
     """
 
     def call(self, inputs, training=None, mask=None):
@@ -31,9 +31,7 @@ class FusedBatchNormalization(layers.BatchNormalization):
             return super().call(inputs, training=training, mask=mask)
         import tensorflow as tf
 
-        x = tf.convert_to_tensor(inputs)
-        if x.dtype not in (tf.bfloat16, tf.float16, tf.float32):
-            x = tf.cast(x, tf.float32)
+        x = inputs
         training = bool(training) and self.trainable
         empty = tf.constant([], tf.float32)
         y, mean, variance, *_ = tf.raw_ops.FusedBatchNormV3(
@@ -59,6 +57,7 @@ class FusedBatchNormalization(layers.BatchNormalization):
     def _fusable(self, inputs, mask) -> bool:
         return (
             keras.backend.backend() == "tensorflow"
+            and keras.backend.standardize_dtype(inputs.dtype) in ("bfloat16", "float16", "float32")
             and mask is None
             and len(inputs.shape) == 4
             and self.axis in (-1, 3)
@@ -124,12 +123,16 @@ def build(
     architecture: str,
     width: int = 32,
     input_shape: tuple[int | None, int | None, int] = INPUT_SHAPE,
+    fused_batch_norm: bool = True,
 ) -> keras.Model:
-    """The model called ``architecture`` (``seed_cnn`` or ``compact_cnn``)."""
+    """The model called ``architecture`` (``seed_cnn`` or ``compact_cnn``).
+
+    ``fused_batch_norm`` applies to ``compact_cnn`` (``seed_cnn`` has no batch norm).
+    """
     if architecture == "seed_cnn":
         if input_shape != INPUT_SHAPE:
             raise ValueError(f"seed_cnn only takes {INPUT_SHAPE} images, not {input_shape}")
         return seed_cnn()
     if architecture == "compact_cnn":
-        return compact_cnn(width, input_shape=input_shape)
+        return compact_cnn(width, input_shape=input_shape, fused_batch_norm=fused_batch_norm)
     raise ValueError(f"unknown architecture {architecture!r}; use seed_cnn or compact_cnn")

@@ -67,11 +67,13 @@ class AtomicCheckpoint(keras.callbacks.Callback):
                 saved.save(tmp)
 
 
-def build_model(run: TrainRun, input_shape: tuple[Any, ...] = INPUT_SHAPE) -> keras.Model:
+def build_model(
+    run: TrainRun, input_shape: tuple[Any, ...] = INPUT_SHAPE, fused_batch_norm: bool = True
+) -> keras.Model:
     """The run's architecture, with its layers in the run's precision (float32 or bf16)."""
     keras.config.set_dtype_policy(run.precision)
     try:
-        return build(run.architecture, run.width, input_shape)
+        return build(run.architecture, run.width, input_shape, fused_batch_norm)
     finally:
         keras.config.set_dtype_policy("float32")
 

@@ -6,12 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from capstone import training
 from capstone.artefacts import read_json
 from capstone.errors import CapstoneError
 from capstone.params import Phase, TrainRun
 from capstone.training import (
+    build_model,
     candidates,
     class_weights,
+    native_bf16,
     select_best,
     selected,
     train,
@@ -124,3 +127,30 @@ def test_the_last_phase_must_be_at_full_size() -> None:
             architecture="compact_cnn",
             phases=[Phase(epochs=1), Phase(epochs=1, image_size=32)],
         )
+
+
+def test_native_bf16_reads_the_cpu_flags(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(training.tf.config, "list_physical_devices", lambda kind: [])
+    avx2 = tmp_path / "avx2"
+    avx2.write_text("flags\t\t: fpu sse2 avx2 fma\n")
+    sapphire = tmp_path / "sapphire"
+    sapphire.write_text("flags\t\t: fpu avx2 avx512f avx512_bf16 amx_bf16 fma\n")
+    assert native_bf16(avx2) is False
+    assert native_bf16(sapphire) is True
+    assert native_bf16(tmp_path / "absent") is None
+
+
+@pytest.mark.parametrize(("native", "warned"), [(False, True), (True, False), (None, False)])
+def test_bf16_without_native_support_is_warned_about(monkeypatch, caplog, native, warned) -> None:
+    monkeypatch.setattr(training, "native_bf16", lambda: native)
+    run = TrainRun(
+        name="slow",
+        architecture="compact_cnn",
+        width=4,
+        precision="mixed_bfloat16",
+        phases=[Phase(epochs=1)],
+    )
+    with caplog.at_level("WARNING", logger="capstone.training"):
+        build_model(run)
+    assert ("Set `precision: float32`" in caplog.text) == warned
+    assert ("slow: precision mixed_bfloat16" in caplog.text) == warned

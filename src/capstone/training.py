@@ -10,6 +10,7 @@ continuing from the previous weights) and leaves three files in ``out_dir``:
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from capstone.data.store import to_dataset
 from capstone.errors import CapstoneError
 from capstone.models import INPUT_SHAPE, build
 from capstone.params import CLASSES, Phase, TrainRun
+
+log = logging.getLogger(__name__)
 
 
 def set_seed(seed: int) -> None:
@@ -70,12 +73,37 @@ class AtomicCheckpoint(keras.callbacks.Callback):
 def build_model(
     run: TrainRun, input_shape: tuple[Any, ...] = INPUT_SHAPE, fused_batch_norm: bool = True
 ) -> keras.Model:
-    """The run's architecture, with its layers in the run's precision (float32 or bf16)."""
+    """The run's architecture, with its layers in the run's precision (float32 or bf16).
+
+    Logs a warning when the run asks for ``mixed_bfloat16`` on a CPU that has no bf16
+    instructions: there TensorFlow emulates bf16, many times slower than float32.
+    """
+    if run.precision == "mixed_bfloat16" and native_bf16() is False:
+        log.warning(
+            "%s: precision mixed_bfloat16, but this CPU has no bf16 instructions (avx512_bf16 "
+            "or amx_bf16) and no GPU is visible, so bf16 is emulated: about 8x slower than "
+            "float32 on a 2-core AMD EPYC (benchmarks/training_speed.py). Set `precision: "
+            "float32` for this run in the params file to train at full speed here.",
+            run.name,
+        )
     keras.config.set_dtype_policy(run.precision)
     try:
         return build(run.architecture, run.width, input_shape, fused_batch_norm)
     finally:
         keras.config.set_dtype_policy("float32")
+
+
+def native_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool | None:
+    """Whether bf16 math runs natively: a visible GPU, or a CPU flag ``avx512_bf16``/``amx_bf16``.
+
+    ``None`` when it cannot tell (no GPU and no ``cpuinfo`` file, e.g. not on Linux).
+    """
+    if tf.config.list_physical_devices("GPU"):
+        return True
+    cpuinfo = Path(cpuinfo)
+    if not cpuinfo.is_file():
+        return None
+    return not {"avx512_bf16", "amx_bf16"}.isdisjoint(cpuinfo.read_text().split())
 
 
 def distribution_strategy(name: str) -> tf.distribute.Strategy:

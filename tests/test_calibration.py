@@ -197,3 +197,25 @@ def test_steps_table_marks_steps_that_were_not_kept() -> None:
     assert labels["head_refit"].endswith("(not kept)")
     assert labels["class_offsets"].endswith("(not kept)")
     assert labels["flip_tta"] == "+ flip test-time augmentation"
+
+
+@pytest.mark.parametrize(("shift_right", "kept"), [(60, 2), (45, 0)])
+def test_calibrate_keeps_shift_tta_only_if_it_beats_the_flip(monkeypatch, shift_right, kept):
+    """Fake predictions: plain 30, flip 50 and flip + shift ``shift_right`` of 70 faces right."""
+    x, y = striped_faces(70)
+    right = {(False, 0): 30, (True, 0): 50, (True, 2): shift_right}
+
+    def fake_predict(model, faces, batch_size=256, tta_flip=False, tta_shift=0):
+        pred = np.where(np.arange(len(y)) < right[(tta_flip, tta_shift)], y, (y + 1) % 7)
+        return np.eye(7)[pred] * 0.6 + 0.4 / 7
+
+    monkeypatch.setattr(calibration, "predict", fake_predict)
+    _, record = calibration.calibrate(amplified_cnn(), "compact_cnn", 4, (x, y), try_shift=2)
+    assert record["tta_flip"] is True
+    assert record["tta_shift"] == kept
+    assert record["validation"]["shift_tta"]["accuracy"] == pytest.approx(shift_right / 70)
+    expected = round((shift_right if kept else 50) / 70, 6)
+    assert round(record["validation"]["temperature"]["accuracy"], 6) == expected
+    labels = [label for label, _ in calibration.steps_table(record)]
+    shifted = "+ shifted copies (test-time augmentation)"
+    assert (shifted in labels) == bool(kept) and (f"{shifted} (not kept)" in labels) != bool(kept)

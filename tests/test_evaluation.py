@@ -3,7 +3,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from capstone.evaluation import classification_metrics, majority_probs, per_class_table
+from capstone.evaluation import (
+    classification_metrics,
+    majority_probs,
+    per_class_table,
+    predict,
+    shift_faces,
+)
 
 
 def test_perfect_and_wrong_predictions() -> None:
@@ -61,3 +67,49 @@ def test_throughput_counts_the_preparation(monkeypatch) -> None:
     speed = throughput(compact_cnn(4), x, batch_size=8, single=2)
     assert speed["batched_images_per_s"] > 0
     assert speed["single_images_per_s"] > 0
+
+
+class Recorder:
+    """A stand-in model: records the images it is shown, answers from their left half."""
+
+    def __init__(self) -> None:
+        self.seen: list[np.ndarray] = []
+
+    def predict(self, inputs: np.ndarray, batch_size: int, verbose: int) -> np.ndarray:
+        self.seen.append(inputs[..., 0].copy())
+        left = inputs[:, :, :24, 0].mean(axis=(1, 2))
+        return np.stack([left, 1 - left, *([np.full_like(left, 0.5)] * 5)], axis=1) / 3.5
+
+
+def test_shift_faces_moves_the_face_and_repeats_the_border() -> None:
+    x = np.arange(2 * 5 * 5, dtype=np.uint8).reshape(2, 5, 5)
+    down = shift_faces(x, 2, 0)
+    assert (down[:, 2:] == x[:, :-2]).all() and (down[:, :2] == x[:, :1]).all()
+    left = shift_faces(x, 0, -1)
+    assert (left[:, :, :-1] == x[:, :, 1:]).all() and (left[:, :, -1] == x[:, :, -1]).all()
+    assert (shift_faces(x, 0, 0) == x).all()
+    with pytest.raises(ValueError, match="leaves nothing"):
+        shift_faces(x, 5, 0)
+
+
+@pytest.mark.parametrize(("flip", "shift", "views"), [(False, 0, 1), (True, 0, 2), (True, 2, 10)])
+def test_predict_averages_the_logits_of_every_view(flip: bool, shift: int, views: int) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (3, 48, 48), dtype=np.uint8)
+    model = Recorder()
+    probs = predict(model, x, tta_flip=flip, tta_shift=shift)
+    assert len(model.seen) == views
+    assert np.allclose(probs.sum(axis=1), 1.0)
+    shown = [Recorder().predict(v[..., None], 1, 0) for v in model.seen]
+    logits = np.mean([np.log(p) for p in shown], axis=0)
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    assert np.allclose(probs, expected)
+    if flip:
+        assert np.allclose(model.seen[views // 2], x[:, :, ::-1] / 255.0, atol=1e-6)
+    if shift:
+        assert np.allclose(model.seen[1], shift_faces(x, shift, 0) / 255.0, atol=1e-6)
+
+
+def test_a_negative_shift_is_refused() -> None:
+    with pytest.raises(ValueError, match="tta_shift must be 0"):
+        predict(Recorder(), np.zeros((1, 48, 48), np.uint8), tta_shift=-1)

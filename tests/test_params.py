@@ -122,6 +122,15 @@ def test_cross_field_checks_name_the_section(tmp_path: Path, repo: Path) -> None
         load(path, repo)
 
 
+@pytest.mark.parametrize("pixels", [-1, 9])
+def test_shift_tta_out_of_range_is_refused(tmp_path: Path, repo: Path, pixels: int) -> None:
+    path = write_profile(tmp_path, repo, lambda d: d["evaluation"].update(tta_shift=pixels))
+    with pytest.raises(
+        ParamsError, match=rf"evaluation: tta_shift must be 0 \(off\) to 8 pixels, got {pixels}"
+    ):
+        load(path, repo)
+
+
 def test_full_and_shared_profiles_train_the_same_recipe(repo: Path) -> None:
     """The shared profile is the full one with local data: only the download section differs."""
     full, shared = (

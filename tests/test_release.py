@@ -104,6 +104,9 @@ def test_card_says_which_finishing_steps_were_dropped_and_where_training_ran() -
     assert "no class offsets" in card and "from 0.648 to 0.637" in card
     assert "| + class offsets (not kept) |" in card
     assert card.index("| as trained |") < card.index("| + head refitted on clean training")
+    assert "Test-time augmentation: predictions average in the mirror image (" in card
+    rec["calibration"] |= {"tta_flip": False, "tta_shift": 2}
+    assert "average in copies shifted 2 pixels up, down" in release.model_card(rec)
 
 
 def test_publish_refuses_the_sample_profile(project: ProjectPaths) -> None:
@@ -142,14 +145,14 @@ def test_the_shipped_profile_still_trains_the_released_model() -> None:
 def test_released_model_scores_its_model_card_figure_on_privatetest(shared_project) -> None:
     """Recompute the released model's FER2013 PrivateTest accuracy from the raw Kaggle zip."""
     from capstone.data.splits import load_data
-    from capstone.modelio import load_model
+    from capstone.modelio import load_model, tta_of
 
     _, paths = shared_project
     saved = json.loads((REPO / "models/fer_cnn.json").read_text())
     x, y = load_data(paths).xy("fer2013", "test")
     assert len(y) == 3589
     model = load_model(REPO / "models/fer_cnn.keras")
-    got = classification_metrics(y, predict(model, x, tta_flip=saved["calibration"]["tta_flip"]))
+    got = classification_metrics(y, predict(model, x, **tta_of(REPO / "models/fer_cnn.keras")))
     card = saved["test"]["fer2013"]
     assert got["accuracy"] == pytest.approx(card["accuracy"], abs=0.002)
     assert got["macro_f1"] == pytest.approx(card["macro_f1"], abs=0.003)

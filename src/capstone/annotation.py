@@ -56,6 +56,7 @@ def classify_faces(
     model: Any,
     *,
     tta_flip: bool = False,
+    tta_shift: int = 0,
     detector: str = "mtcnn",
     boxes: list[tuple[int, int, int, int]] | None = None,
     min_face: int = 24,
@@ -64,7 +65,8 @@ def classify_faces(
     """Find the faces in an image and classify each one's perceived expression.
 
     ``model`` outputs calibrated probabilities (the released model has its temperature folded
-    in); ``tta_flip`` averages in the mirrored face, as the model's record says to.
+    in); ``tta_flip`` and ``tta_shift`` average in the mirrored and shifted face, as the model's
+    record says to (:func:`capstone.modelio.tta_of`).
     ``boxes`` skips detection and classifies these ``(x, y, w, h)`` boxes instead.
 
     Returns
@@ -98,7 +100,7 @@ def classify_faces(
         which.append(len(faces))
         faces.append({"box": list(box)})
     if crops:
-        probs = predict(model, np.stack(crops), tta_flip=tta_flip)
+        probs = predict(model, np.stack(crops), tta_flip=tta_flip, tta_shift=tta_shift)
         for i, p in zip(which, probs, strict=True):
             top = int(p.argmax())
             confident = p[top] >= uncertain_below

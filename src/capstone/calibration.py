@@ -38,6 +38,7 @@ STEPS = {  # what calibrate() measures on validation, in the order it applies th
     "trained": "as trained",
     "head_refit": "+ head refitted on clean training images",
     "flip_tta": "+ flip test-time augmentation",
+    "shift_tta": "+ shifted copies (test-time augmentation)",
     "temperature": "+ temperature",
     "class_offsets": "+ class offsets",
 }
@@ -273,13 +274,15 @@ def calibrate(
     batch_size: int = 256,
     try_flip: bool = True,
     train_xy: tuple[np.ndarray, np.ndarray] | None = None,
+    try_shift: int = 0,
 ) -> tuple[keras.Model, dict[str, Any]]:
     """Fit every post-hoc choice and fold it into a final model.
 
     In order, each kept only if it helps on data it was not fitted on: the head refit on
     ``train_xy`` (if given; kept if it raises validation accuracy), flip test-time
-    augmentation (if ``try_flip``; kept if it raises validation accuracy), the temperature
-    (fitted on validation; it never changes a prediction), then the class offsets (fitted on
+    augmentation (if ``try_flip``; kept if it raises validation accuracy), shift test-time
+    augmentation (if ``try_shift`` pixels; kept if it raises validation accuracy further; see
+    :func:`capstone.evaluation.predict`), the temperature (fitted on validation; it never changes a prediction), then the class offsets (fitted on
     validation, kept if they raise macro-F1 on held-out halves of it). Returns the final
     model and a record of each choice with the validation accuracy, macro-F1 and ECE after it.
     """
@@ -309,12 +312,17 @@ def calibrate(
         if kept:
             model, plain = refitted, refitted_plain  # its last layer holds the new head
             current = steps["head_refit"]
-    tta = False
-    if try_flip:
-        flipped = predict(model, x, batch_size, tta_flip=True)
-        steps["flip_tta"] = scores(flipped)
-        tta = steps["flip_tta"]["accuracy"] > current["accuracy"]
-    probs = flipped if tta else plain
+    tta, probs = {"tta_flip": False, "tta_shift": 0}, plain
+    for step, trial in (
+        ("flip_tta", {"tta_flip": try_flip}),
+        ("shift_tta", {"tta_shift": try_shift}),
+    ):
+        if not any(trial.values()):
+            continue  # not asked for
+        augmented = predict(model, x, batch_size, **(tta | trial))
+        steps[step] = scores(augmented)
+        if steps[step]["accuracy"] > current["accuracy"]:
+            tta, probs, current = tta | trial, augmented, steps[step]
     temperature = fit_temperature(probs, y)
     steps["temperature"] = scores(adjust(probs, temperature))
     temperature = round(temperature, 4)
@@ -327,7 +335,7 @@ def calibrate(
     finished = adjust(probs, temperature, offsets)
     threshold = confidence_threshold(finished, y)
     record |= {
-        "tta_flip": bool(tta),
+        **tta,
         "temperature": temperature,
         "class_offsets": [float(v) for v in offsets],
         "class_offsets_heldout": heldout,
@@ -347,6 +355,7 @@ def steps_table(record: dict[str, Any]) -> list[tuple[str, dict[str, float]]]:
     kept = {
         "head_refit": (record.get("head_refit") or {}).get("kept", True),
         "flip_tta": record.get("tta_flip", True),
+        "shift_tta": bool(record.get("tta_shift", True)),
         "class_offsets": record.get("class_offsets_heldout", {}).get("kept", True),
     }
     done = record["validation"]

@@ -13,21 +13,50 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_
 from capstone.params import CLASSES
 
 
-def predict(model: Any, x: np.ndarray, batch_size: int = 256, tta_flip: bool = False) -> np.ndarray:
+def predict(
+    model: Any, x: np.ndarray, batch_size: int = 256, tta_flip: bool = False, tta_shift: int = 0
+) -> np.ndarray:
     """Class probabilities for uint8 images ``x`` of shape ``(n, 48, 48)``.
 
-    With ``tta_flip`` the prediction is combined with that of the mirrored image: the
-    normalised geometric mean of the two, i.e. the softmax of the averaged logits, so that
-    a temperature and class offsets folded into the model apply to it exactly.
+    Test-time augmentation averages the predictions of several views of each face: with
+    ``tta_shift = s > 0`` the face moved ``s`` pixels up, down, left and right (the border
+    pixels repeated), and with ``tta_flip`` the mirror image of every view. Views are combined
+    by the normalised geometric mean, i.e. the softmax of the averaged logits, so that a
+    temperature and class offsets folded into the model apply to it exactly.
     """
-    inputs = x[..., None].astype(np.float32) / 255.0
-    probs = np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0), np.float64)
+    views = [x] + [shift_faces(x, dy, dx) for dy, dx in _shifts(tta_shift)]
     if tta_flip:
-        mirrored = model.predict(inputs[:, :, ::-1], batch_size=batch_size, verbose=0)
-        log_mean = (np.log(np.clip(probs, 1e-12, 1)) + np.log(np.clip(mirrored, 1e-12, 1))) / 2
-        probs = np.exp(log_mean - log_mean.max(axis=1, keepdims=True))
-        probs /= probs.sum(axis=1, keepdims=True)
-    return probs
+        views += [v[:, :, ::-1] for v in views]
+    outputs = [
+        np.asarray(
+            model.predict(
+                v[..., None].astype(np.float32) / 255.0, batch_size=batch_size, verbose=0
+            ),
+            np.float64,
+        )
+        for v in views
+    ]
+    if len(outputs) == 1:
+        return outputs[0]  # as the model gives it (also used to read a layer's features)
+    log_mean = np.mean([np.log(np.clip(p, 1e-12, 1)) for p in outputs], axis=0)
+    probs = np.exp(log_mean - log_mean.max(axis=1, keepdims=True))
+    return probs / probs.sum(axis=1, keepdims=True)
+
+
+def shift_faces(x: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """Faces ``x`` (n, h, w) moved ``dy`` pixels down and ``dx`` right, border pixels repeated."""
+    h, w = x.shape[1:]
+    if max(abs(dy), abs(dx)) >= min(h, w):
+        raise ValueError(f"a shift of ({dy}, {dx}) pixels leaves nothing of a {h}x{w} face")
+    pad = max(abs(dy), abs(dx))
+    padded = np.pad(x, ((0, 0), (pad, pad), (pad, pad)), mode="edge")
+    return padded[:, pad - dy : pad - dy + h, pad - dx : pad - dx + w]
+
+
+def _shifts(pixels: int) -> list[tuple[int, int]]:
+    if pixels < 0:
+        raise ValueError(f"tta_shift must be 0 (off) or a number of pixels, got {pixels}")
+    return [(pixels, 0), (-pixels, 0), (0, pixels), (0, -pixels)] if pixels else []
 
 
 def classification_metrics(y_true: np.ndarray, probs: np.ndarray) -> dict[str, Any]:

@@ -77,6 +77,11 @@ _MODEL = {
         "parameters": {"type": "integer", "minimum": 0},
         "size_bytes": {"type": "integer", "minimum": 0},
         "tta_flip": {"type": "boolean", "description": "flip test-time augmentation used"},
+        "tta_shift": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "shift test-time augmentation used: pixels (0: none)",
+        },
         "speed": {
             "type": "object",
             "description": "inference throughput on this machine, images per second",

@@ -30,7 +30,7 @@ def calibration_of(path: str | Path) -> dict[str, Any]:
     """The calibration record of the model at ``path`` (empty when it has none).
 
     Read from ``fer_cnn.json`` next to ``fer_cnn.keras`` (or ``final.json`` next to
-    ``final.keras``): ``tta_flip``, ``temperature``, ``uncertain_below``, ...
+    ``final.keras``): ``tta_flip``, ``tta_shift``, ``temperature``, ``uncertain_below``, ...
     """
     path = Path(path)
     record = path.with_suffix(".json")
@@ -39,9 +39,17 @@ def calibration_of(path: str | Path) -> dict[str, Any]:
     return {}
 
 
-def tta_flip_of(path: str | Path) -> bool:
-    """Whether the model at ``path`` is meant to be used with flip test-time augmentation."""
-    return bool(calibration_of(path).get("tta_flip", False))
+def tta_of(path: str | Path) -> dict[str, Any]:
+    """The test-time augmentation the model at ``path`` is meant to be used with.
+
+    ``{"tta_flip": bool, "tta_shift": pixels}`` from its record (off when it has none), ready
+    to pass on to :func:`capstone.evaluation.predict`.
+    """
+    record = calibration_of(path)
+    return {
+        "tta_flip": bool(record.get("tta_flip", False)),
+        "tta_shift": int(record.get("tta_shift", 0)),
+    }
 
 
 def uncertain_below_of(path: str | Path, default: float = 0.4) -> float:

@@ -192,8 +192,13 @@ class Merged:
 class Evaluation:
     batch_size: int = 256
     tta_flip: bool = True  # try flip test-time augmentation; kept only if it helps on validation
+    tta_shift: int = 0  # pixels: try averaging in the face shifted up/down/left/right; 0: don't
     refit_head: bool = True  # refit the last layer on clean training images; kept if it helps
     extra_test_sets: list[str] = field(default_factory=list, metadata=MUST_EXIST)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.tta_shift <= 8:
+            raise ValueError(f"tta_shift must be 0 (off) to 8 pixels, got {self.tta_shift}")
 
 
 @dataclass(frozen=True)

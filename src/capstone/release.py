@@ -56,16 +56,17 @@ def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
         data.xy("fer2013", "val"),
         params.evaluation.batch_size,
         try_flip=params.evaluation.tta_flip,
+        try_shift=params.evaluation.tta_shift,
         train_xy=data.xy("fer2013", "train") if params.evaluation.refit_head else None,
     )
     out = paths.stage("evaluation")
     with atomic_path(out / "final.keras") as tmp:
         final.save(tmp)
-    tta = calibration["tta_flip"]
+    tta = {key: calibration[key] for key in ("tta_flip", "tta_shift")}
     test = {
         name: score(
             data.xy(name, "test")[1],
-            predict(final, data.xy(name, "test")[0], params.evaluation.batch_size, tta_flip=tta),
+            predict(final, data.xy(name, "test")[0], params.evaluation.batch_size, **tta),
         )
         for name in data.stores
     }
@@ -186,8 +187,7 @@ from that record of the run that produced the model.
   two 3x3 convolutions with batch norm, global average pooling, a {record["width"] * 8}-unit ReLU layer, a
   linear layer and a softmax; {record["parameters"]:,} parameters, {record["size_bytes"] / 1e6:.1f} MB.
 - Input: {record["input"]}. Output: probabilities in the class order above.
-- Flip test-time augmentation: {"yes" if cal["tta_flip"] else "no"} (kept only because it raised
-  validation accuracy; callers apply it with `capstone.evaluation.predict(..., tta_flip=True)`).
+- Test-time augmentation: {_tta_line(cal)}.
 - Last layer: {head}.
 - Calibration, fitted on the FER2013 validation split (PublicTest) and folded into the last
   layer: temperature {cal["temperature"]:.3f}; {offsets}.
@@ -243,6 +243,20 @@ and a coach who watches the call.
 - Disgust and fear are rare in the training data and remain the weakest classes.{baseline_only}
 - Inferring emotions from faces at work is restricted in the EU (AI Act, Article 5(1)(f)).
 """
+
+
+def _tta_line(cal: dict[str, Any]) -> str:
+    """The model card's line on test-time augmentation (older records have no ``tta_shift``)."""
+    views = ["the mirror image"] if cal.get("tta_flip") else []
+    if cal.get("tta_shift"):
+        views.append(f"copies shifted {cal['tta_shift']} pixels up, down, left and right")
+    if not views:
+        return "none"
+    return (
+        "predictions average in " + " and ".join(views) + " (each kept only because it raised "
+        "validation accuracy); callers apply it with "
+        "`capstone.evaluation.predict(model, x, **capstone.modelio.tta_of(path))`"
+    )
 
 
 def _training_seconds(paths: ProjectPaths, params: Params, calibration: dict[str, Any]) -> float:

@@ -282,9 +282,10 @@ def calibrate(
     ``train_xy`` (if given; kept if it raises validation accuracy), flip test-time
     augmentation (if ``try_flip``; kept if it raises validation accuracy), shift test-time
     augmentation (if ``try_shift`` pixels; kept if it raises validation accuracy further; see
-    :func:`capstone.evaluation.predict`), the temperature (fitted on validation; it never changes a prediction), then the class offsets (fitted on
-    validation, kept if they raise macro-F1 on held-out halves of it). Returns the final
-    model and a record of each choice with the validation accuracy, macro-F1 and ECE after it.
+    :func:`capstone.evaluation.predict`), the temperature (fitted on validation; it never
+    changes a prediction), then the class offsets (fitted on validation, kept if they raise
+    macro-F1 on held-out halves of it). Returns the final model and a record of each choice
+    with the validation accuracy, macro-F1 and ECE after it.
     """
     x, y = val_xy
 

@@ -1,9 +1,10 @@
 """Rank training recipes for the project's CNN on a GPU, with a PyTorch replica of it.
 
 The full profile bought 43 epochs of the CNN in 90 minutes on 2 CPU cores with Keras' batch
-norm, and 58 in 69 minutes with the fused one (recipe 10), so a CPU session can try one recipe. This script trains a PyTorch copy of ``compact_cnn`` (same layers,
-Keras' initialisers, batch-norm settings, AdamW, cosine decay, label smoothing, bf16, batch
-64, light augmentation done on the GPU) on FER2013 Training and reports its PublicTest
+norm, and 58 in 69 minutes with the fused one (recipe 10), so a CPU session can try one
+recipe. This script trains a PyTorch copy of ``compact_cnn`` (same layers, Keras'
+initialisers, batch-norm settings, AdamW, cosine decay, label smoothing, bf16, batch 64,
+light augmentation done on the GPU) on FER2013 Training and reports its PublicTest
 (validation) accuracy, so that many recipes of the same *CPU* cost can be compared in
 minutes. The test sets are never read. It is a development tool: it needs PyTorch, which the
 project does not, and its figures rank recipes; the Keras pipeline gives the real ones.

@@ -45,10 +45,14 @@ def tta_of(path: str | Path) -> dict[str, Any]:
     ``{"tta_flip": bool, "tta_shift": pixels}`` from its record (off when it has none), ready
     to pass on to :func:`capstone.evaluation.predict`.
     """
-    record = calibration_of(path)
+    return tta_from(calibration_of(path))
+
+
+def tta_from(calibration: dict[str, Any]) -> dict[str, Any]:
+    """``{"tta_flip": bool, "tta_shift": pixels}`` of a calibration record (off where absent)."""
     return {
-        "tta_flip": bool(record.get("tta_flip", False)),
-        "tta_shift": int(record.get("tta_shift", 0)),
+        "tta_flip": bool(calibration.get("tta_flip", False)),
+        "tta_shift": int(calibration.get("tta_shift", 0)),
     }
 
 

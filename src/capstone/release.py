@@ -19,7 +19,7 @@ from capstone.artefacts import atomic_path, read_json, sha256_file, write_json, 
 from capstone.calibration import calibrate, steps_table
 from capstone.errors import CapstoneError
 from capstone.evaluation import predict, score
-from capstone.modelio import load_model
+from capstone.modelio import load_model, tta_from
 from capstone.params import CLASSES, Params
 from capstone.paths import ProjectPaths
 
@@ -62,7 +62,7 @@ def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
     out = paths.stage("evaluation")
     with atomic_path(out / "final.keras") as tmp:
         final.save(tmp)
-    tta = {key: calibration[key] for key in ("tta_flip", "tta_shift")}
+    tta = tta_from(calibration)
     test = {
         name: score(
             data.xy(name, "test")[1],

@@ -2,14 +2,28 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.metrics import f1_score
 
 from capstone.evaluation import (
+    bootstrap_indices,
     classification_metrics,
+    compare,
+    intervals,
     majority_probs,
+    paired_difference,
     per_class_table,
     predict,
+    resampled_scores,
     shift_faces,
 )
+
+
+def noisy_labels(n: int, right: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and one-hot predictions that are right about ``right`` of the time."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 7, n)
+    pred = np.where(rng.random(n) < right, y, rng.integers(0, 7, n))
+    return y, np.eye(7)[pred]
 
 
 def test_perfect_and_wrong_predictions() -> None:
@@ -113,3 +127,74 @@ def test_predict_averages_the_logits_of_every_view(flip: bool, shift: int, views
 def test_a_negative_shift_is_refused() -> None:
     with pytest.raises(ValueError, match="tta_shift must be 0"):
         predict(Recorder(), np.zeros((1, 48, 48), np.uint8), tta_shift=-1)
+
+
+def test_resampled_scores_match_sklearn_on_each_resample() -> None:
+    y, probs = noisy_labels(300, 0.6, seed=1)
+    pred = probs.argmax(axis=1)
+    indices = bootstrap_indices(len(y), resamples=5)
+    scores = resampled_scores(y, pred, indices)
+    for row, accuracy, macro_f1 in zip(
+        indices, scores["accuracy"], scores["macro_f1"], strict=True
+    ):
+        assert accuracy == pytest.approx((y[row] == pred[row]).mean())
+        expected = f1_score(y[row], pred[row], labels=range(7), average="macro", zero_division=0)
+        assert macro_f1 == pytest.approx(expected)
+
+
+def test_intervals_hold_the_score_and_narrow_with_more_images() -> None:
+    small, large = noisy_labels(200, 0.7, seed=2), noisy_labels(5000, 0.7, seed=2)
+    for y, probs in (small, large):
+        m = classification_metrics(y, probs)
+        ranges = intervals(y, probs)
+        assert ranges["accuracy_95ci"][0] < m["accuracy"] < ranges["accuracy_95ci"][1]
+        assert ranges["macro_f1_95ci"][0] < m["macro_f1"] < ranges["macro_f1_95ci"][1]
+        assert ranges == intervals(y, probs)  # a fixed seed: the same figures every run
+
+    def width(y, probs):
+        low, high = intervals(y, probs)["accuracy_95ci"]
+        return high - low
+
+    assert width(*large) < width(*small) / 3
+    y = np.arange(70) % 7
+    assert intervals(y, np.eye(7)[y]) == {"accuracy_95ci": [1.0, 1.0], "macro_f1_95ci": [1.0, 1.0]}
+
+
+def test_paired_difference_tells_a_better_model_from_noise() -> None:
+    y, weak = noisy_labels(2000, 0.6, seed=3)
+    strong = weak.copy()
+    strong[:200] = np.eye(7)[y[:200]]  # right on 200 more faces at most
+    same = paired_difference(y, weak, weak)
+    assert same["accuracy_difference"] == 0
+    assert same["accuracy_difference_95ci"] == [0.0, 0.0]
+    better = paired_difference(y, strong, weak)
+    assert better["accuracy_difference"] > 0
+    assert better["accuracy_difference_95ci"][0] > 0
+    assert better["macro_f1_difference_95ci"][0] > 0
+
+
+def test_compare_gives_one_row_per_test_set() -> None:
+    sets = {
+        name: (np.zeros((100, 48, 48), np.uint8), noisy_labels(100, 0.5, seed)[0])
+        for name, seed in (("a", 4), ("b", 5))
+    }
+    rows = compare(
+        ("one", lambda x: np.full((len(x), 7), 1 / 7)),
+        ("two", lambda x: np.eye(7)[np.zeros(len(x), int)]),
+        sets,
+    )
+    assert [(r["a"], r["b"], r["test_set"]) for r in rows] == [
+        ("one", "two", "a"),
+        ("one", "two", "b"),
+    ]
+
+
+@pytest.mark.parametrize(("n", "resamples"), [(0, 10), (10, 0)])
+def test_bootstrap_needs_images_and_resamples(n: int, resamples: int) -> None:
+    with pytest.raises(ValueError, match="at least one image"):
+        bootstrap_indices(n, resamples)
+
+
+def test_resampled_scores_refuse_mismatched_lengths() -> None:
+    with pytest.raises(ValueError, match="3 labels but 2 predictions"):
+        resampled_scores(np.zeros(3, int), np.zeros(2, int), np.zeros((1, 3), int))

@@ -5,7 +5,7 @@ import pytest
 
 from capstone import metrics_schema
 from capstone.errors import CapstoneError
-from capstone.evaluation import model_entry, score
+from capstone.evaluation import compare, model_entry, score
 from capstone.params import CLASSES
 
 
@@ -25,6 +25,7 @@ def metrics() -> dict:
         "classes": list(CLASSES),
         "test_sets": {"fer2013": {"images": 50, "source": "fer2013 test split"}},
         "models": {"uniform": model_entry("reference", uniform, {"fer2013": (x, y)})},
+        "comparisons": compare(("uniform", uniform), ("uniform", uniform), {"fer2013": (x, y)}),
         "quoted": [{"model": "someone", "accuracy": 0.5}],
     }
 
@@ -33,6 +34,7 @@ def test_a_complete_document_validates(metrics) -> None:
     metrics_schema.validate(metrics)
     scores = metrics["models"]["uniform"]["test_sets"]["fer2013"]
     assert set(scores) >= {"accuracy", "macro_f1", "ece", "per_class", "confusion"}
+    assert set(scores) >= {"accuracy_95ci", "macro_f1_95ci"}
 
 
 @pytest.mark.parametrize(
@@ -42,6 +44,8 @@ def test_a_complete_document_validates(metrics) -> None:
         (lambda m: m["models"]["uniform"]["test_sets"]["fer2013"]["per_class"].pop("fear"), "fear"),
         (lambda m: m["models"]["uniform"]["test_sets"]["fer2013"]["confusion"].pop(), "confusion"),
         (lambda m: m["models"]["uniform"].update(kind="mystery"), "kind"),
+        (lambda m: m["models"]["uniform"]["test_sets"]["fer2013"].pop("macro_f1_95ci"), "95ci"),
+        (lambda m: m["comparisons"][0].pop("accuracy_difference"), "accuracy_difference"),
         (lambda m: m.update(classes=["happy", "sad"]), "classes"),
         (lambda m: m.pop("seed"), "seed"),
     ],

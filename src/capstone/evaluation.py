@@ -101,6 +101,74 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray) -> dict[str, A
     }
 
 
+BOOTSTRAP_RESAMPLES = 1000  # resamples of the test images behind every 95% interval
+BOOTSTRAP_SEED = 0
+
+
+def bootstrap_indices(
+    n: int, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
+) -> np.ndarray:
+    """``resamples`` rows of ``n`` indices drawn with replacement from ``range(n)``.
+
+    The same ``n`` and ``seed`` give the same rows, so every model scored on one test set is
+    resampled the same way and two models' intervals can be compared pair by pair.
+    """
+    if n < 1 or resamples < 1:
+        raise ValueError(f"need at least one image and one resample, got n={n}, {resamples}")
+    return np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+
+
+def resampled_scores(
+    y_true: np.ndarray, y_pred: np.ndarray, indices: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Accuracy and macro-F1 (over all classes, as :func:`classification_metrics`) per row of
+    ``indices``: one figure per resample of the test set."""
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"{len(y_true)} labels but {len(y_pred)} predictions")
+    k = len(CLASSES)
+    truth, pred = np.asarray(y_true)[indices], np.asarray(y_pred)[indices]
+    rows = np.arange(len(indices))[:, None] * k
+
+    def count(labels: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+        flat = (rows + labels)[where] if where is not None else (rows + labels).ravel()
+        return np.bincount(flat, minlength=len(indices) * k).reshape(-1, k)
+
+    correct = truth == pred
+    hits, true_n, pred_n = count(truth, correct), count(truth), count(pred)
+    f1 = np.divide(2 * hits, true_n + pred_n, out=np.zeros(hits.shape), where=true_n + pred_n > 0)
+    return {"accuracy": correct.mean(axis=1), "macro_f1": f1.mean(axis=1)}
+
+
+def intervals(y_true: np.ndarray, probs: np.ndarray) -> dict[str, list[float]]:
+    """95% bootstrap intervals (percentile) of accuracy and macro-F1 on this test set:
+    how much the figures would move on another draw of as many test images."""
+    indices = bootstrap_indices(len(y_true))
+    scores = resampled_scores(y_true, probs.argmax(axis=1), indices)
+    return {f"{name}_95ci": _percentiles(values) for name, values in scores.items()}
+
+
+def paired_difference(
+    y_true: np.ndarray, probs_a: np.ndarray, probs_b: np.ndarray
+) -> dict[str, float | list[float]]:
+    """Model a minus model b on one test set: the accuracy and macro-F1 differences and their
+    95% intervals, both models scored on the same resamples (a paired bootstrap). An interval
+    above 0 says a beats b by more than the test set's sampling noise."""
+    pred_a, pred_b = probs_a.argmax(axis=1), probs_b.argmax(axis=1)
+    whole = np.arange(len(y_true))[None]  # the test set itself, for the point estimate
+    point_a, point_b = (resampled_scores(y_true, p, whole) for p in (pred_a, pred_b))
+    indices = bootstrap_indices(len(y_true))
+    a, b = (resampled_scores(y_true, p, indices) for p in (pred_a, pred_b))
+    out: dict[str, float | list[float]] = {}
+    for name in ("accuracy", "macro_f1"):
+        out[f"{name}_difference"] = round(float(point_a[name][0] - point_b[name][0]), 4)
+        out[f"{name}_difference_95ci"] = _percentiles(a[name] - b[name])
+    return out
+
+
+def _percentiles(values: np.ndarray) -> list[float]:
+    return [round(float(v), 4) for v in np.percentile(values, [2.5, 97.5])]
+
+
 def majority_probs(y_train: np.ndarray, n: int) -> np.ndarray:
     """Probabilities of the majority-class baseline: always the most frequent training class."""
     probs = np.zeros((n, len(CLASSES)))
@@ -195,10 +263,15 @@ def confident_mistakes(
 
 
 def score(y: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
-    """:func:`classification_metrics` plus the expected calibration error (``ece``)."""
+    """:func:`classification_metrics`, the 95% intervals of accuracy and macro-F1
+    (:func:`intervals`) and the expected calibration error (``ece``)."""
     from capstone.calibration import expected_calibration_error
 
-    return {**classification_metrics(y, probs), "ece": expected_calibration_error(probs, y)}
+    return {
+        **classification_metrics(y, probs),
+        **intervals(y, probs),
+        "ece": expected_calibration_error(probs, y),
+    }
 
 
 def model_entry(
@@ -222,3 +295,19 @@ def model_entry(
         entry["parameters"] = int(model.count_params())
     entry["test_sets"] = {name: score(y, predict_fn(x)) for name, (x, y) in test_sets.items()}
     return entry
+
+
+def compare(
+    a: tuple[str, Callable[[np.ndarray], np.ndarray]],
+    b: tuple[str, Callable[[np.ndarray], np.ndarray]],
+    test_sets: dict[str, tuple[np.ndarray, np.ndarray]],
+) -> list[dict[str, Any]]:
+    """``metrics.json``'s ``comparisons`` rows: :func:`paired_difference` of model ``a`` minus
+    model ``b`` on every test set; each model is a ``(name, predict_fn)`` pair as in
+    :func:`model_entry`."""
+    (name_a, predict_a), (name_b, predict_b) = a, b
+    return [
+        {"a": name_a, "b": name_b, "test_set": test}
+        | paired_difference(y, predict_a(x), predict_b(x))
+        for test, (x, y) in test_sets.items()
+    ]

@@ -17,6 +17,8 @@ from capstone.params import CLASSES
 VERSION = 1
 
 _UNIT = {"type": "number", "minimum": 0, "maximum": 1}
+_RANGE = {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "number"}}
+_BOOTSTRAP = "95% bootstrap interval (1,000 resamples of the test images, seed 0)"
 
 _PER_CLASS = {
     "type": "object",
@@ -41,11 +43,21 @@ _PER_CLASS = {
 _SCORES = {
     "type": "object",
     "description": "One model on one test set.",
-    "required": ["n", "accuracy", "macro_f1", "per_class", "confusion"],
+    "required": [
+        "n",
+        "accuracy",
+        "accuracy_95ci",
+        "macro_f1",
+        "macro_f1_95ci",
+        "per_class",
+        "confusion",
+    ],
     "properties": {
         "n": {"type": "integer", "minimum": 1, "description": "test images"},
         "accuracy": {**_UNIT, "description": "share of images whose top class is the label"},
         "macro_f1": {**_UNIT, "description": "unweighted mean of the per-class F1 scores"},
+        "accuracy_95ci": {**_RANGE, "description": f"accuracy's {_BOOTSTRAP}"},
+        "macro_f1_95ci": {**_RANGE, "description": f"macro-F1's {_BOOTSTRAP}"},
         "ece": {**_UNIT, "description": "expected calibration error, 15 equal-width bins"},
         "per_class": _PER_CLASS,
         "confusion": {
@@ -126,6 +138,32 @@ SCHEMA: dict[str, Any] = {
             "type": "object",
             "description": "model name -> what it is and how it scores",
             "additionalProperties": _MODEL,
+        },
+        "comparisons": {
+            "type": "array",
+            "description": "model a minus model b on one test set, by a paired bootstrap "
+            "(both scored on the same resamples): an interval above 0 means a is better",
+            "items": {
+                "type": "object",
+                "required": [
+                    "a",
+                    "b",
+                    "test_set",
+                    "accuracy_difference",
+                    "accuracy_difference_95ci",
+                    "macro_f1_difference",
+                    "macro_f1_difference_95ci",
+                ],
+                "properties": {
+                    "a": {"type": "string"},
+                    "b": {"type": "string"},
+                    "test_set": {"type": "string"},
+                    "accuracy_difference": {"type": "number"},
+                    "accuracy_difference_95ci": _RANGE,
+                    "macro_f1_difference": {"type": "number"},
+                    "macro_f1_difference_95ci": _RANGE,
+                },
+            },
         },
         "quoted": {
             "type": "array",

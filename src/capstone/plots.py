@@ -104,6 +104,41 @@ def show_image(rgb: np.ndarray, title: str = "") -> Figure:
     return fig
 
 
+def scores_with_intervals(models: dict[str, dict], title: str) -> Figure:
+    """Accuracy and macro-F1 of each model on each test set, with their 95% intervals.
+
+    ``models`` is ``metrics.json``'s ``models`` mapping; one panel per metric, one row per
+    model, one colour per test set. Overlapping bars are differences the test sets cannot
+    tell apart.
+    """
+    rows = [
+        {"model": name, "test set": test, "metric": metric, "value": m[metric], "ci": m[ci]}
+        for name, entry in models.items()
+        for test, m in entry["test_sets"].items()
+        for metric, ci in (("accuracy", "accuracy_95ci"), ("macro_f1", "macro_f1_95ci"))
+    ]
+    frame = pd.DataFrame(rows)
+    names, tests = list(models), list(dict.fromkeys(frame["test set"]))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.45 * len(names) + 1.4), sharey=True)
+    for ax, metric in zip(axes, ("accuracy", "macro_f1"), strict=True):
+        for k, test in enumerate(tests):
+            part = frame[(frame["metric"] == metric) & (frame["test set"] == test)]
+            where = (
+                np.array([names.index(n) for n in part["model"]]) + (k - (len(tests) - 1) / 2) * 0.2
+            )
+            low, high = np.array(part["ci"].tolist()).T
+            errors = [part["value"] - low, high - part["value"]]
+            ax.errorbar(part["value"], where, xerr=errors, fmt="o", capsize=3, label=test)
+        ax.set(xlabel=metric.replace("_", "-"), xlim=(0, 1))
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(range(len(names)), names)
+    axes[0].invert_yaxis()
+    axes[1].legend(title="test set", fontsize=8, loc="lower right")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def reliability(tables: dict[str, list[dict]], title: str) -> Figure:
     """Reliability diagram: accuracy against confidence per bin, one line per model.
 

@@ -109,6 +109,16 @@ def test_card_says_which_finishing_steps_were_dropped_and_where_training_ran() -
     assert "average in copies shifted 2 pixels up, down" in release.model_card(rec)
 
 
+def test_card_gives_the_intervals_where_the_record_has_them() -> None:
+    rec = record() | {"size_bytes": 1000, "model_sha256": "cd" * 32}
+    assert "In brackets" not in release.model_card(rec)  # as records released before intervals
+    for m in rec["test"].values():
+        m |= {"accuracy_95ci": [0.6684, 0.6974], "macro_f1_95ci": [0.6299, 0.6729]}
+    card = release.model_card(rec)
+    assert "% (66.8-69.7%) | 0." in card and " (0.630-0.673) |" in card
+    assert "In brackets: 95% bootstrap intervals" in card
+
+
 def test_publish_refuses_the_sample_profile(project: ProjectPaths) -> None:
     params = load(REPO / "params/sample.yaml", REPO)
     with pytest.raises(CapstoneError, match="never released"):

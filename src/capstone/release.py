@@ -127,12 +127,27 @@ def publish(paths: ProjectPaths, params: Params, dest: str | Path | None = None)
     return dest / f"{MODEL_NAME}.keras"
 
 
+def _ranged(scores: dict[str, Any], name: str, spec: str) -> str:
+    """A score, followed by its 95% interval in brackets where the record has one."""
+    text = format(scores[name], spec)
+    if f"{name}_95ci" in scores:
+        low, high = scores[f"{name}_95ci"]
+        text += f" ({format(low, spec).rstrip('%')}-{format(high, spec)})"
+    return text
+
+
 def model_card(record: dict[str, Any]) -> str:
     """The model card (markdown) for a ``final.json`` record: every figure comes from it."""
     cal = record["calibration"]
     test_rows = "\n".join(
-        f"| {name} | {m['n']:,} | {m['accuracy']:.1%} | {m['macro_f1']:.3f} |"
+        f"| {name} | {m['n']:,} | {_ranged(m, 'accuracy', '.1%')} | {_ranged(m, 'macro_f1', '.3f')} |"
         for name, m in record["test"].items()
+    )
+    intervals_note = (
+        "In brackets: 95% bootstrap intervals (the test images resampled 1,000 times), the\n"
+        "range another draw of as many test faces would likely give.\n"
+        if all("accuracy_95ci" in m for m in record["test"].values())
+        else ""
     )
     fer = record["test"]["fer2013"]
     class_rows = "\n".join(
@@ -212,7 +227,7 @@ from that record of the run that produced the model.
 |---|---|---|---|
 {test_rows}
 
-The `fer2013` row is the standard FER2013 PrivateTest split (models were selected on
+{intervals_note}The `fer2013` row is the standard FER2013 PrivateTest split (models were selected on
 PublicTest). The `affectnet` row is the in-the-wild stand-in's own held-out split
 (cross-dataset: colour film stills, downscaled to 48x48 grayscale).
 

@@ -129,11 +129,11 @@ def scores_with_intervals(models: dict[str, dict], title: str) -> Figure:
             low, high = np.array(part["ci"].tolist()).T
             errors = [part["value"] - low, high - part["value"]]
             ax.errorbar(part["value"], where, xerr=errors, fmt="o", capsize=3, label=test)
-        ax.set(xlabel=metric.replace("_", "-"), xlim=(0, 1))
+        ax.set(xlabel={"accuracy": "accuracy", "macro_f1": "macro-F1"}[metric], xlim=(0, 1))
         ax.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(range(len(names)), names)
     axes[0].invert_yaxis()
-    axes[1].legend(title="test set", fontsize=8, loc="lower right")
+    axes[1].legend(title="test set", fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
     fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -12,13 +12,17 @@ from typing import Any
 import jsonschema
 
 from capstone.errors import CapstoneError
+from capstone.evaluation import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 from capstone.params import CLASSES
 
 VERSION = 1
 
 _UNIT = {"type": "number", "minimum": 0, "maximum": 1}
 _RANGE = {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "number"}}
-_BOOTSTRAP = "95% bootstrap interval (1,000 resamples of the test images, seed 0)"
+_BOOTSTRAP = (
+    f"95% bootstrap interval ({BOOTSTRAP_RESAMPLES:,} resamples of the test images, "
+    f"seed {BOOTSTRAP_SEED})"
+)
 
 _PER_CLASS = {
     "type": "object",

@@ -111,24 +111,22 @@ def scores_with_intervals(models: dict[str, dict], title: str) -> Figure:
     model, one colour per test set. Overlapping bars are differences the test sets cannot
     tell apart.
     """
-    rows = [
-        {"model": name, "test set": test, "metric": metric, "value": m[metric], "ci": m[ci]}
-        for name, entry in models.items()
-        for test, m in entry["test_sets"].items()
-        for metric, ci in (("accuracy", "accuracy_95ci"), ("macro_f1", "macro_f1_95ci"))
-    ]
-    frame = pd.DataFrame(rows)
-    names, tests = list(models), list(dict.fromkeys(frame["test set"]))
+    names = list(models)
+    tests = list(dict.fromkeys(test for entry in models.values() for test in entry["test_sets"]))
     fig, axes = plt.subplots(1, 2, figsize=(10, 0.45 * len(names) + 1.4), sharey=True)
     for ax, metric in zip(axes, ("accuracy", "macro_f1"), strict=True):
         for k, test in enumerate(tests):
-            part = frame[(frame["metric"] == metric) & (frame["test set"] == test)]
-            where = (
-                np.array([names.index(n) for n in part["model"]]) + (k - (len(tests) - 1) / 2) * 0.2
+            scored = [
+                (i, e["test_sets"][test])
+                for i, e in enumerate(models.values())
+                if test in e["test_sets"]
+            ]
+            rows = np.array([i for i, _ in scored]) + (k - (len(tests) - 1) / 2) * 0.2
+            value = np.array([m[metric] for _, m in scored])
+            low, high = np.array([m[f"{metric}_95ci"] for _, m in scored]).T
+            ax.errorbar(
+                value, rows, xerr=[value - low, high - value], fmt="o", capsize=3, label=test
             )
-            low, high = np.array(part["ci"].tolist()).T
-            errors = [part["value"] - low, high - part["value"]]
-            ax.errorbar(part["value"], where, xerr=errors, fmt="o", capsize=3, label=test)
         ax.set(xlabel={"accuracy": "accuracy", "macro_f1": "macro-F1"}[metric], xlim=(0, 1))
         ax.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(range(len(names)), names)

@@ -9,6 +9,7 @@ from capstone.evaluation import (
     classification_metrics,
     compare,
     intervals,
+    macro_f1,
     majority_probs,
     paired_difference,
     per_class_table,
@@ -129,17 +130,28 @@ def test_a_negative_shift_is_refused() -> None:
         predict(Recorder(), np.zeros((1, 48, 48), np.uint8), tta_shift=-1)
 
 
+@pytest.mark.parametrize("n_classes", [7, 3])
+def test_macro_f1_matches_sklearn_with_absent_classes(n_classes: int) -> None:
+    rng = np.random.default_rng(6)
+    y, pred = (
+        rng.integers(0, n_classes - 1, 200),
+        rng.integers(0, n_classes, 200),
+    )  # last class never true
+    labels = range(n_classes)
+    expected = f1_score(y, pred, labels=labels, average="macro", zero_division=0)
+    assert macro_f1(y, pred, n_classes) == pytest.approx(expected)
+    assert macro_f1(y, y, n_classes) == pytest.approx((n_classes - 1) / n_classes)  # absent: 0
+
+
 def test_resampled_scores_match_sklearn_on_each_resample() -> None:
     y, probs = noisy_labels(300, 0.6, seed=1)
     pred = probs.argmax(axis=1)
     indices = bootstrap_indices(len(y), resamples=5)
     scores = resampled_scores(y, pred, indices)
-    for row, accuracy, macro_f1 in zip(
-        indices, scores["accuracy"], scores["macro_f1"], strict=True
-    ):
+    for row, accuracy, f1 in zip(indices, scores["accuracy"], scores["macro_f1"], strict=True):
         assert accuracy == pytest.approx((y[row] == pred[row]).mean())
         expected = f1_score(y[row], pred[row], labels=range(7), average="macro", zero_division=0)
-        assert macro_f1 == pytest.approx(expected)
+        assert f1 == pytest.approx(expected)
 
 
 def test_intervals_hold_the_score_and_narrow_with_more_images() -> None:

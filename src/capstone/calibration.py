@@ -27,9 +27,8 @@ import keras
 import numpy as np
 from scipy.optimize import minimize_scalar
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score
 
-from capstone.evaluation import classification_metrics, predict
+from capstone.evaluation import classification_metrics, macro_f1, predict
 from capstone.models import INPUT_SHAPE, build
 
 HEAD_REFIT_C = 1.0  # inverse L2 strength of the head refit's logistic regression
@@ -96,8 +95,7 @@ def fit_class_offsets(
     offsets = np.zeros(n_classes)
 
     def score(d: np.ndarray) -> float:
-        pred = (z + d).argmax(axis=1)
-        return float(f1_score(y, pred, labels=labels, average="macro", zero_division=0))
+        return macro_f1(y, (z + d).argmax(axis=1), n_classes)
 
     best = score(offsets)
     for _ in range(rounds):
@@ -126,7 +124,6 @@ def offsets_heldout(
     y = np.asarray(y)
     _check(probs, y)
     rng = np.random.default_rng(seed)
-    labels = np.arange(probs.shape[1])
     rows: dict[str, list[float]] = {
         k: [] for k in ("f1_without", "f1_with", "acc_without", "acc_with")
     }
@@ -137,9 +134,7 @@ def offsets_heldout(
             offsets = fit_class_offsets(probs[fit], y[fit], temperature)
             for key, off in (("without", None), ("with", offsets)):
                 pred = adjust(probs[held], temperature, off).argmax(axis=1)
-                rows[f"f1_{key}"].append(
-                    f1_score(y[held], pred, labels=labels, average="macro", zero_division=0)
-                )
+                rows[f"f1_{key}"].append(macro_f1(y[held], pred, probs.shape[1]))
                 rows[f"acc_{key}"].append(float((pred == y[held]).mean()))
     return {k: round(float(np.mean(v)), 4) for k, v in rows.items()}
 

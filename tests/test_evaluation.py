@@ -14,6 +14,7 @@ from capstone.evaluation import (
     paired_difference,
     per_class_table,
     predict,
+    remembered,
     resampled_scores,
     shift_faces,
 )
@@ -210,3 +211,17 @@ def test_bootstrap_needs_images_and_resamples(n: int, resamples: int) -> None:
 def test_resampled_scores_refuse_mismatched_lengths() -> None:
     with pytest.raises(ValueError, match="3 labels but 2 predictions"):
         resampled_scores(np.zeros(3, int), np.zeros(2, int), np.zeros((1, 3), int))
+
+
+def test_remembered_predicts_each_array_once() -> None:
+    calls = []
+
+    def predict_fn(x):
+        calls.append(len(x))
+        return np.full((len(x), 7), 1 / 7)
+
+    a, b = np.zeros((3, 48, 48), np.uint8), np.zeros((5, 48, 48), np.uint8)
+    once = remembered(predict_fn)
+    assert once(a) is once(a)
+    assert once(b).shape == (5, 7)
+    assert calls == [3, 5]

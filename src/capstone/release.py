@@ -18,7 +18,7 @@ from capstone import provenance, training
 from capstone.artefacts import atomic_path, read_json, sha256_file, write_json, write_text
 from capstone.calibration import calibrate, steps_table
 from capstone.errors import CapstoneError
-from capstone.evaluation import predict, score
+from capstone.evaluation import BOOTSTRAP_RESAMPLES, predict, score
 from capstone.modelio import load_model, tta_from
 from capstone.params import CLASSES, Params
 from capstone.paths import ProjectPaths
@@ -144,8 +144,8 @@ def model_card(record: dict[str, Any]) -> str:
         for name, m in record["test"].items()
     )
     intervals_note = (
-        "In brackets: 95% bootstrap intervals (the test images resampled 1,000 times), the\n"
-        "range another draw of as many test faces would likely give.\n"
+        f"In brackets: 95% bootstrap intervals (the test images resampled {BOOTSTRAP_RESAMPLES:,}\n"
+        "times), the range another draw of as many test faces would likely give.\n"
         if all("accuracy_95ci" in m for m in record["test"].values())
         else ""
     )

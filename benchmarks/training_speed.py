@@ -45,7 +45,7 @@ def images_per_second(
     """
     set_seed(0)
     shape = (None, None, 1) if size != 48 else (48, 48, 1)
-    model = build_model(run, shape, fused_batch_norm)
+    model = build_model(run, shape, fused_batch_norm, allow_emulated=True)
     model.compile(optimizer="adamw", loss="categorical_crossentropy", jit_compile=run.jit_compile)
     ds = training_dataset((x, y), run.batch_size, "light", seed=0, image_size=size)
     model.fit(ds, epochs=1, verbose=0)

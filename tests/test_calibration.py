@@ -5,13 +5,12 @@ import pytest
 from capstone import calibration
 from capstone.calibration import (
     adjust,
-    expected_calibration_error,
     finalize,
     fit_class_offsets,
     fit_temperature,
-    reliability,
 )
 from capstone.evaluation import classification_metrics
+from capstone.metrics import expected_calibration_error
 from capstone.models import compact_cnn
 
 
@@ -55,13 +54,6 @@ def test_class_offsets_raise_macro_f1_on_a_rare_class():
     assert after["per_class"]["disgust"]["recall"] > before["per_class"]["disgust"]["recall"]
     assert offsets[1] == max(offsets)
     assert abs(offsets.sum()) < 1e-9
-
-
-def test_reliability_bins_cover_every_prediction(overconfident):
-    probs, y = overconfident
-    table = reliability(probs, y, bins=10)
-    assert sum(row["count"] for row in table) == len(y)
-    assert all(row["low"] <= row["confidence"] <= row["high"] for row in table)
 
 
 def test_finalize_folds_temperature_and_offsets_into_the_model():
@@ -205,10 +197,15 @@ def test_calibrate_keeps_shift_tta_only_if_it_beats_the_flip(monkeypatch, shift_
     x, y = striped_faces(70)
     right = {(False, 0): 30, (True, 0): 50, (True, 2): shift_right}
 
-    def fake_predict(model, faces, batch_size=256, tta_flip=False, tta_shift=0):
-        pred = np.where(np.arange(len(y)) < right[(tta_flip, tta_shift)], y, (y + 1) % 7)
+    def fake_wrap(model, tta_flip=False, tta_shift=0):
+        return ("views", tta_flip, tta_shift)
+
+    def fake_predict(model, faces, batch_size=256):
+        views = model[1:] if isinstance(model, tuple) else (False, 0)
+        pred = np.where(np.arange(len(y)) < right[views], y, (y + 1) % 7)
         return np.eye(7)[pred] * 0.6 + 0.4 / 7
 
+    monkeypatch.setattr(calibration, "self_contained", fake_wrap)
     monkeypatch.setattr(calibration, "predict", fake_predict)
     _, record = calibration.calibrate(amplified_cnn(), "compact_cnn", 4, (x, y), try_shift=2)
     assert record["tta_flip"] is True

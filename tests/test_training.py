@@ -151,6 +151,23 @@ def test_bf16_without_native_support_is_warned_about(monkeypatch, caplog, native
         phases=[Phase(epochs=1)],
     )
     with caplog.at_level("WARNING", logger="capstone.training"):
-        build_model(run)
-    assert ("Set `precision: float32`" in caplog.text) == warned
+        model = build_model(run)
+    assert ("training in float32 instead" in caplog.text) == warned
     assert ("slow: precision mixed_bfloat16" in caplog.text) == warned
+    dtype = model.layers[1].compute_dtype
+    assert dtype == ("float32" if native is False else "bfloat16")
+
+
+@pytest.mark.parametrize(
+    ("native", "requested", "expected"),
+    [
+        (False, "auto", "float32"),
+        (True, "auto", "mixed_bfloat16"),
+        (None, "auto", "mixed_bfloat16"),
+        (True, "float32", "float32"),
+        (False, "mixed_bfloat16", "float32"),
+    ],
+)
+def test_precision_follows_the_hardware(monkeypatch, native, requested, expected) -> None:
+    monkeypatch.setattr(training, "native_bf16", lambda: native)
+    assert training.effective_precision(requested) == expected

@@ -15,8 +15,8 @@ from PIL import Image
 
 from capstone.artefacts import atomic_path, write_json
 from capstone.errors import CapstoneError
-from capstone.evaluation import predict
-from capstone.faces import detect_faces
+from capstone.faces import Detection, crop_face, detect
+from capstone.inference import predict
 from capstone.layouts import place
 from capstone.params import CLASSES
 
@@ -55,19 +55,19 @@ def classify_faces(
     image_bgr: np.ndarray,
     model: Any,
     *,
-    tta_flip: bool = False,
-    tta_shift: int = 0,
     detector: str = "mtcnn",
-    boxes: list[tuple[int, int, int, int]] | None = None,
+    boxes: list[tuple[int, int, int, int] | Detection] | None = None,
     min_face: int = 24,
     uncertain_below: float = 0.4,
+    crop: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Find the faces in an image and classify each one's perceived expression.
 
-    ``model`` outputs calibrated probabilities (the released model has its temperature folded
-    in); ``tta_flip`` and ``tta_shift`` average in the mirrored and shifted face, as the model's
-    record says to (:func:`capstone.modelio.tta_of`).
-    ``boxes`` skips detection and classifies these ``(x, y, w, h)`` boxes instead.
+    ``model`` is a self-contained model (:mod:`capstone.inference`): it reads the crops of
+    :func:`capstone.faces.crop_face` and returns calibrated probabilities. ``crop`` holds
+    the model's crop settings (:func:`capstone.inference.crop_settings_of`; default: the
+    defaults of :func:`~capstone.faces.crop_face`). ``boxes`` skips detection and classifies
+    these ``(x, y, w, h)`` boxes or detections instead.
 
     Returns
     -------
@@ -77,14 +77,12 @@ def classify_faces(
         under ``min_face`` pixels and is not classified); ``label``; ``probability``;
         ``probs`` (class -> probability, empty when too small).
     """
-    gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
-    if boxes is None:
-        boxes = detect_faces(image_bgr, detector=detector)
+    found = detect(image_bgr, detector=detector) if boxes is None else boxes
     faces: list[dict[str, Any]] = []
     crops, which = [], []
-    for box in boxes:
-        x, y, w, h = box
-        if min(w, h) < min_face:
+    for face in found:
+        box = face.box if isinstance(face, Detection) else tuple(face)
+        if min(box[2:]) < min_face:
             faces.append(
                 {
                     "box": list(box),
@@ -95,12 +93,11 @@ def classify_faces(
                 }
             )
             continue
-        crop = cv2.resize(gray[y : y + h, x : x + w], (48, 48), interpolation=cv2.INTER_AREA)
-        crops.append(crop)
+        crops.append(crop_face(image_bgr, face, **(crop or {})))
         which.append(len(faces))
         faces.append({"box": list(box)})
     if crops:
-        probs = predict(model, np.stack(crops), tta_flip=tta_flip, tta_shift=tta_shift)
+        probs = predict(model, np.stack(crops))
         for i, p in zip(which, probs, strict=True):
             top = int(p.argmax())
             confident = p[top] >= uncertain_below

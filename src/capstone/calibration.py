@@ -14,8 +14,10 @@ to noisy, smoothed targets. Three post-hoc steps finish it without touching the 
   scored on can overfit, so they are kept only if they raise macro-F1 on held-out halves of
   the validation split (:func:`offsets_heldout`).
 
-All are affine in the logits, so :func:`finalize` folds them into the last ``Dense`` layer:
-the released model outputs the corrected probabilities by itself.
+All are affine in the logits, so :func:`finalize` folds them into the last ``Dense`` layer,
+and the test-time views that help go into the graph too
+(:func:`capstone.inference.self_contained`): the released model outputs the corrected
+probabilities by itself.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from sklearn.linear_model import LogisticRegression
 
-from capstone.evaluation import classification_metrics, macro_f1, predict
+from capstone.inference import predict, self_contained
+from capstone.metrics import check_probs, expected_calibration_error, macro_f1
 from capstone.models import INPUT_SHAPE, build
 
 HEAD_REFIT_C = 1.0  # inverse L2 strength of the head refit's logistic regression
@@ -63,7 +66,7 @@ def adjust(
 def fit_temperature(probs: np.ndarray, y: np.ndarray) -> float:
     """The temperature in [0.05, 20] that minimises the log-loss of ``adjust(probs, T)`` on ``y``."""
     y = np.asarray(y)
-    _check(probs, y)
+    check_probs(probs, y)
 
     def nll(log_t: float) -> float:
         p = adjust(probs, float(np.exp(log_t)))
@@ -87,7 +90,7 @@ def fit_class_offsets(
     (offsets that differ by a constant give the same probabilities).
     """
     y = np.asarray(y)
-    _check(probs, y)
+    check_probs(probs, y)
     grid = np.round(np.arange(-1.5, 1.51, 0.05), 2) if grid is None else np.asarray(grid)
     z = log_probs(probs) / temperature
     n_classes = probs.shape[1]
@@ -122,7 +125,7 @@ def offsets_heldout(
     accuracy without offsets and with them.
     """
     y = np.asarray(y)
-    _check(probs, y)
+    check_probs(probs, y)
     rng = np.random.default_rng(seed)
     rows: dict[str, list[float]] = {
         k: [] for k in ("f1_without", "f1_with", "acc_without", "acc_with")
@@ -169,34 +172,6 @@ def refit_head(
     return fit.coef_.T.astype(np.float32), fit.intercept_.astype(np.float32)
 
 
-def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
-    """ECE: the gap between confidence and accuracy, averaged over equal-width confidence bins."""
-    table = reliability(probs, y, bins)
-    n = sum(row["count"] for row in table)
-    return float(sum(row["count"] * abs(row["accuracy"] - row["confidence"]) for row in table) / n)
-
-
-def reliability(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> list[dict[str, Any]]:
-    """For each non-empty confidence bin: its range, count, mean confidence and accuracy."""
-    y = np.asarray(y)
-    _check(probs, y)
-    confidence = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == y
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    index = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-    return [
-        {
-            "low": float(edges[b]),
-            "high": float(edges[b + 1]),
-            "count": int((index == b).sum()),
-            "confidence": float(confidence[index == b].mean()),
-            "accuracy": float(correct[index == b].mean()),
-        }
-        for b in range(bins)
-        if (index == b).any()
-    ]
-
-
 def confidence_threshold(probs: np.ndarray, y: np.ndarray, target: float = 0.7) -> float:
     """The lowest confidence at which the readings shown are right at least ``target`` of the time.
 
@@ -205,7 +180,7 @@ def confidence_threshold(probs: np.ndarray, y: np.ndarray, target: float = 0.7) 
     Searched on a grid from 0.2 to 0.95 in steps of 0.05.
     """
     y = np.asarray(y)
-    _check(probs, y)
+    check_probs(probs, y)
     confidence, correct = probs.max(axis=1), probs.argmax(axis=1) == y
     for t in np.round(np.arange(0.2, 0.951, 0.05), 2):
         shown = confidence >= t
@@ -221,15 +196,17 @@ def finalize(
     temperature: float = 1.0,
     offsets: np.ndarray | None = None,
     head: tuple[np.ndarray, np.ndarray] | None = None,
+    fused_batch_norm: bool = True,
 ) -> keras.Model:
     """A float32 copy of ``model`` whose output already includes the temperature and offsets.
 
     The last ``Dense`` layer's weights ``W, b`` (or ``head``, from :func:`refit_head`)
     become ``W / T`` and ``b / T + offsets``, so ``softmax`` of its output equals
     :func:`adjust` of the probabilities before. The copy has no optimizer state, which keeps
-    the file small.
+    the file small; with ``fused_batch_norm=False`` it holds only stock Keras layers, so it
+    loads with plain Keras on any backend.
     """
-    final = build(architecture, width)
+    final = build(architecture, width, fused_batch_norm=fused_batch_norm)
     final.set_weights(model.get_weights())
     dense = _linear_head(final, architecture)
     kernel, bias = dense.get_weights() if head is None else head
@@ -254,13 +231,6 @@ def _linear_head(model: keras.Model, name: str | None = None) -> keras.layers.De
     return dense
 
 
-def _check(probs: np.ndarray, y: np.ndarray) -> None:
-    if probs.ndim != 2 or len(probs) != len(y) or len(y) == 0:
-        raise ValueError(
-            f"probs must be (n, classes) with n = len(y) = {len(y)} > 0, got {probs.shape}"
-        )
-
-
 def calibrate(
     model: keras.Model,
     architecture: str,
@@ -277,18 +247,18 @@ def calibrate(
     ``train_xy`` (if given; kept if it raises validation accuracy), flip test-time
     augmentation (if ``try_flip``; kept if it raises validation accuracy), shift test-time
     augmentation (if ``try_shift`` pixels; kept if it raises validation accuracy further; see
-    :func:`capstone.evaluation.predict`), the temperature (fitted on validation; it never
+    :func:`capstone.inference.views`), the temperature (fitted on validation; it never
     changes a prediction), then the class offsets (fitted on validation, kept if they raise
-    macro-F1 on held-out halves of it). Returns the final model and a record of each choice
-    with the validation accuracy, macro-F1 and ECE after it.
+    macro-F1 on held-out halves of it). Returns the final network (bare: wrap it with
+    :func:`capstone.inference.self_contained` and the record's ``tta_flip`` and ``tta_shift``)
+    and a record of each choice with the validation accuracy, macro-F1 and ECE after it.
     """
     x, y = val_xy
 
     def scores(probs: np.ndarray) -> dict[str, float]:
-        m = classification_metrics(y, probs)
         return {
-            "accuracy": m["accuracy"],
-            "macro_f1": m["macro_f1"],
+            "accuracy": float(np.mean(probs.argmax(axis=1) == y)),
+            "macro_f1": macro_f1(y, probs.argmax(axis=1), probs.shape[1]),
             "ece": expected_calibration_error(probs, y),
         }
 
@@ -315,7 +285,7 @@ def calibrate(
     ):
         if not any(trial.values()):
             continue  # not asked for
-        augmented = predict(model, x, batch_size, **(tta | trial))
+        augmented = predict(self_contained(model, **(tta | trial)), x, batch_size)
         steps[step] = scores(augmented)
         if steps[step]["accuracy"] > current["accuracy"]:
             tta, probs, current = tta | trial, augmented, steps[step]
@@ -339,7 +309,8 @@ def calibrate(
         "shown_share": float((finished.max(axis=1) >= threshold).mean()),
         "validation": steps,
     }
-    return finalize(model, architecture, width, temperature, offsets), record
+    final = finalize(model, architecture, width, temperature, offsets, fused_batch_norm=False)
+    return final, record
 
 
 def steps_table(record: dict[str, Any]) -> list[tuple[str, dict[str, float]]]:

@@ -134,14 +134,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _annotate(args: argparse.Namespace) -> int:
     from capstone.annotation import IMAGE_SUFFIXES, annotate_image, summary
-    from capstone.modelio import load_model, tta_of, uncertain_below_of
-    from capstone.release import released_model
+    from capstone.inference import crop_settings_of, load_model, released_model, uncertain_below_of
     from capstone.video import VIDEO_SUFFIXES, annotate_video, load_call_info, summary_markdown
 
     model_file = args.model or released_model()
     model = load_model(model_file)
     options = {
-        **tta_of(model_file),
+        "crop": crop_settings_of(model_file),
         "detector": args.detector,
         "min_face": args.min_face,
         "uncertain_below": args.uncertain_below or uncertain_below_of(model_file),

@@ -1,4 +1,8 @@
-"""Metrics for a classifier on a labelled test set, and the ``metrics.json`` they go into."""
+"""Scores of every model on every test set, and the ``metrics.json`` they go into.
+
+The scores themselves are in :mod:`capstone.metrics`; predictions come from
+:func:`capstone.inference.predict`, so every model is read the way annotation reads it.
+"""
 
 from __future__ import annotations
 
@@ -8,167 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
+from capstone import metrics
+from capstone.inference import is_self_contained, load_model, predict
+from capstone.metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, paired_difference
 from capstone.params import CLASSES
 
 
-def predict(
-    model: Any, x: np.ndarray, batch_size: int = 256, tta_flip: bool = False, tta_shift: int = 0
-) -> np.ndarray:
-    """Class probabilities for uint8 images ``x`` of shape ``(n, 48, 48)``.
-
-    Test-time augmentation averages the predictions of several views of each face: with
-    ``tta_shift = s > 0`` the face moved ``s`` pixels up, down, left and right (the border
-    pixels repeated), and with ``tta_flip`` the mirror image of every view. Views are combined
-    by the normalised geometric mean, i.e. the softmax of the averaged logits, so that a
-    temperature and class offsets folded into the model apply to it exactly.
-    """
-    views = [x] + [shift_faces(x, dy, dx) for dy, dx in _shifts(tta_shift)]
-    if tta_flip:
-        views += [v[:, :, ::-1] for v in views]
-    outputs = [
-        np.asarray(
-            model.predict(
-                v[..., None].astype(np.float32) / 255.0, batch_size=batch_size, verbose=0
-            ),
-            np.float64,
-        )
-        for v in views
-    ]
-    if len(outputs) == 1:
-        return outputs[0]  # as the model gives it (also used to read a layer's features)
-    log_mean = np.mean([np.log(np.clip(p, 1e-12, 1)) for p in outputs], axis=0)
-    probs = np.exp(log_mean - log_mean.max(axis=1, keepdims=True))
-    return probs / probs.sum(axis=1, keepdims=True)
-
-
-def shift_faces(x: np.ndarray, dy: int, dx: int) -> np.ndarray:
-    """Faces ``x`` (n, h, w) moved ``dy`` pixels down and ``dx`` right, border pixels repeated."""
-    h, w = x.shape[1:]
-    if max(abs(dy), abs(dx)) >= min(h, w):
-        raise ValueError(f"a shift of ({dy}, {dx}) pixels leaves nothing of a {h}x{w} face")
-    pad = max(abs(dy), abs(dx))
-    padded = np.pad(x, ((0, 0), (pad, pad), (pad, pad)), mode="edge")
-    return padded[:, pad - dy : pad - dy + h, pad - dx : pad - dx + w]
-
-
-def _shifts(pixels: int) -> list[tuple[int, int]]:
-    if pixels < 0:
-        raise ValueError(f"tta_shift must be 0 (off) or a number of pixels, got {pixels}")
-    return [(pixels, 0), (-pixels, 0), (0, pixels), (0, -pixels)] if pixels else []
-
-
 def classification_metrics(y_true: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
-    """Accuracy, macro-F1, per-class precision/recall/F1 and a row-normalised confusion matrix.
-
-    Returns
-    -------
-    dict
-        ``accuracy``, ``macro_f1``, ``n``, ``per_class`` (a mapping class -> precision,
-        recall, f1, support) and ``confusion`` (rows: true class, columns: predicted; each
-        row sums to 1, or to 0 for a class absent from the test set).
-    """
-    y_true = np.asarray(y_true)
-    if probs.ndim != 2 or probs.shape != (len(y_true), len(CLASSES)):
-        raise ValueError(
-            f"probs must have shape ({len(y_true)}, {len(CLASSES)}), got {probs.shape}"
-        )
-    y_pred = probs.argmax(axis=1)
-    labels = np.arange(len(CLASSES))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, zero_division=0
-    )
-    counts = confusion_matrix(y_true, y_pred, labels=labels).astype(float)
-    rows = counts.sum(axis=1, keepdims=True)
-    confusion = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
-    return {
-        "n": len(y_true),
-        "accuracy": float((y_pred == y_true).mean()),
-        "macro_f1": float(
-            f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
-        ),
-        "per_class": {
-            c: {
-                "precision": float(precision[i]),
-                "recall": float(recall[i]),
-                "f1": float(f1[i]),
-                "support": int(support[i]),
-            }
-            for i, c in enumerate(CLASSES)
-        },
-        "confusion": confusion.round(4).tolist(),
-    }
-
-
-BOOTSTRAP_RESAMPLES = 1000  # resamples of the test images behind every 95% interval
-BOOTSTRAP_SEED = 0
-
-
-def bootstrap_indices(
-    n: int, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
-) -> np.ndarray:
-    """``resamples`` rows of ``n`` indices drawn with replacement from ``range(n)``.
-
-    The same ``n`` and ``seed`` give the same rows, so every model scored on one test set is
-    resampled the same way and two models' intervals can be compared pair by pair.
-    """
-    if n < 1 or resamples < 1:
-        raise ValueError(f"need at least one image and one resample, got n={n}, {resamples}")
-    return np.random.default_rng(seed).integers(0, n, size=(resamples, n))
-
-
-def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = len(CLASSES)) -> float:
-    """Macro-F1 over classes ``0 .. n_classes - 1``, a class absent from both counting as 0
-    (as in :func:`classification_metrics`); plain numpy, fast enough for search loops."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    hits = np.bincount(y_true[y_true == y_pred], minlength=n_classes)
-    total = np.bincount(y_true, minlength=n_classes) + np.bincount(y_pred, minlength=n_classes)
-    return float(np.mean(np.divide(2 * hits, total, out=np.zeros(n_classes), where=total > 0)))
-
-
-def resampled_scores(
-    y_true: np.ndarray, y_pred: np.ndarray, indices: np.ndarray
-) -> dict[str, np.ndarray]:
-    """Accuracy and macro-F1 per row of ``indices``: one figure per resample of the test set."""
-    if len(y_true) != len(y_pred):
-        raise ValueError(f"{len(y_true)} labels but {len(y_pred)} predictions")
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    return {
-        "accuracy": np.array([np.mean(y_true[row] == y_pred[row]) for row in indices]),
-        "macro_f1": np.array([macro_f1(y_true[row], y_pred[row]) for row in indices]),
-    }
-
-
-def intervals(y_true: np.ndarray, probs: np.ndarray) -> dict[str, list[float]]:
-    """95% bootstrap intervals (percentile) of accuracy and macro-F1 on this test set:
-    how much the figures would move on another draw of as many test images."""
-    indices = bootstrap_indices(len(y_true))
-    scores = resampled_scores(y_true, probs.argmax(axis=1), indices)
-    return {f"{name}_95ci": _percentiles(values) for name, values in scores.items()}
-
-
-def paired_difference(
-    y_true: np.ndarray, probs_a: np.ndarray, probs_b: np.ndarray
-) -> dict[str, float | list[float]]:
-    """Model a minus model b on one test set: the accuracy and macro-F1 differences and their
-    95% intervals, both models scored on the same resamples (a paired bootstrap). An interval
-    above 0 says a beats b by more than the test set's sampling noise."""
-    pred_a, pred_b = probs_a.argmax(axis=1), probs_b.argmax(axis=1)
-    indices = bootstrap_indices(len(y_true))
-    a, b = (resampled_scores(y_true, p, indices) for p in (pred_a, pred_b))
-    return {
-        "accuracy_difference": round(
-            float(np.mean(pred_a == y_true) - np.mean(pred_b == y_true)), 4
-        ),
-        "accuracy_difference_95ci": _percentiles(a["accuracy"] - b["accuracy"]),
-        "macro_f1_difference": round(macro_f1(y_true, pred_a) - macro_f1(y_true, pred_b), 4),
-        "macro_f1_difference_95ci": _percentiles(a["macro_f1"] - b["macro_f1"]),
-    }
-
-
-def _percentiles(values: np.ndarray) -> list[float]:
-    return [round(float(v), 4) for v in np.percentile(values, [2.5, 97.5])]
+    """:func:`capstone.metrics.classification_metrics` with the project's class names."""
+    return metrics.classification_metrics(y_true, probs, CLASSES)
 
 
 def majority_probs(y_train: np.ndarray, n: int) -> np.ndarray:
@@ -187,11 +40,11 @@ def throughput(
 ) -> dict[str, float]:
     """Images per second, batched and one image at a time (after one warm-up call each).
 
-    ``prepare`` turns the uint8 faces into the model's input (default: ``x / 255`` with a
-    channel axis); its time counts.
+    ``prepare`` turns the uint8 faces into the model's input (default: none, for a
+    self-contained model that reads uint8 crops); its time counts.
     """
     start = time.perf_counter()
-    inputs = prepare(x) if prepare else x[..., None].astype(np.float32) / 255.0
+    inputs = prepare(x) if prepare else x
     prep_per_image = (time.perf_counter() - start) / len(x)
     model.predict(inputs[:batch_size], batch_size=batch_size, verbose=0)
     start = time.perf_counter()
@@ -266,13 +119,11 @@ def confident_mistakes(
 
 def score(y: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
     """:func:`classification_metrics`, the 95% intervals of accuracy and macro-F1
-    (:func:`intervals`) and the expected calibration error (``ece``)."""
-    from capstone.calibration import expected_calibration_error
-
+    (:func:`capstone.metrics.intervals`) and the expected calibration error (``ece``)."""
     return {
         **classification_metrics(y, probs),
-        **intervals(y, probs),
-        "ece": expected_calibration_error(probs, y),
+        **metrics.intervals(y, probs),
+        "ece": metrics.expected_calibration_error(probs, y),
     }
 
 
@@ -299,6 +150,37 @@ def model_entry(
     return entry
 
 
+def keras_entry(
+    kind: str,
+    path: Path,
+    test_sets: dict[str, tuple[np.ndarray, np.ndarray]],
+    batch_size: int = 256,
+    **extra: Any,
+) -> tuple[dict[str, Any], Callable[[np.ndarray], np.ndarray]]:
+    """:func:`model_entry` of the Keras model file at ``path``, with its speed on the FER2013
+    test faces; returns the entry and the model's :func:`remembered` predictions."""
+    model = load_model(path)
+    predict_fn = remembered(lambda x: predict(model, x, batch_size))
+    entry = model_entry(
+        kind,
+        predict_fn,
+        test_sets,
+        model=model,
+        file=path,
+        speed=throughput(model, test_sets["fer2013"][0], batch_size, prepare=_inputs_for(model)),
+        **extra,
+    )
+    return entry, predict_fn
+
+
+def _inputs_for(model: Any) -> Callable[[np.ndarray], np.ndarray] | None:
+    """How :func:`throughput` feeds ``model``: crops as they are, or ``x / 255`` for a bare
+    network."""
+    if is_self_contained(model):
+        return None
+    return lambda x: x[..., None].astype(np.float32) / 255.0
+
+
 def remembered(
     predict_fn: Callable[[np.ndarray], np.ndarray],
 ) -> Callable[[np.ndarray], np.ndarray]:
@@ -319,7 +201,7 @@ def compare(
     b: tuple[str, Callable[[np.ndarray], np.ndarray]],
     test_sets: dict[str, tuple[np.ndarray, np.ndarray]],
 ) -> list[dict[str, Any]]:
-    """``metrics.json``'s ``comparisons`` rows: :func:`paired_difference` of model ``a`` minus
+    """``metrics.json``'s ``comparisons`` rows: :func:`capstone.metrics.paired_difference` of model ``a`` minus
     model ``b`` on every test set; each model is a ``(name, predict_fn)`` pair as in
     :func:`model_entry`."""
     (name_a, predict_a), (name_b, predict_b) = a, b
@@ -328,3 +210,22 @@ def compare(
         | paired_difference(y, predict_a(x), predict_b(x))
         for test, (x, y) in test_sets.items()
     ]
+
+
+__all__ = [
+    "BOOTSTRAP_RESAMPLES",
+    "BOOTSTRAP_SEED",
+    "classification_metrics",
+    "compare",
+    "confident_mistakes",
+    "confusion_pairs",
+    "keras_entry",
+    "majority_probs",
+    "model_entry",
+    "paired_difference",
+    "per_class_table",
+    "remembered",
+    "score",
+    "summary_row",
+    "throughput",
+]

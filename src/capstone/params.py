@@ -33,7 +33,10 @@ class DatasetSource:
     """Where one dataset comes from.
 
     ``source`` is ``sample`` (generated offline), ``kaggle`` (official client, needs
-    credentials) or ``local`` (a zip or folder at ``path`` in the Kaggle layout).
+    credentials) or ``local`` (a zip or folder at ``path`` in the Kaggle layout). ``crop``
+    names the face detector whose largest face :func:`capstone.faces.crop_face` cuts out of
+    each image (``mtcnn`` or ``haar``), for a dataset that is not already cut like FER2013;
+    ``none`` takes each image whole.
     """
 
     source: Literal["sample", "kaggle", "local"]
@@ -41,6 +44,7 @@ class DatasetSource:
     version: int | None = None
     path: str | None = field(default=None, metadata=MUST_EXIST)
     sha256: str | None = None
+    crop: Literal["none", "mtcnn", "haar"] = "none"
 
 
 @dataclass(frozen=True)
@@ -110,7 +114,7 @@ class Phase:
 
     epochs: int
     learning_rate: float = 1e-3
-    augment: Literal["none", "flip", "light", "erase", "heavy"] = "light"
+    augment: Literal["none", "flip", "light", "erase", "heavy", "webcam"] = "light"
     image_size: int | None = None
 
     def __post_init__(self) -> None:
@@ -125,8 +129,13 @@ class TrainRun:
     """One model trained by a stage: an architecture and its training recipe.
 
     ``init_from`` names a model trained by an earlier stage (e.g. ``baseline``) whose weights
-    this run starts from instead of a random initialisation. ``distribution`` is the
+    this run starts from instead of a random initialisation; ``init_file`` is a ``.keras``
+    file of the same architecture to start from instead (with no ``phases``, the run adopts
+    that network as it is). ``distribution`` is the
     TensorFlow strategy: ``default`` (one device) or ``mirrored`` (every local GPU).
+    ``precision`` ``auto`` trains in ``mixed_bfloat16`` where bf16 is native (a GPU, or a CPU
+    with AVX-512 BF16 or AMX) and in ``float32`` elsewhere; ``mixed_bfloat16`` asks for bf16
+    but still falls back to ``float32`` where it would be emulated (many times slower).
     """
 
     name: str
@@ -140,12 +149,17 @@ class TrainRun:
     class_weight: bool = True
     patience: int = 5
     width: int = 32
-    precision: Literal["float32", "mixed_bfloat16"] = "float32"
+    precision: Literal["auto", "float32", "mixed_bfloat16"] = "auto"
     jit_compile: bool = False
     init_from: str | None = None
+    init_file: str | None = field(default=None, metadata=MUST_EXIST)
     distribution: Literal["default", "mirrored"] = "default"
 
     def __post_init__(self) -> None:
+        if self.init_from and self.init_file:
+            raise ValueError("a run starts from init_from (a run) or init_file (a file), not both")
+        if not self.phases and not self.init_file:
+            raise ValueError("a run needs phases to train, or an init_file to adopt as it is")
         if self.architecture == "seed_cnn" and any(p.image_size for p in self.phases):
             raise ValueError("seed_cnn ends in Flatten and cannot train at another image_size")
         if self.phases and self.phases[-1].image_size is not None:
@@ -156,10 +170,14 @@ class TrainRun:
 
     def describe(self) -> dict[str, Any]:
         """The recipe as one flat row, for a table of runs."""
-        phases = "; ".join(
-            f"{p.epochs} epochs at lr {p.learning_rate:g}, {p.augment} augmentation"
-            + (f", {p.image_size} px" if p.image_size else "")
-            for p in self.phases
+        phases = (
+            "none: the network as it is"
+            if not self.phases
+            else "; ".join(
+                f"{p.epochs} epochs at lr {p.learning_rate:g}, {p.augment} augmentation"
+                + (f", {p.image_size} px" if p.image_size else "")
+                for p in self.phases
+            )
         )
         return {
             "architecture": self.architecture
@@ -170,7 +188,7 @@ class TrainRun:
             "label smoothing": self.label_smoothing,
             "class weights": "balanced" if self.class_weight else "none",
             "precision": self.precision,
-            "starts from": self.init_from or "random",
+            "starts from": self.init_from or self.init_file or "random",
         }
 
 
@@ -183,9 +201,24 @@ class Baseline:
 
 @dataclass(frozen=True)
 class Merged:
-    """Models trained on FER2013 merged with the AffectNet-like source."""
+    """Models trained on FER2013 merged with the AffectNet-like (in-the-wild) source.
+
+    ``wild_repeat``: how many times each in-the-wild training face appears per epoch (the
+    set is small beside FER2013). ``wild_weight``: the in-the-wild faces' share of the
+    validation score that keeps checkpoints and picks the model (their validation faces are
+    repeated to that share); 0 lets FER2013's validation split alone decide.
+    """
 
     runs: list[TrainRun]
+    wild_repeat: int = 1
+    wild_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.wild_repeat < 1 or not 0 <= self.wild_weight < 1:
+            raise ValueError(
+                f"need wild_repeat >= 1 and 0 <= wild_weight < 1, got {self.wild_repeat}, "
+                f"{self.wild_weight}"
+            )
 
 
 @dataclass(frozen=True)
@@ -195,6 +228,7 @@ class Evaluation:
     tta_shift: int = 0  # pixels: try averaging in the face shifted up/down/left/right; 0: don't
     refit_head: bool = True  # refit the last layer on clean training images; kept if it helps
     extra_test_sets: list[str] = field(default_factory=list, metadata=MUST_EXIST)
+    crop: Literal["none", "mtcnn", "haar"] = "mtcnn"  # how faces are cut from the extra sets
 
     def __post_init__(self) -> None:
         if not 0 <= self.tta_shift <= 8:

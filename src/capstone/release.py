@@ -14,24 +14,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from capstone import provenance, training
+from capstone import faces, provenance, training
 from capstone.artefacts import atomic_path, read_json, sha256_file, write_json, write_text
 from capstone.calibration import calibrate, steps_table
 from capstone.errors import CapstoneError
-from capstone.evaluation import BOOTSTRAP_RESAMPLES, predict, score
-from capstone.modelio import load_model, tta_from
+from capstone.evaluation import BOOTSTRAP_RESAMPLES, score
+from capstone.inference import MODEL_NAME, load_model, predict, released_model, self_contained
 from capstone.params import CLASSES, Params
 from capstone.paths import ProjectPaths
-
-MODEL_NAME = "fer_cnn"
-
-
-def released_model(root: str | Path = ".") -> Path:
-    """The released model file: ``models/fer_cnn.keras`` under ``root``, else in the source tree."""
-    here = Path(root) / "models" / f"{MODEL_NAME}.keras"
-    if here.is_file():
-        return here
-    return Path(__file__).resolve().parents[2] / "models" / f"{MODEL_NAME}.keras"
 
 
 def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
@@ -49,7 +39,7 @@ def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
             f"only a compact_cnn can be released; {selected!r} is {run.architecture}"
         )
     model = load_model(paths.model(selected))
-    final, calibration = calibrate(
+    network, calibration = calibrate(
         model,
         run.architecture,
         run.width,
@@ -59,14 +49,14 @@ def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
         try_shift=params.evaluation.tta_shift,
         train_xy=data.xy("fer2013", "train") if params.evaluation.refit_head else None,
     )
+    final = self_contained(network, calibration["tta_flip"], calibration["tta_shift"])
     out = paths.stage("evaluation")
     with atomic_path(out / "final.keras") as tmp:
         final.save(tmp)
-    tta = tta_from(calibration)
     test = {
         name: score(
             data.xy(name, "test")[1],
-            predict(final, data.xy(name, "test")[0], params.evaluation.batch_size, **tta),
+            predict(final, data.xy(name, "test")[0], params.evaluation.batch_size),
         )
         for name in data.stores
     }
@@ -80,9 +70,9 @@ def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
         "width": run.width,
         "parameters": final.count_params(),
         "classes": list(CLASSES),
-        "input": "48x48 grayscale face crop, float32 pixels / 255",
+        "input": "48x48 grayscale face crops, uint8, as capstone.faces.crop_face cuts them",
         "input_shape": list(final.input_shape[1:]),
-        "pixel_scale": "x / 255.0 (float32 in [0, 1])",
+        "crop": crop_record(),
         "calibration": calibration,
         "test": test,
         "training_seconds": _training_seconds(paths, params, calibration),
@@ -95,6 +85,18 @@ def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
     }
     write_json(out / "final.json", record)
     return record
+
+
+def crop_record() -> dict[str, Any]:
+    """How faces are cut out for the released model: :func:`capstone.faces.crop_face`'s settings."""
+    return {
+        "function": "capstone.faces.crop_face",
+        "size": faces.CROP_SIZE,
+        "margin": faces.CROP_MARGIN,
+        "align": faces.CROP_ALIGN,
+        "contrast": faces.CROP_CONTRAST,
+        "detector_pad": faces.DETECT_PAD,
+    }
 
 
 def publish(paths: ProjectPaths, params: Params, dest: str | Path | None = None) -> Path:
@@ -269,8 +271,7 @@ def _tta_line(cal: dict[str, Any]) -> str:
         return "none"
     return (
         "predictions average in " + " and ".join(views) + " (each kept only because it raised "
-        "validation accuracy); callers apply it with "
-        "`capstone.evaluation.predict(model, x, **capstone.modelio.tta_of(path))`"
+        "validation accuracy), inside the model's graph: callers pass the crops alone"
     )
 
 

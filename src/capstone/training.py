@@ -27,6 +27,7 @@ from capstone.data.store import to_dataset
 from capstone.errors import CapstoneError
 from capstone.models import INPUT_SHAPE, build
 from capstone.params import CLASSES, Phase, TrainRun
+from capstone.paths import ProjectPaths
 
 log = logging.getLogger(__name__)
 
@@ -70,23 +71,44 @@ class AtomicCheckpoint(keras.callbacks.Callback):
                 saved.save(tmp)
 
 
-def build_model(
-    run: TrainRun, input_shape: tuple[Any, ...] = INPUT_SHAPE, fused_batch_norm: bool = True
-) -> keras.Model:
-    """The run's architecture, with its layers in the run's precision (float32 or bf16).
+def effective_precision(requested: str) -> str:
+    """The precision a run trains in on this machine: never bf16 where it would be emulated.
 
-    Logs a warning when the run asks for ``mixed_bfloat16`` on a CPU that has no bf16
-    instructions: there TensorFlow emulates bf16, many times slower than float32.
+    ``float32`` stays; ``auto`` and ``mixed_bfloat16`` give ``mixed_bfloat16`` where bf16 is
+    native (:func:`native_bf16`; also where that cannot be told) and ``float32`` elsewhere.
     """
-    if run.precision == "mixed_bfloat16" and native_bf16() is False:
-        log.warning(
-            "%s: precision mixed_bfloat16, but this CPU has no bf16 instructions (avx512_bf16 "
-            "or amx_bf16) and no GPU is visible, so bf16 is emulated: about 8x slower than "
-            "float32 on a 2-core AMD EPYC (benchmarks/training_speed.py). Set `precision: "
-            "float32` for this run in the params file to train at full speed here.",
-            run.name,
-        )
-    keras.config.set_dtype_policy(run.precision)
+    if requested == "float32":
+        return "float32"
+    if requested not in ("auto", "mixed_bfloat16"):
+        raise ValueError(f"unknown precision {requested!r}; use auto, float32 or mixed_bfloat16")
+    return "float32" if native_bf16() is False else "mixed_bfloat16"
+
+
+def build_model(
+    run: TrainRun,
+    input_shape: tuple[Any, ...] = INPUT_SHAPE,
+    fused_batch_norm: bool = True,
+    allow_emulated: bool = False,
+) -> keras.Model:
+    """The run's architecture, with its layers in the precision this machine does best.
+
+    See :func:`effective_precision`. When a run asks for ``mixed_bfloat16`` on a CPU that
+    has no bf16 instructions, a warning says it trains in float32 instead: TensorFlow would
+    emulate bf16, about 8x slower than float32 on a 2-core AMD EPYC.
+    ``allow_emulated`` keeps the requested bf16 anyway (for the speed benchmark).
+    """
+    precision = effective_precision(run.precision)
+    if run.precision == "mixed_bfloat16" and precision == "float32":
+        if allow_emulated:
+            precision = "mixed_bfloat16"
+        else:
+            log.warning(
+                "%s: precision mixed_bfloat16 asked for, but this CPU has no bf16 instructions "
+                "(avx512_bf16 or amx_bf16) and no GPU is visible, so bf16 would be emulated "
+                "(about 8x slower, benchmarks/training_speed.py): training in float32 instead.",
+                run.name,
+            )
+    keras.config.set_dtype_policy(precision)
     try:
         return build(run.architecture, run.width, input_shape, fused_batch_norm)
     finally:
@@ -129,7 +151,8 @@ def train(
 ) -> tuple[keras.Model, pd.DataFrame]:
     """Train ``run`` on ``train_xy``, validate on ``val_xy``, and save it under ``out_dir``.
 
-    ``init_weights`` is a ``.keras`` model of the same architecture to start from.
+    ``init_weights`` is a ``.keras`` model of the same architecture to start from
+    (:func:`start_weights`); a run with no phases saves it as it is.
     Returns the best model (by validation accuracy) and the per-epoch history.
     """
     out_dir = Path(out_dir)
@@ -146,6 +169,8 @@ def train(
         model.set_weights(keras.models.load_model(init_weights).get_weights())
     x_val, y_val = val_xy
     val_ds = to_dataset(x_val, y_val, run.batch_size)
+    if not run.phases:  # adopt the starting network as it is
+        model.compile(loss="categorical_crossentropy", metrics=["accuracy"])
     weights = class_weights(train_xy[1]) if run.class_weight else None
     checkpoint = AtomicCheckpoint(out_dir / f"{run.name}.keras", template=template)
     histories, start = [], time.perf_counter()
@@ -182,6 +207,11 @@ def train(
         frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
         frame.insert(0, "phase", number)
         histories.append(frame)
+    if not run.phases:
+        accuracy = model.evaluate(val_ds, verbose=0, return_dict=True)["accuracy"]
+        checkpoint.set_model(model)
+        checkpoint.on_epoch_end(0, {"val_accuracy": accuracy})
+        histories.append(pd.DataFrame(columns=["phase", "epoch", "accuracy", "val_accuracy"]))
     history = pd.concat(histories, ignore_index=True)
     with atomic_path(out_dir / f"{run.name}_history.csv") as tmp:
         history.to_csv(tmp, index=False)
@@ -196,6 +226,7 @@ def train(
             "pixel_scale": "x / 255.0 (float32 in [0, 1])",
             "params": best.count_params(),
             "best_val_accuracy": float(checkpoint.best),
+            "precision": effective_precision(run.precision),
             "train_seconds": round(time.perf_counter() - start, 1),
             "train_images": len(train_xy[1]),
             "init_weights": None if init_weights is None else Path(init_weights).name,
@@ -204,6 +235,16 @@ def train(
         },
     )
     return best, history
+
+
+def start_weights(run: TrainRun, paths: ProjectPaths) -> Path | None:
+    """The ``.keras`` file ``run`` starts from: its ``init_from`` run's model, its
+    ``init_file`` (relative to the project folder), or ``None`` (random initialisation)."""
+    if run.init_from:
+        return paths.model(run.init_from)
+    if run.init_file:
+        return paths.root / run.init_file
+    return None
 
 
 def training_dataset(

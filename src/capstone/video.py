@@ -159,8 +159,8 @@ def annotate_video(
 ) -> dict[str, Any]:
     """Annotate one recording; returns the summary (also written as JSON and markdown).
 
-    ``options`` go to :func:`capstone.annotation.classify_faces` (``tta_flip``, ``tta_shift``,
-    ``detector``, ``min_face``, ``uncertain_below``).
+    ``options`` go to :func:`capstone.annotation.classify_faces` (``detector``,
+    ``min_face``, ``uncertain_below``, ``crop``).
     """
     path = Path(path)
     call = call or CallInfo()

@@ -42,7 +42,10 @@ def build_stores(
     """Decode every dataset into its array store; returns the data-quality reports."""
     size = params.download.image_size
     return {
-        name: build_store(paths.raw / name, paths.store(name), size, progress) for name in DATASETS
+        name: build_store(
+            paths.raw / name, paths.store(name), size, progress, getattr(params.download, name).crop
+        )
+        for name in DATASETS
     }
 
 

@@ -174,10 +174,29 @@ class SplitData:
         idx = self.index[dataset][split]
         return self.stores[dataset].x[idx], self.stores[dataset].y[idx]
 
-    def merged(self, split: str) -> tuple[np.ndarray, np.ndarray]:
-        """One split of all datasets, concatenated."""
+    def merged(
+        self, split: str, repeat: dict[str, int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One split of all datasets, concatenated; ``repeat`` maps a dataset to how many
+        times each of its images appears (default once)."""
+        repeat = repeat or {}
         parts = [self.xy(name, split) for name in self.stores]
-        return np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
+        counts = [repeat.get(name, 1) for name in self.stores]
+        return (
+            np.concatenate(
+                [np.repeat(x, k, axis=0) for (x, _), k in zip(parts, counts, strict=True)]
+            ),
+            np.concatenate([np.repeat(y, k) for (_, y), k in zip(parts, counts, strict=True)]),
+        )
+
+    def repeats_for_share(self, split: str, name: str, share: float) -> dict[str, int]:
+        """The ``repeat`` of :meth:`merged` that gives dataset ``name`` about ``share`` of
+        ``split`` (at least once; 0 gives it its own share)."""
+        own = len(self.xy(name, split)[1])
+        others = sum(len(self.xy(n, split)[1]) for n in self.stores if n != name)
+        if share <= 0 or own == 0:
+            return {name: 1}
+        return {name: max(1, round(share / (1 - share) * others / own))}
 
     def table(self) -> pd.DataFrame:
         """One row per used image: ``source``, ``split``, ``label`` and its statistics."""

@@ -1,8 +1,11 @@
 """The processed dataset: every image decoded once into arrays, saved as ``.npz``.
 
-Images are converted to grayscale and resized to ``size`` x ``size`` with area
-interpolation (``cv2.INTER_AREA``: each output pixel averages the input pixels it covers, so
-shrinking does not alias). Later stages read these stores, never the raw images.
+A dataset already cut like FER2013 (a face filling a small grayscale square) is converted to
+grayscale and resized to ``size`` x ``size`` with area interpolation (``cv2.INTER_AREA``: each
+output pixel averages the input pixels it covers, so shrinking does not alias). Any other
+dataset (``crop`` names a detector) has its faces found and cut out by
+:func:`capstone.faces.crop_face`, exactly as annotation cuts faces from a call. Later stages
+read these stores, never the raw images.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from tqdm import tqdm
 
 from capstone.artefacts import atomic_path
 from capstone.data.layout import scan
+from capstone.faces import Detection, crop_face, detect
 from capstone.params import CLASSES
 
 
@@ -29,7 +33,8 @@ class Store:
     ``x`` is ``(n, size, size)`` uint8 grayscale; ``y`` the class index into ``CLASSES``;
     ``subset`` the dataset's own split (see :class:`capstone.data.layout.Scan`); ``path`` the
     raw file; ``height``/``width`` its size before resizing; ``digest`` a hash of its decoded
-    pixels, equal for exact duplicates.
+    pixels, equal for exact duplicates; ``face`` whether a detector found the face the crop
+    was cut around (``True`` for datasets that are not cropped: they are faces already).
     """
 
     x: np.ndarray
@@ -39,6 +44,7 @@ class Store:
     height: np.ndarray
     width: np.ndarray
     digest: np.ndarray
+    face: np.ndarray
 
     def table(self) -> pd.DataFrame:
         """One row per image, without the pixels."""
@@ -51,57 +57,76 @@ class Store:
                 "width": self.width,
                 "brightness": self.x.mean(axis=(1, 2)),
                 "contrast": self.x.std(axis=(1, 2)),
+                "face found": self.face,
             }
         )
 
 
-def decode(data: bytes | np.ndarray, size: int) -> tuple[np.ndarray, tuple[int, int], str] | None:
+def decode(
+    data: bytes | np.ndarray, size: int, crop: str = "none"
+) -> tuple[np.ndarray, tuple[int, int], str, bool] | None:
     """Decode encoded image bytes.
 
-    Returns the ``size`` x ``size`` grayscale image, the original ``(height, width)``, and a
-    hash of the original decoded pixels; or ``None`` if the bytes are not a readable image.
+    With ``crop`` ``none``, the whole image is the face: converted to grayscale and resized.
+    With a detector's name (``mtcnn``, ``haar``), the largest face it finds is cut out with
+    :func:`capstone.faces.crop_face`; where it finds none, the whole image is the box.
+
+    Returns the ``size`` x ``size`` grayscale image, the original ``(height, width)``, a hash
+    of the original decoded pixels and whether a face was found (``True`` without ``crop``);
+    or ``None`` if the bytes are not a readable image.
     """
     buf = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else data
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
     if img is None:
         return None
     digest = hashlib.blake2b(img.tobytes() + str(img.shape).encode(), digest_size=12).hexdigest()
+    shape = img.shape[:2]
+    if crop != "none":
+        found = detect(img, detector=crop)
+        box = found[0] if found else Detection((0, 0, shape[1], shape[0]))
+        return crop_face(img, box, size=size), shape, digest, bool(found)
     if img.ndim == 3:
         code = cv2.COLOR_BGRA2GRAY if img.shape[2] == 4 else cv2.COLOR_BGR2GRAY
         img = cv2.cvtColor(img, code)
     if img.dtype != np.uint8:
         img = cv2.convertScaleAbs(img, alpha=255.0 / max(1, int(img.max())))
-    shape = img.shape[:2]
     if shape != (size, size):
         img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
-    return img, shape, digest
+    return img, shape, digest, True
 
 
-def build_store(raw_dir: Path, out: Path, size: int, progress: bool = True) -> dict[str, Any]:
+def build_store(
+    raw_dir: Path, out: Path, size: int, progress: bool = True, crop: str = "none"
+) -> dict[str, Any]:
     """Decode every image under ``raw_dir`` into a :class:`Store` saved at ``out``.
 
-    Unreadable files are skipped and listed in the returned data-quality report, never fatal.
+    ``crop`` is passed to :func:`decode`. Unreadable files are skipped and listed in the
+    returned data-quality report, never fatal.
 
     Returns
     -------
     dict
         ``found`` (image files), ``stored``, ``unreadable`` (paths), ``dropped_classes``
-        (class -> count, e.g. contempt), ``ignored_files`` (non-image files), ``per_subset``.
+        (class -> count, e.g. contempt), ``ignored_files`` (non-image files), ``per_subset``,
+        and with ``crop``, ``crop`` (the detector) and ``faces_found`` (images whose face it
+        found; the others were cut around the whole image).
     """
     found = scan(raw_dir)
     table = found.table
-    images, keep, bad, shapes, digests = [], [], [], [], []
-    paths = tqdm(table["path"], desc=f"decode {raw_dir.name}", disable=not progress, mininterval=2)
+    images, keep, bad, shapes, digests, found_face = [], [], [], [], [], []
+    verb = "detect and crop" if crop != "none" else "decode"
+    paths = tqdm(table["path"], desc=f"{verb} {raw_dir.name}", disable=not progress, mininterval=2)
     for i, rel in enumerate(paths):
-        decoded = decode(np.fromfile(raw_dir / rel, dtype=np.uint8), size)
+        decoded = decode(np.fromfile(raw_dir / rel, dtype=np.uint8), size, crop)
         if decoded is None:
             bad.append(rel)
             continue
-        img, shape, digest = decoded
+        img, shape, digest, face = decoded
         images.append(img)
         keep.append(i)
         shapes.append(shape)
         digests.append(digest)
+        found_face.append(face)
     table = table.iloc[keep].reset_index(drop=True)
     heights, widths = np.asarray(shapes, dtype=np.int32).reshape(-1, 2).T
     with atomic_path(out) as tmp, tmp.open("wb") as fh:
@@ -114,7 +139,9 @@ def build_store(raw_dir: Path, out: Path, size: int, progress: bool = True) -> d
             height=heights,
             width=widths,
             digest=np.asarray(digests, dtype=str),
+            face=np.asarray(found_face, dtype=bool),
         )
+    cropped = {"crop": crop, "faces_found": int(sum(found_face))} if crop != "none" else {}
     return {
         "found": len(found.table),
         "stored": len(table),
@@ -124,20 +151,23 @@ def build_store(raw_dir: Path, out: Path, size: int, progress: bool = True) -> d
         "per_subset": {
             str(k): int(v) for k, v in table["subset"].value_counts().sort_index().items()
         },
+        **cropped,
     }
 
 
-def load_folder(folder: str | Path, size: int = 48) -> tuple[np.ndarray, np.ndarray]:
+def load_folder(
+    folder: str | Path, size: int = 48, crop: str = "none"
+) -> tuple[np.ndarray, np.ndarray]:
     """A labelled test set from a folder of class subfolders, as ``(x, y)`` arrays.
 
-    Unreadable images are skipped. Raises :class:`~capstone.errors.DataError` (from
+    ``crop`` is passed to :func:`decode`. Unreadable images are skipped. Raises :class:`~capstone.errors.DataError` (from
     :func:`~capstone.data.layout.scan`) if the folder has no ``<class>/<image>`` layout.
     """
     folder = Path(folder)
     table = scan(folder).table
     images, labels = [], []
     for rel, label in zip(table["path"], table["label"], strict=True):
-        decoded = decode(np.fromfile(folder / rel, dtype=np.uint8), size)
+        decoded = decode(np.fromfile(folder / rel, dtype=np.uint8), size, crop)
         if decoded is not None:
             images.append(decoded[0])
             labels.append(CLASSES.index(label))
@@ -148,7 +178,9 @@ def load_folder(folder: str | Path, size: int = 48) -> tuple[np.ndarray, np.ndar
 def load_store(path: str | Path) -> Store:
     """Read a store written by :func:`build_store`."""
     with np.load(path, allow_pickle=False) as npz:
-        return Store(**{name: npz[name] for name in Store.__dataclass_fields__})
+        arrays = {name: npz[name] for name in Store.__dataclass_fields__ if name in npz}
+    arrays.setdefault("face", np.ones(len(arrays["y"]), bool))  # stores written before crops
+    return Store(**arrays)
 
 
 def to_dataset(

@@ -20,8 +20,7 @@ from matplotlib import cbook
 
 from capstone.annotation import load_image
 from capstone.layouts import HOPPER_FACE, write_recording
-from capstone.modelio import load_model, tta_of
-from capstone.release import released_model
+from capstone.inference import crop_settings_of, load_model, released_model
 from capstone.video import annotate_video, sample_frames
 
 
@@ -34,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     model_file = released_model()
-    model, tta = load_model(model_file), tta_of(model_file)
+    model, crop = load_model(model_file), crop_settings_of(model_file)
     with tempfile.TemporaryDirectory() as tmp:
         video = write_recording(
             hopper, HOPPER_FACE, Path(tmp) / "call.mp4", args.seconds, fps=30, n=args.tiles
@@ -54,7 +53,7 @@ def main() -> None:
                 Path(tmp) / f"out{every}",
                 fps=args.fps,
                 detect_every=every,
-                **tta,
+                crop=crop,
                 progress=False,
             )
             took = time.perf_counter() - start

@@ -70,7 +70,7 @@ def test_fused_batch_norm_matches_keras_batch_norm(policy: str) -> None:
 
 
 def test_a_model_with_fused_batch_norm_saves_and_loads(tmp_path) -> None:
-    from capstone.modelio import load_model
+    from capstone.inference import load_model
     from capstone.models import FusedBatchNormalization
 
     model = compact_cnn(8)

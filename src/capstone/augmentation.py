@@ -6,10 +6,13 @@ The layers act only while training; at inference they pass images through unchan
 from __future__ import annotations
 
 import math
+import typing
 
 import keras
 import numpy as np
 from keras import ops
+
+from capstone.params import Degradation
 
 
 class RandomShiftRotate(keras.layers.Layer):
@@ -109,7 +112,7 @@ def _dct_matrix(n: int = 8) -> np.ndarray:
     return d.astype(np.float32)
 
 
-WEBCAM_KINDS = ("blur", "jpeg", "noise", "low_light", "cast", "downscale")
+WEBCAM_KINDS: tuple[str, ...] = typing.get_args(Degradation)
 DOWNSCALE_SIDES = (16, 20, 24, 32)
 
 
@@ -224,28 +227,27 @@ class WebcamDegradation(keras.layers.Layer):
         }
 
 
-def augmenter(level: str, seed: int) -> keras.Sequential | None:
-    """Keras preprocessing layers for ``level`` ``none``, ``flip``, ``light``, ``erase``,
-    ``heavy`` or ``webcam``.
+def augmenter(
+    level: str, seed: int, degrade: tuple[str, ...] | list[str] = ()
+) -> keras.Sequential | None:
+    """Keras preprocessing layers for ``level`` ``none``, ``flip``, ``light``, ``erase`` or
+    ``heavy``, followed by the webcam degradations ``degrade`` (:class:`WebcamDegradation`).
 
     ``flip`` is the seed's recipe (horizontal flips only); ``light`` adds small shifts and
     rotations (up to 8% and 14.4 degrees, in one resampling: :class:`RandomShiftRotate`);
     ``erase`` is ``light`` plus random erasing (half of the images get a rectangle of 2-25%
     of their area replaced by noise, so no single region, e.g. the mouth, decides);
-    ``heavy`` is the seed's stage-2 recipe: rotation 30 degrees, shear 0.3, zoom 0.3, flip;
-    ``webcam`` is ``light`` followed by :class:`WebcamDegradation` (every kind).
+    ``heavy`` is the seed's stage-2 recipe: rotation 30 degrees, shear 0.3, zoom 0.3, flip.
     """
-    if level == "none":
-        return None
-    if level not in ("flip", "light", "erase", "heavy", "webcam"):
+    if level not in ("none", "flip", "light", "erase", "heavy"):
         raise ValueError(
-            f"unknown augmentation level {level!r}; use none, flip, light, erase, heavy or webcam"
+            f"unknown augmentation level {level!r}; use none, flip, light, erase or heavy"
         )
-    steps = [keras.layers.RandomFlip("horizontal", seed=seed)]  # every level flips
-    if level in ("light", "erase", "webcam"):
+    if level == "none" and not degrade:
+        return None
+    steps = [] if level == "none" else [keras.layers.RandomFlip("horizontal", seed=seed)]
+    if level in ("light", "erase"):
         steps.append(RandomShiftRotate(0.08, 0.04, seed=seed))
-    if level == "webcam":
-        steps.append(WebcamDegradation(seed=seed))
     if level == "erase":
         steps.append(
             keras.layers.RandomErasing((0.5, 0.5), (0.02, 0.25), value_range=(0, 1), seed=seed)
@@ -256,4 +258,6 @@ def augmenter(level: str, seed: int) -> keras.Sequential | None:
             keras.layers.RandomShear(0.3, 0.3, fill_mode="reflect", seed=seed),
             keras.layers.RandomZoom(0.3, fill_mode="reflect", seed=seed),
         ]
-    return keras.Sequential(steps, name=f"augment_{level}")
+    if degrade:
+        steps.append(WebcamDegradation(degrade, seed=seed))
+    return keras.Sequential(steps, name=f"augment_{level}" + ("_webcam" if degrade else ""))

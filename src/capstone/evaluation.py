@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from capstone import metrics
+from capstone.annotation import classify_faces, load_image
 from capstone.inference import is_self_contained, load_model, predict
 from capstone.metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, paired_difference
 from capstone.params import CLASSES
@@ -22,6 +24,51 @@ from capstone.params import CLASSES
 def classification_metrics(y_true: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
     """:func:`capstone.metrics.classification_metrics` with the project's class names."""
     return metrics.classification_metrics(y_true, probs, CLASSES)
+
+
+def annotation_scores(
+    model: Any,
+    files: Sequence[Path],
+    y: np.ndarray,
+    *,
+    detector: str = "mtcnn",
+    uncertain_below: float = 0.4,
+    min_face: int = 24,
+    crop: dict[str, Any] | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """How annotation itself reads labelled image files: detect, crop, classify, as
+    ``capstone annotate`` does, scored on the largest face of each image.
+
+    A missed face, a face too small to read or an "uncertain" reading counts as wrong (for
+    macro-F1, as a prediction of no class). Returns ``n``, ``face_found`` and ``uncertain``
+    (shares of the images), ``accuracy`` and ``macro_f1``.
+    """
+    y = np.asarray(y)
+    pred, found, unsure = [], [], []
+    for path in tqdm(files, desc="annotate", disable=not progress, mininterval=5):
+        faces = classify_faces(
+            load_image(path),
+            model,
+            detector=detector,
+            uncertain_below=uncertain_below,
+            min_face=min_face,
+            crop=crop,
+        )
+        face = max(faces, key=lambda f: f["box"][2] * f["box"][3], default=None)
+        found.append(face is not None)
+        unsure.append(face is not None and face["status"] == "uncertain")
+        ok = face is not None and face["status"] == "ok"
+        pred.append(CLASSES.index(face["label"]) if ok else len(CLASSES))
+    pred = np.asarray(pred)
+    k = len(CLASSES)
+    return {
+        "n": len(y),
+        "face_found": float(np.mean(found)),
+        "uncertain": float(np.mean(unsure)),
+        "accuracy": float(np.mean(pred == y)),
+        "macro_f1": metrics.macro_f1(y, pred, k + 1) * (k + 1) / k,  # over the 7 real classes
+    }
 
 
 def majority_probs(y_train: np.ndarray, n: int) -> np.ndarray:
@@ -215,6 +262,7 @@ def compare(
 __all__ = [
     "BOOTSTRAP_RESAMPLES",
     "BOOTSTRAP_SEED",
+    "annotation_scores",
     "classification_metrics",
     "compare",
     "confident_mistakes",

@@ -18,7 +18,7 @@ from capstone import faces, provenance, training
 from capstone.artefacts import atomic_path, read_json, sha256_file, write_json, write_text
 from capstone.calibration import calibrate, steps_table
 from capstone.errors import CapstoneError
-from capstone.evaluation import BOOTSTRAP_RESAMPLES, score
+from capstone.evaluation import BOOTSTRAP_RESAMPLES, annotation_scores, score
 from capstone.inference import MODEL_NAME, load_model, predict, released_model, self_contained
 from capstone.params import CLASSES, Params
 from capstone.paths import ProjectPaths
@@ -75,7 +75,9 @@ def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
         "crop": crop_record(),
         "calibration": calibration,
         "test": test,
+        "annotate": _annotate_test_sets(paths, params, data, final, calibration),
         "training_seconds": _training_seconds(paths, params, calibration),
+        "starts_from": _starting_network(paths, params, selected),
         "profile": params.profile,
         "params_file": params.source_file,
         "params_sha256": sha256_file(paths.root / params.source_file),
@@ -85,6 +87,46 @@ def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
     }
     write_json(out / "final.json", record)
     return record
+
+
+def _annotate_test_sets(
+    paths: ProjectPaths, params: Params, data: Any, final: Any, calibration: dict[str, Any]
+) -> dict[str, Any]:
+    """:func:`capstone.evaluation.annotation_scores` of ``final`` on the raw images of the
+    test split of every dataset that is cut out of its pictures (``crop`` is a detector)."""
+    scores = {}
+    for name in data.stores:
+        detector = getattr(params.download, name).crop
+        if detector == "none":
+            continue
+        files, y = data.files(name, "test")
+        scores[name] = annotation_scores(
+            final,
+            [paths.raw / name / f for f in files],
+            y,
+            detector=detector,
+            uncertain_below=calibration["uncertain_below"],
+            min_face=params.demo.min_face,
+        )
+    return scores
+
+
+def _starting_network(paths: ProjectPaths, params: Params, name: str) -> dict[str, Any] | None:
+    """The file the released network's chain of runs started from (a run's ``init_file``),
+    with its hash and its own record's training time; ``None`` when it trained from scratch."""
+    run = params.run(name)
+    while run.init_from:
+        run = params.run(run.init_from)
+    if not run.init_file:
+        return None
+    path = paths.root / run.init_file
+    own = read_json(path.with_suffix(".json")) if path.with_suffix(".json").is_file() else {}
+    return {
+        "file": run.init_file,
+        "sha256": sha256_file(path),
+        "training_seconds": own.get("training_seconds"),
+        "profile": own.get("profile"),
+    }
 
 
 def crop_record() -> dict[str, Any]:
@@ -185,6 +227,37 @@ def model_card(record: dict[str, Any]) -> str:
         if record.get("source_stage") == "baseline"
         else ""
     )
+    crop = record.get("crop", {})
+    crop_line = (
+        f"square around the detector's box, enlarged by {crop['margin']:.0%}, "
+        f"{'eyes levelled' if crop['align'] else 'not rotated'}, contrast normalisation "
+        f"{crop['contrast']}, {crop['size']}x{crop['size']} grayscale (`{crop['function']}`)"
+        if crop
+        else "the whole face image, resized"
+    )
+    start = record.get("starts_from")
+    lineage = (
+        f"continued from `{start['file']}` (sha256 `{start['sha256'][:16]}…`, trained from "
+        f"scratch by its own profile in {start['training_seconds'] / 60:.1f} minutes)"
+        if start and start.get("training_seconds")
+        else f"continued from `{start['file']}`"
+        if start
+        else "trained from scratch"
+    )
+    annotate_rows = "\n".join(
+        f"| {name} | {m['n']:,} | {m['face_found']:.1%} | {m['uncertain']:.1%} | "
+        f"{m['accuracy']:.1%} | {m['macro_f1']:.3f} |"
+        for name, m in record.get("annotate", {}).items()
+    )
+    annotate_section = (
+        "\n\nThe same test images read the way a user reads a picture, through `capstone "
+        "annotate` (detect the faces, cut out the largest, classify it); a missed face or an "
+        '"uncertain" reading counts as wrong:\n\n'
+        "| test set | images | face found | uncertain | accuracy | macro-F1 |\n"
+        "|---|---|---|---|---|---|\n" + annotate_rows
+        if annotate_rows
+        else ""
+    )
     trained_at = (
         f"trained at code commit `{record['training_commit']}`"
         if record.get("training_commit")
@@ -192,18 +265,32 @@ def model_card(record: dict[str, Any]) -> str:
     )
     return f"""# Model card: `{record["name"]}`
 
-A small CNN that reads the **perceived facial expression** of a 48x48 grayscale face crop as
-one of seven classes: {", ".join(record["classes"])}. It describes how a face looks to
-annotators, not what the person feels.
+A small CNN that reads the **perceived facial expression** of a face, cut out of a picture by
+`capstone.faces.crop_face`, as one of seven classes: {", ".join(record["classes"])}. It
+describes how a face looks to annotators, not what the person feels.
 
 This file is written by `capstone release` from `fer_cnn.json`; every figure below comes
 from that record of the run that produced the model.
+
+## Use
+The file is self-contained: it loads with plain Keras (any backend, no project code) and
+takes the crops as they are, uint8 `(n, 48, 48)`; the rescaling, the test-time
+augmentation and the temperature are inside its graph.
+
+```python
+import keras
+from capstone.faces import crop_face, detect
+
+crops = np.stack([crop_face(frame, face) for face in detect(frame)])
+probs = keras.models.load_model("models/fer_cnn.keras").predict(crops)
+```
 
 ## Model
 - Architecture: `{record["architecture"]}` (width {record["width"]}): four VGG-style blocks of
   two 3x3 convolutions with batch norm, global average pooling, a {record["width"] * 8}-unit ReLU layer, a
   linear layer and a softmax; {record["parameters"]:,} parameters, {record["size_bytes"] / 1e6:.1f} MB.
-- Input: {record["input"]}. Output: probabilities in the class order above.
+- Input: {record["input"]}: {crop_line}. Output: calibrated probabilities in the class
+  order above.
 - Test-time augmentation: {_tta_line(cal)}.
 - Last layer: {head}.
 - Calibration, fitted on the FER2013 validation split (PublicTest) and folded into the last
@@ -218,11 +305,12 @@ from that record of the run that produced the model.
 - Trained by the `{record["profile"]}` profile, `{record["params_file"]}` (copied here as
   `fer_cnn.params.yaml`, sha256 `{record["params_sha256"][:16]}…`); the released model is
   that profile's `{record["source_model"]}` run, {trained_at}, finished by the evaluation
-  stage at code commit `{record["commit"]}`.
+  stage at code commit `{record["commit"]}`. Its network was {lineage}.
 - Command: `capstone pipeline --params {record["params_file"]} --to evaluation`, then
   `capstone release --params {record["params_file"]}`.
-- Training time, every model of the baseline and merged stages and the head refit together:
-  {record["training_seconds"] / 60:.1f} minutes on this machine (2 CPU cores).
+- Training time of this profile, every model of the baseline and merged stages and the head
+  refit together: {record["training_seconds"] / 60:.1f} minutes on this machine (2 CPU
+  cores, precision chosen by the hardware: bf16 only where it is native).
 
 ## Results on the test sets
 | test set | images | accuracy | macro-F1 |
@@ -230,8 +318,9 @@ from that record of the run that produced the model.
 {test_rows}
 
 {intervals_note}The `fer2013` row is the standard FER2013 PrivateTest split (models were selected on
-PublicTest). The `affectnet` row is the in-the-wild stand-in's own held-out split
-(cross-dataset: colour film stills, downscaled to 48x48 grayscale).
+PublicTest). The `affectnet` row is the in-the-wild stand-in's own held-out split (colour
+film stills, the faces cut out by the same function; where the detector found none, around
+the whole picture).{annotate_section}
 
 Per class on FER2013 PrivateTest:
 

@@ -174,6 +174,11 @@ class SplitData:
         idx = self.index[dataset][split]
         return self.stores[dataset].x[idx], self.stores[dataset].y[idx]
 
+    def files(self, dataset: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+        """The raw files (paths relative to the dataset's raw folder) and labels of a split."""
+        idx = self.index[dataset][split]
+        return self.stores[dataset].path[idx], self.stores[dataset].y[idx]
+
     def merged(
         self, split: str, repeat: dict[str, int] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:

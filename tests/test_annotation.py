@@ -74,3 +74,31 @@ def test_huge_images_are_refused(tmp_path: Path) -> None:
     cv2.imwrite(str(tmp_path / "big.png"), np.zeros((400, 400, 3), np.uint8))
     with pytest.raises(MediaError, match="larger than"):
         load_image(tmp_path / "big.png", max_pixels=100_000)
+
+
+class Recorder(ConstantModel):
+    """A happy stand-in that keeps the crops it is shown."""
+
+    def __init__(self) -> None:
+        super().__init__([0.02, 0.02, 0.02, 0.86, 0.04, 0.02, 0.02])
+        self.seen: list[np.ndarray] = []
+
+    def predict(self, x: np.ndarray, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
+        self.seen.append(np.asarray(x).copy())
+        return super().predict(x)
+
+
+def test_the_model_is_shown_the_crop_function_s_uint8_squares(hopper: np.ndarray) -> None:
+    from capstone.faces import crop_face, detect
+
+    model = Recorder()
+    classify_faces(hopper, model, crop={"margin": 0.3})
+    (crops,) = model.seen
+    assert crops.shape == (1, 48, 48) and crops.dtype == np.uint8
+    np.testing.assert_array_equal(crops[0], crop_face(hopper, detect(hopper)[0], margin=0.3))
+
+
+def test_a_face_that_fills_the_picture_is_read(hopper: np.ndarray) -> None:
+    headshot = cv2.resize(hopper[120:340, 170:350], (143, 181))
+    faces = classify_faces(headshot, HAPPY)
+    assert [f["label"] for f in faces] == ["happy"]

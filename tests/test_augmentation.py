@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from capstone.augmentation import RandomShiftRotate, augmenter
+from capstone.augmentation import WEBCAM_KINDS, RandomShiftRotate, WebcamDegradation, augmenter
 
 
 def grey_faces(n: int) -> np.ndarray:
@@ -108,3 +108,46 @@ def test_shift_rotate_draws_new_transforms_for_each_batch_in_tf_data() -> None:
 def test_shift_rotate_refuses_impossible_factors(shift: float, rotation: float) -> None:
     with pytest.raises(ValueError, match="shift"):
         RandomShiftRotate(shift, rotation)
+
+
+def hopper_like(n: int) -> np.ndarray:
+    """``n`` smooth images with structure: a bright disc on a ramp, in [0, 1]."""
+    yy, xx = np.mgrid[:48, :48] / 47.0
+    disc = ((yy - 0.5) ** 2 + (xx - 0.5) ** 2 < 0.1).astype("float32")
+    return np.repeat((0.3 * xx + 0.5 * disc + 0.1)[None, ..., None], n, 0).astype("float32")
+
+
+@pytest.mark.parametrize("kind", WEBCAM_KINDS)
+def test_each_webcam_degradation_changes_images_only_while_training(kind: str) -> None:
+    x = hopper_like(6)
+    layer = WebcamDegradation([kind], rate=1.0, seed=0)
+    y = np.asarray(layer(x, training=True))
+    assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
+    assert np.abs(y - x).mean() > 0.003, kind
+    assert np.allclose(layer(x, training=False), x)
+
+
+def test_jpeg_degradation_looks_like_real_jpeg() -> None:
+    import cv2
+
+    x = hopper_like(1)
+    ours = np.asarray(WebcamDegradation(["jpeg"], rate=1.0, seed=0)(x, training=True))[0, ..., 0]
+    _, buf = cv2.imencode(
+        ".jpg", (x[0, ..., 0] * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 30]
+    )
+    real = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) / 255.0
+    # both lose detail to the same order: within a few grey levels of the original
+    assert np.abs(ours - x[0, ..., 0]).mean() < 0.05 and np.abs(real - x[0, ..., 0]).mean() < 0.05
+
+
+def test_rate_zero_changes_nothing_and_unknown_kinds_are_refused() -> None:
+    x = hopper_like(4)
+    assert np.allclose(WebcamDegradation(WEBCAM_KINDS, rate=0.0, seed=0)(x, training=True), x)
+    with pytest.raises(ValueError, match="kinds must be among"):
+        WebcamDegradation(["fog"])
+
+
+def test_degradations_follow_the_augmentation_level() -> None:
+    layers = augmenter("light", seed=0, degrade=["blur", "noise"])
+    assert isinstance(layers.layers[-1], WebcamDegradation)
+    assert augmenter("none", seed=0, degrade=["noise"]).layers[0].kinds == ("noise",)

@@ -12,14 +12,6 @@ from capstone.evaluation import (
 )
 
 
-def noisy_labels(n: int, right: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Labels and one-hot predictions that are right about ``right`` of the time."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 7, n)
-    pred = np.where(rng.random(n) < right, y, rng.integers(0, 7, n))
-    return y, np.eye(7)[pred]
-
-
 def test_perfect_and_wrong_predictions() -> None:
     y = np.array([0, 1, 2, 3, 4, 5, 6, 3])
     perfect = classification_metrics(y, np.eye(7)[y])
@@ -79,7 +71,7 @@ def test_throughput_counts_the_preparation(monkeypatch) -> None:
 
 def test_compare_gives_one_row_per_test_set() -> None:
     sets = {
-        name: (np.zeros((100, 48, 48), np.uint8), noisy_labels(100, 0.5, seed)[0])
+        name: (np.zeros((100, 48, 48), np.uint8), np.random.default_rng(seed).integers(0, 7, 100))
         for name, seed in (("a", 4), ("b", 5))
     }
     rows = compare(
@@ -105,3 +97,28 @@ def test_remembered_predicts_each_array_once() -> None:
     assert once(a) is once(a)
     assert once(b).shape == (5, 7)
     assert calls == [3, 5]
+
+
+def test_annotation_scores_count_misses_and_uncertain_readings_as_wrong(tmp_path) -> None:
+    import cv2
+    from matplotlib import cbook
+
+    from capstone.evaluation import annotation_scores
+
+    class Constant:
+        def __init__(self, top: int, p: float) -> None:
+            self.probs = np.full(7, (1 - p) / 6)
+            self.probs[top] = p
+
+        def predict(self, x, batch_size=32, verbose=0):
+            return np.tile(self.probs, (len(x), 1))
+
+    photo = cv2.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    cv2.imwrite(str(tmp_path / "face.png"), photo)
+    cv2.imwrite(str(tmp_path / "blank.png"), np.zeros((120, 100, 3), np.uint8))
+    files, y = [tmp_path / "face.png", tmp_path / "blank.png"], np.array([3, 3])
+    sure = annotation_scores(Constant(3, 0.9), files, y, progress=False)
+    assert sure["face_found"] == 0.5 and sure["accuracy"] == 0.5 and sure["uncertain"] == 0.0
+    assert 0 < sure["macro_f1"] < 1
+    unsure = annotation_scores(Constant(3, 0.2), files, y, uncertain_below=0.4, progress=False)
+    assert unsure["accuracy"] == 0.0 and unsure["uncertain"] == 0.5

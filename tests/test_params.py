@@ -36,7 +36,7 @@ def test_stage_slice_holds_only_that_stage(repo: Path) -> None:
 
 def test_runs_are_found_by_name_across_the_training_stages(repo: Path) -> None:
     params = load(repo / "params" / "full.yaml", repo)
-    assert params.run("single") in params.merged.runs
+    assert params.run("wild_webcam") in params.merged.runs
     assert params.run("baseline") in params.baseline.runs
     with pytest.raises(ParamsError, match=r"no run called 'nope'.*runs: two_stage, single"):
         params.run("nope")
@@ -138,3 +138,35 @@ def test_full_and_shared_profiles_train_the_same_recipe(repo: Path) -> None:
     )
     for section in ("eda", "baseline", "merged", "evaluation", "demo"):
         assert full[section] == shared[section], section
+
+
+def test_a_run_needs_phases_or_a_file_to_adopt(tmp_path: Path, repo: Path) -> None:
+    def adopt_nothing(d):
+        d["baseline"]["runs"][0]["phases"] = []
+
+    with pytest.raises(ParamsError, match="needs phases to train, or an init_file"):
+        load(write_profile(tmp_path, repo, adopt_nothing), repo)
+
+    def missing_file(d):
+        d["baseline"]["runs"][0] |= {"phases": [], "init_file": "models/nothing.keras"}
+
+    with pytest.raises(ParamsError, match="init_file: file or folder not found"):
+        load(write_profile(tmp_path, repo, missing_file), repo)
+
+
+def test_unknown_webcam_degradations_and_bad_wild_weights_are_refused(tmp_path, repo) -> None:
+    def bad_kind(d):
+        d["merged"]["runs"][0]["phases"][0]["degrade"] = ["blur", "fog"]
+
+    with pytest.raises(ParamsError, match=r"degrade\[1\]: expected one of 'blur'"):
+        load(write_profile(tmp_path, repo, bad_kind), repo)
+    with pytest.raises(ParamsError, match="0 <= wild_weight < 1"):
+        load(write_profile(tmp_path, repo, lambda d: d["merged"].update(wild_weight=1.0)), repo)
+
+
+def test_the_real_profiles_adopt_the_archived_network_and_crop_the_wild_faces(repo: Path) -> None:
+    params = load(repo / "params" / "full.yaml", repo)
+    baseline = params.run("baseline")
+    assert baseline.init_file == "models/archive/fer_cnn_v1.keras" and not baseline.phases
+    assert params.download.affectnet.crop == "mtcnn" and params.download.fer2013.crop == "none"
+    assert params.merged.wild_weight > 0

@@ -44,6 +44,29 @@ def record() -> dict:
             "validation": {"class_offsets": step, "temperature": step, "trained": step},
         },
         "test": {"fer2013": metrics(0.6789), "affectnet": metrics(0.4321)},
+        "annotate": {
+            "affectnet": {
+                "n": 405,
+                "face_found": 0.93,
+                "uncertain": 0.05,
+                "accuracy": 0.4612,
+                "macro_f1": 0.3712,
+            }
+        },
+        "crop": {
+            "function": "capstone.faces.crop_face",
+            "size": 48,
+            "margin": 0.0,
+            "align": False,
+            "contrast": "none",
+            "detector_pad": 0.75,
+        },
+        "starts_from": {
+            "file": "models/archive/fer_cnn_v1.keras",
+            "sha256": "dd" * 32,
+            "training_seconds": 5319.5,
+            "profile": "shared",
+        },
         "training_seconds": 600.0,
         "profile": "shared",
         "params_file": "params/shared.yaml",
@@ -66,7 +89,7 @@ def project(tmp_path: Path) -> ProjectPaths:
 
 
 def test_publish_writes_model_params_record_and_card(project: ProjectPaths) -> None:
-    params = load(project.root / "params/full.yaml", project.root)
+    params = load(project.root / "params/full.yaml", REPO)  # its init_file is in the repo
     model = release.publish(project, params, project.root / "models")
     out = model.parent
     assert sorted(p.name for p in out.iterdir()) == [
@@ -80,6 +103,10 @@ def test_publish_writes_model_params_record_and_card(project: ProjectPaths) -> N
     assert "temperature 1.234" in card
     assert card.index("| as trained |") < card.index("| + class offsets |")
     assert "whose training run did not record its commit" in card
+    assert "| affectnet | 405 | 93.0% | 5.0% | 46.1% | 0.371 |" in card  # through annotate
+    assert "continued from `models/archive/fer_cnn_v1.keras`" in card and "88.7 minutes" in card
+    assert "enlarged by 0%, not rotated, contrast normalisation none" in card
+    assert 'keras.models.load_model("models/fer_cnn.keras").predict(crops)' in card
     saved = read_json(out / "fer_cnn.json")
     assert saved["size_bytes"] == model.stat().st_size
     assert len(saved["model_sha256"]) == 64

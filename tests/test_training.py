@@ -171,3 +171,50 @@ def test_bf16_without_native_support_is_warned_about(monkeypatch, caplog, native
 def test_precision_follows_the_hardware(monkeypatch, native, requested, expected) -> None:
     monkeypatch.setattr(training, "native_bf16", lambda: native)
     assert training.effective_precision(requested) == expected
+
+
+def test_a_run_without_phases_adopts_its_starting_network(tmp_path: Path) -> None:
+    x, y = faces(32, seed=4)
+    source = TrainRun(name="src", architecture="compact_cnn", width=4, phases=[Phase(epochs=1)])
+    trained, _ = train(source, (x, y), (x[:8], y[:8]), tmp_path / "a", seed=0, verbose=0)
+    adopt = TrainRun(
+        name="adopted", architecture="compact_cnn", width=4, phases=[], init_file="src.keras"
+    )
+    model, history = train(
+        adopt,
+        (x, y),
+        (x[:8], y[:8]),
+        tmp_path / "b",
+        seed=0,
+        verbose=0,
+        init_weights=tmp_path / "a" / "src.keras",
+    )
+    assert history.empty
+    x4 = x[:4, ..., None] / 255.0
+    np.testing.assert_allclose(
+        model.predict(x4, verbose=0), trained.predict(x4, verbose=0), atol=1e-5
+    )
+    record = read_json(tmp_path / "b" / "adopted.json")
+    assert record["init_weights"] == "src.keras" and 0 <= record["best_val_accuracy"] <= 1
+
+
+def test_start_weights_follow_init_from_or_init_file(tmp_path: Path) -> None:
+    from capstone.paths import ProjectPaths
+
+    paths = ProjectPaths(tmp_path)
+    (paths.stage("baseline")).mkdir(parents=True, exist_ok=True)
+    (paths.stage("baseline") / "baseline.keras").write_bytes(b"")
+    phases = [Phase(epochs=1)]
+    assert training.start_weights(TrainRun("a", "compact_cnn", phases), paths) is None
+    after = TrainRun("b", "compact_cnn", phases, init_from="baseline")
+    assert training.start_weights(after, paths) == paths.stage("baseline") / "baseline.keras"
+    adopted = TrainRun("c", "compact_cnn", [], init_file="models/archive/v1.keras")
+    assert training.start_weights(adopted, paths) == tmp_path / "models/archive/v1.keras"
+
+
+def test_the_training_data_can_be_degraded_like_a_webcam() -> None:
+    x, y = faces(16, seed=5)
+    plain = next(iter(training_dataset((x, y), 16, "none", seed=1)))[0].numpy()
+    degraded = next(iter(training_dataset((x, y), 16, "none", seed=1, degrade=["noise"])))[0]
+    assert degraded.shape == plain.shape
+    assert not np.allclose(degraded.numpy(), plain)

@@ -116,3 +116,31 @@ def test_saved_splits_are_what_later_stages_load(tmp_path: Path) -> None:
     _, my = data.merged("train")
     assert len(my) == sum((s == "train").sum() for s in splits.values())
     assert set(data.table()["split"]) == {"train", "val", "test"}
+
+
+def test_merged_repeats_a_small_set_to_a_share() -> None:
+    from capstone.data.splits import SplitData
+
+    def store(n: int) -> Store:
+        return Store(
+            x=np.zeros((n, 48, 48), np.uint8),
+            y=np.arange(n) % 7,
+            subset=np.full(n, "train"),
+            path=np.array([f"{i}.png" for i in range(n)]),
+            height=np.full(n, 48),
+            width=np.full(n, 48),
+            digest=np.array([str(i) for i in range(n)]),
+            face=np.ones(n, bool),
+        )
+
+    data = SplitData(
+        {"fer2013": store(90), "affectnet": store(10)},
+        {name: {"val": np.arange(n)} for name, n in (("fer2013", 90), ("affectnet", 10))},
+    )
+    repeat = data.repeats_for_share("val", "affectnet", 0.5)
+    assert repeat == {"affectnet": 9}
+    _, y = data.merged("val", repeat)
+    assert len(y) == 90 + 90
+    assert data.repeats_for_share("val", "affectnet", 0.0) == {"affectnet": 1}
+    files, labels = data.files("affectnet", "val")
+    assert files[3] == "3.png" and labels[3] == 3

@@ -28,8 +28,8 @@ def test_store_decodes_everything_once_and_skips_unreadable(tmp_path: Path) -> N
 def test_colour_images_are_resized_to_gray_and_keep_their_size(tmp_path: Path) -> None:
     image = np.random.default_rng(0).integers(0, 255, (181, 143, 3), dtype=np.uint8)
     _, png = cv2.imencode(".png", image)
-    small, shape, digest = decode(png.tobytes(), 48)
-    assert small.shape == (48, 48)
+    small, shape, digest, face = decode(png.tobytes(), 48)
+    assert small.shape == (48, 48) and face
     assert shape == (181, 143)
     _, jpg = cv2.imencode(".png", image.copy())
     assert decode(jpg.tobytes(), 48)[2] == digest  # same pixels, same digest
@@ -57,3 +57,24 @@ def test_a_folder_without_class_subfolders_is_refused(tmp_path: Path) -> None:
     cv2.imwrite(str(tmp_path / "a.png"), np.zeros((8, 8), np.uint8))
     with pytest.raises(DataError, match="no labelled images"):
         load_folder(tmp_path)
+
+
+def test_pictures_have_their_face_found_and_cut_out(tmp_path: Path) -> None:
+    from matplotlib import cbook
+
+    photo = cv2.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    _, png = cv2.imencode(".png", photo)
+    crop, shape, _, face = decode(png.tobytes(), 48, crop="haar")
+    assert face and shape == photo.shape[:2] and crop.shape == (48, 48)
+    whole = decode(png.tobytes(), 48)[0]
+    assert np.abs(crop.astype(int) - whole).mean() > 10  # the face, not the whole portrait
+    blank = cv2.imencode(".png", np.zeros((90, 70, 3), np.uint8))[1]
+    crop, _, _, face = decode(blank.tobytes(), 48, crop="haar")
+    assert not face and crop.shape == (48, 48)  # no face: cut around the whole picture
+    folder = tmp_path / "raw/train/happy"
+    folder.mkdir(parents=True)
+    (folder / "a.png").write_bytes(png.tobytes())
+    (folder / "b.png").write_bytes(blank.tobytes())
+    report = build_store(tmp_path / "raw", tmp_path / "w.npz", 48, progress=False, crop="haar")
+    assert report["crop"] == "haar" and report["faces_found"] == 1
+    assert load_store(tmp_path / "w.npz").face.tolist() == [True, False]

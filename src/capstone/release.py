@@ -29,8 +29,10 @@ def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
 
     The pick is one of the merged runs, or the model they continued from if none beat it on
     validation. ``data`` is the :class:`~capstone.data.splits.SplitData` of the run. The
-    head refit is fitted on the FER2013 training split, the rest on its validation split;
-    the test sets are scored afterwards.
+    head refit is fitted on the training split, the rest on the validation split, both
+    weighted as the merged stage trained and picked (``wild_repeat``, ``wild_weight``), so
+    that finishing does not undo what the in-the-wild faces taught; the test sets are
+    scored afterwards.
     """
     selected = training.selected(paths.stage("merged"))
     run = params.run(selected)
@@ -39,16 +41,22 @@ def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
             f"only a compact_cnn can be released; {selected!r} is {run.architecture}"
         )
     model = load_model(paths.model(selected))
+    repeat_val = data.repeats_for_share("val", "affectnet", params.merged.wild_weight)
+    train_xy = data.merged("train", {"affectnet": params.merged.wild_repeat})
     network, calibration = calibrate(
         model,
         run.architecture,
         run.width,
-        data.xy("fer2013", "val"),
+        data.merged("val", repeat_val),
         params.evaluation.batch_size,
         try_flip=params.evaluation.tta_flip,
         try_shift=params.evaluation.tta_shift,
-        train_xy=data.xy("fer2013", "train") if params.evaluation.refit_head else None,
+        train_xy=train_xy if params.evaluation.refit_head else None,
     )
+    calibration["validation_faces"] = {
+        name: {"faces": len(data.xy(name, "val")[1]), "repeat": repeat_val.get(name, 1)}
+        for name in data.stores
+    }
     final = self_contained(network, calibration["tta_flip"], calibration["tta_shift"])
     out = paths.stage("evaluation")
     with atomic_path(out / "final.keras") as tmp:
@@ -293,8 +301,8 @@ probs = keras.models.load_model("models/fer_cnn.keras").predict(crops)
   order above.
 - Test-time augmentation: {_tta_line(cal)}.
 - Last layer: {head}.
-- Calibration, fitted on the FER2013 validation split (PublicTest) and folded into the last
-  layer: temperature {cal["temperature"]:.3f}; {offsets}.
+- Calibration, fitted on the validation split ({_validation_line(cal)}) and folded into the
+  last layer: temperature {cal["temperature"]:.3f}; {offsets}.
 - Readings below a top probability of {cal.get("uncertain_below", 0.4):.2f} are reported as
   "uncertain": above it, validation readings were right at least 70% of the time
   ({cal.get("shown_share", float("nan")):.0%} of validation faces were above it).
@@ -349,6 +357,18 @@ and a coach who watches the call.
 - Disgust and fear are rare in the training data and remain the weakest classes.{baseline_only}
 - Inferring emotions from faces at work is restricted in the EU (AI Act, Article 5(1)(f)).
 """
+
+
+def _validation_line(cal: dict[str, Any]) -> str:
+    """Which validation faces calibration read (older records: FER2013 PublicTest alone)."""
+    faces = cal.get("validation_faces")
+    if not faces:
+        return "FER2013 PublicTest"
+    return ", ".join(
+        f"{name}: {v['faces']:,} faces"
+        + (f", each counted {v['repeat']} times" if v["repeat"] > 1 else "")
+        for name, v in faces.items()
+    )
 
 
 def _tta_line(cal: dict[str, Any]) -> str:

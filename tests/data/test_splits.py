@@ -32,6 +32,7 @@ def make_store(y, subset, path=None, digest=None) -> Store:
         height=np.full(n, 48),
         width=np.full(n, 48),
         digest=np.asarray(digest if digest is not None else [str(i) for i in range(n)]),
+        face=np.ones(n, bool),
     )
 
 
@@ -122,16 +123,7 @@ def test_merged_repeats_a_small_set_to_a_share() -> None:
     from capstone.data.splits import SplitData
 
     def store(n: int) -> Store:
-        return Store(
-            x=np.zeros((n, 48, 48), np.uint8),
-            y=np.arange(n) % 7,
-            subset=np.full(n, "train"),
-            path=np.array([f"{i}.png" for i in range(n)]),
-            height=np.full(n, 48),
-            width=np.full(n, 48),
-            digest=np.array([str(i) for i in range(n)]),
-            face=np.ones(n, bool),
-        )
+        return make_store(np.arange(n) % 7, ["train"] * n)
 
     data = SplitData(
         {"fer2013": store(90), "affectnet": store(10)},
@@ -143,4 +135,4 @@ def test_merged_repeats_a_small_set_to_a_share() -> None:
     assert len(y) == 90 + 90
     assert data.repeats_for_share("val", "affectnet", 0.0) == {"affectnet": 1}
     files, labels = data.files("affectnet", "val")
-    assert files[3] == "3.png" and labels[3] == 3
+    assert files[3] == "f3.png" and labels[3] == 3

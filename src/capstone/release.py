@@ -287,6 +287,7 @@ augmentation and the temperature are inside its graph.
 
 ```python
 import keras
+import numpy as np
 from capstone.faces import crop_face, detect
 
 crops = np.stack([crop_face(frame, face) for face in detect(frame)])

@@ -211,7 +211,7 @@ class Merged:
     ``wild_repeat``: how many times each in-the-wild training face appears per epoch (the
     set is small beside FER2013). ``wild_weight``: the in-the-wild faces' share of the
     validation score that keeps checkpoints and picks the model (their validation faces are
-    repeated to that share); 0 lets FER2013's validation split alone decide.
+    repeated to that share); 0 counts every validation face once.
     """
 
     runs: list[TrainRun]

@@ -169,8 +169,6 @@ def train(
         model.set_weights(keras.models.load_model(init_weights).get_weights())
     x_val, y_val = val_xy
     val_ds = to_dataset(x_val, y_val, run.batch_size)
-    if not run.phases:  # adopt the starting network as it is
-        model.compile(loss="categorical_crossentropy", metrics=["accuracy"])
     weights = class_weights(train_xy[1]) if run.class_weight else None
     checkpoint = AtomicCheckpoint(out_dir / f"{run.name}.keras", template=template)
     histories, start = [], time.perf_counter()
@@ -210,8 +208,9 @@ def train(
         frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
         frame.insert(0, "phase", number)
         histories.append(frame)
-    if not run.phases:
-        accuracy = model.evaluate(val_ds, verbose=0, return_dict=True)["accuracy"]
+    if not run.phases:  # adopt the starting network as it is (saved with no optimizer)
+        probs = model.predict(x_val[..., None].astype(np.float32) / 255.0, verbose=0)
+        accuracy = float(np.mean(probs.argmax(axis=1) == y_val))
         checkpoint.set_model(model)
         checkpoint.on_epoch_end(0, {"val_accuracy": accuracy})
         histories.append(pd.DataFrame(columns=["phase", "epoch", "accuracy", "val_accuracy"]))

@@ -230,15 +230,9 @@ def _overlap(a: Box, b: Box) -> float:
     return max(0, w) * max(0, h) / smaller if smaller else 0.0
 
 
-def detect_faces(
-    image_bgr: np.ndarray,
-    min_size: int = 12,
-    detector: str = "mtcnn",
-    min_confidence: float = 0.9,
-    pad: float = DETECT_PAD,
-) -> list[Box]:
-    """The boxes ``(x, y, w, h)`` of :func:`detect`, largest first."""
-    return [d.box for d in detect(image_bgr, min_size, detector, min_confidence, pad)]
+def detect_faces(image_bgr: np.ndarray, **options: Any) -> list[Box]:
+    """The boxes ``(x, y, w, h)`` of :func:`detect` (same options), largest first."""
+    return [d.box for d in detect(image_bgr, **options)]
 
 
 def crop_face(

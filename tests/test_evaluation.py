@@ -122,3 +122,5 @@ def test_annotation_scores_count_misses_and_uncertain_readings_as_wrong(tmp_path
     assert 0 < sure["macro_f1"] < 1
     unsure = annotation_scores(Constant(3, 0.2), files, y, uncertain_below=0.4, progress=False)
     assert unsure["accuracy"] == 0.0 and unsure["uncertain"] == 0.5
+    assert unsure["accuracy_every_face"] == 0.5  # the uncertain face's top class, shown
+    assert unsure["macro_f1_every_face"] == sure["macro_f1"]

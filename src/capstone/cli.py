@@ -143,7 +143,9 @@ def _annotate(args: argparse.Namespace) -> int:
         "crop": crop_settings_of(model_file),
         "detector": args.detector,
         "min_face": args.min_face,
-        "uncertain_below": args.uncertain_below or uncertain_below_of(model_file),
+        "uncertain_below": uncertain_below_of(model_file)
+        if args.uncertain_below is None
+        else args.uncertain_below,
     }
     call = load_call_info(args.call)
     records, videos, failed = [], 0, 0

@@ -254,15 +254,22 @@ def model_card(record: dict[str, Any]) -> str:
     )
     annotate_rows = "\n".join(
         f"| {name} | {m['n']:,} | {m['face_found']:.1%} | {m['uncertain']:.1%} | "
-        f"{m['accuracy']:.1%} | {m['macro_f1']:.3f} |"
+        f"{m['accuracy']:.1%} | {m['macro_f1']:.3f} | "
+        + (
+            f"{m['accuracy_every_face']:.1%} / {m['macro_f1_every_face']:.3f} |"
+            if "accuracy_every_face" in m
+            else "not measured |"
+        )
         for name, m in record.get("annotate", {}).items()
     )
     annotate_section = (
         "\n\nThe same test images read the way a user reads a picture, through `capstone "
         "annotate` (detect the faces, cut out the largest, classify it); a missed face or an "
-        '"uncertain" reading counts as wrong:\n\n'
-        "| test set | images | face found | uncertain | accuracy | macro-F1 |\n"
-        "|---|---|---|---|---|---|\n" + annotate_rows
+        '"uncertain" reading counts as wrong. The last column shows the top class of every '
+        "face found instead (`--uncertain-below 0`):\n\n"
+        "| test set | images | face found | uncertain | accuracy | macro-F1 "
+        "| every face labelled: accuracy / macro-F1 |\n"
+        "|---|---|---|---|---|---|---|\n" + annotate_rows
         if annotate_rows
         else ""
     )

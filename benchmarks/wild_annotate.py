@@ -29,6 +29,7 @@ from matplotlib import cbook
 from capstone import cli, faces, layouts, metrics, peers
 from capstone.annotation import load_image
 from capstone.errors import CapstoneError
+from capstone.inference import released_model
 from capstone.params import CLASSES
 
 
@@ -52,16 +53,36 @@ def read_answers(out: Path, truth: dict[Path, int]) -> pd.DataFrame:
         record = json.loads((out / f"{path.stem}.json").read_text())
         found = sorted(record["faces"], key=lambda f: -f["box"][2] * f["box"][3])
         face = found[0] if found else {"status": "missed", "label": None, "box": None}
+        probs = face.get("probs") or {}
         rows.append(
             {
                 "image": path.name,
                 "truth": label,
                 "status": face["status"],
                 "label": face["label"],
+                "top": max(probs, key=probs.get) if probs else None,
+                "confidence": max(probs.values()) if probs else 0.0,
                 "box": face["box"],
                 "faces": len(found),
             }
         )
+    return pd.DataFrame(rows)
+
+
+def threshold_curve(table: pd.DataFrame, released: float) -> pd.DataFrame:
+    """The same answers at other "uncertain" thresholds: what showing more readings gives."""
+    rows = []
+    for t in sorted({0.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, released}):
+        shown = table["confidence"] >= t
+        at = table.assign(
+            label=table["top"].where(shown),
+            status=np.where(table["top"].isna(), "missed", np.where(shown, "ok", "uncertain")),
+        )
+        right = (at["label"] == [CLASSES[i] for i in at["truth"]])[shown]
+        row = {"uncertain_below": t, **scores(at)}
+        row["right when shown"] = round(float(right.mean()), 4) if shown.any() else None
+        row["released"] = t == released
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -96,6 +117,11 @@ def peer_row(truth: dict[Path, int], table: pd.DataFrame) -> dict[str, float] | 
     return scores(peer)
 
 
+def record_file(model: Path | None) -> Path:
+    """The JSON record beside ``model`` (default: the released model's)."""
+    return (model or released_model()).with_suffix(".json")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wild", type=Path, default=Path("../shared/data/wild/sfew.zip"))
@@ -122,6 +148,9 @@ def main() -> None:
             "seconds": round(seconds, 1),
             "exit": status,
         }
+        released = json.loads(record_file(args.model).read_text())["calibration"]
+        curve = threshold_curve(table, released["uncertain_below"])
+        results["thresholds"] = curve.to_dict(orient="records")
         peer = peer_row(truth, table)
         if peer:
             results["fer network, same crops"] = peer
@@ -132,8 +161,10 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     print(f"\nSFEW 2.0 {args.split} through `capstone annotate` (largest face per image)")
-    read = {k: v for k, v in results.items() if not k.startswith("call layouts")}
+    read = {k: v for k, v in results.items() if k not in ("thresholds", "call layouts (mtcnn)")}
     print(pd.DataFrame(read).T.to_string())
+    print("\nThe same answers at other uncertain thresholds (released: the model's own)")
+    print(curve.to_string(index=False))
     print("\nComposed call layouts, MTCNN as annotation runs it")
     print(
         found[["layout", "faces", "true_positives", "false_positives", "missed"]].to_string(

@@ -38,9 +38,7 @@ def test_runs_are_found_by_name_across_the_training_stages(repo: Path) -> None:
     params = load(repo / "params" / "full.yaml", repo)
     assert params.run("wild_webcam") in params.merged.runs
     assert params.run("baseline") in params.baseline.runs
-    with pytest.raises(
-        ParamsError, match=r"no run called 'nope'.*runs: wild_light, wild_gentle, wild_webcam"
-    ):
+    with pytest.raises(ParamsError, match=r"no run called 'nope'.*runs: wild_light, wild_webcam"):
         params.run("nope")
 
 

@@ -181,19 +181,3 @@ def load_store(path: str | Path) -> Store:
         arrays = {name: npz[name] for name in Store.__dataclass_fields__ if name in npz}
     arrays.setdefault("face", np.ones(len(arrays["y"]), bool))  # stores written before crops
     return Store(**arrays)
-
-
-def to_dataset(
-    x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = False, seed: int = 0
-) -> Any:
-    """A batched ``tf.data.Dataset`` of ``(image float32 in [0, 1] with a channel axis, one-hot)``."""
-    import tensorflow as tf
-
-    ds = tf.data.Dataset.from_tensor_slices((x[..., None], y))
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).map(
-        lambda a, b: (tf.cast(a, tf.float32) / 255.0, tf.one_hot(b, len(CLASSES))),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
-    return ds.prefetch(tf.data.AUTOTUNE)

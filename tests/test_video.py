@@ -12,7 +12,14 @@ import pytest
 from matplotlib import cbook
 
 from capstone.annotation import MediaError, gallery_frame, load_image
-from capstone.video import CallInfo, Tracker, annotate_video, load_call_info, sample_frames
+from capstone.video import (
+    CallInfo,
+    CallInfoError,
+    Tracker,
+    annotate_video,
+    load_call_info,
+    sample_frames,
+)
 
 
 class ShiftingModel:
@@ -87,7 +94,17 @@ def test_empty_truncated_and_fake_videos_are_refused(tmp_path: Path, content: by
     bad.write_bytes(content)
     with pytest.raises(MediaError, match=r"bad\.mp4"):
         annotate_video(bad, ShiftingModel(), tmp_path / "out", progress=False)
-    assert not (tmp_path / "out/bad/annotated.mp4").exists()
+    assert not (tmp_path / "out/bad").exists()  # nor an empty folder, nor a .part file
+
+
+def test_a_rate_above_the_videos_own_samples_each_frame_once(
+    call_video: Path, tmp_path: Path
+) -> None:
+    import imageio_ffmpeg
+
+    annotate_video(call_video, ShiftingModel(), tmp_path, fps=1e9, name="fast", progress=False)
+    frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "fast/annotated.mp4"))
+    assert frames == 40 and seconds == pytest.approx(4, abs=0.2)  # 10 frames/s, as recorded
 
 
 def test_tracker_keeps_ids_for_boxes_that_stay_put() -> None:
@@ -104,9 +121,21 @@ def test_call_metadata_is_validated(tmp_path: Path) -> None:
     assert info.stage_at(75) == "demo"
     assert info.role("P2") == "prospect (Dana)"
     bad = tmp_path / "bad.yaml"
-    bad.write_text("rep: P1\nstagez: {}\n")
-    with pytest.raises(MediaError, match="unknown keys"):
-        load_call_info(bad)
-    bad.write_text("stages: {demo: 60, intro: 0}\n")
-    with pytest.raises(MediaError, match="in order"):
-        load_call_info(bad)
+    for text, problem in [
+        ("rep: P1\nstagez: {}\n", "unknown keys"),
+        ("stages: {demo: 60, intro: 0}\n", "in order"),
+        ("- rep: P1\n", "expected a mapping"),
+        ("stages: [intro, demo]\n", "stages must be a mapping"),
+        ("prospects: Dana\n", "prospects must be a mapping"),
+        ("stages: {intro: soon}\n", "give a number of seconds"),
+        ("stages: {intro: .nan}\n", "give a number of seconds"),
+        ("stages: {intro: -5}\n", "cannot be negative"),
+        ("rep: [P1, P2]\n", "one participant id"),
+        ("stages: {intro: 0\n", "cannot read"),
+    ]:
+        bad.write_text(text)
+        with pytest.raises(CallInfoError, match=problem) as caught:
+            load_call_info(bad)
+        assert str(bad) in str(caught.value)
+    with pytest.raises(CallInfoError, match="is a folder"):
+        load_call_info(tmp_path)

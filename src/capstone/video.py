@@ -25,13 +25,21 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from capstone.annotation import MediaError, classify_faces, draw
+from capstone.annotation import MediaError, check_input_file, classify_faces, draw
 from capstone.artefacts import atomic_path, write_json, write_text
+from capstone.errors import CapstoneError
 from capstone.faces import iou
 from capstone.params import CLASSES
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".mkv", ".avi")
 PROB_COLUMNS = [f"p_{c}" for c in CLASSES]
+
+
+class CallInfoError(CapstoneError):
+    """A call metadata file is unreadable or not shaped as ``rep``, ``prospects``, ``stages``."""
+
+
+CALL_EXAMPLE = "rep: P1\nprospects: {P2: Dana}\nstages: {intro: 0, demo: 60, pricing: 300}"
 
 
 @dataclass(frozen=True)
@@ -67,25 +75,57 @@ def load_call_info(path: str | Path | None) -> CallInfo:
     import yaml
 
     path = Path(path)
+    if path.is_dir():
+        raise CallInfoError(f"{path}: is a folder; --call takes a YAML file")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise MediaError(f"{path}: cannot read the call metadata ({err})") from None
-    unknown = set(data) - {"rep", "prospects", "stages"}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise CallInfoError(f"{path}: cannot read the call metadata ({err})") from None
+
+    def wrong(what: str) -> CallInfoError:
+        return CallInfoError(f"{path}: {what}. A call metadata file looks like:\n{CALL_EXAMPLE}")
+
+    if not isinstance(data, dict):
+        raise wrong(f"expected a mapping of rep, prospects and stages, found {type(data).__name__}")
+    unknown = sorted(map(str, set(data) - {"rep", "prospects", "stages"}))
     if unknown:
-        raise MediaError(f"{path}: unknown keys {sorted(unknown)}; use rep, prospects, stages")
-    stages = {str(k): float(v) for k, v in (data.get("stages") or {}).items()}
-    if list(stages.values()) != sorted(stages.values()):
-        raise MediaError(f"{path}: stages must be listed in order of their start times")
-    prospects = {str(k): str(v) for k, v in (data.get("prospects") or {}).items()}
-    return CallInfo(data.get("rep"), prospects, stages)
+        raise wrong(f"unknown keys {unknown}; use rep, prospects, stages")
+    rep = data.get("rep")
+    if rep is not None and not isinstance(rep, str | int):
+        raise wrong(f"rep must be one participant id such as P1, found {rep!r}")
+    prospects, stages = data.get("prospects") or {}, data.get("stages") or {}
+    for key, value in (("prospects", prospects), ("stages", stages)):
+        if not isinstance(value, dict):
+            raise wrong(f"{key} must be a mapping, found {type(value).__name__}")
+    return CallInfo(
+        None if rep is None else str(rep),
+        {str(k): str(v) for k, v in prospects.items()},
+        _stage_times(stages, wrong),
+    )
+
+
+def _stage_times(stages: dict, wrong: Any) -> dict[str, float]:
+    """Stage name -> start time: finite, not negative, in order."""
+    times = {}
+    for name, start in stages.items():
+        if (
+            isinstance(start, bool)
+            or not isinstance(start, int | float)
+            or not math.isfinite(start)
+        ):
+            raise wrong(f"stage {name!r} starts at {start!r}: give a number of seconds")
+        if start < 0:
+            raise wrong(f"stage {name!r} starts at {start} s: times cannot be negative")
+        times[str(name)] = float(start)
+    if list(times.values()) != sorted(times.values()):
+        raise wrong("stages must be listed in order of their start times")
+    return times
 
 
 def sample_frames(path: str | Path, fps: float) -> Iterator[tuple[float, np.ndarray]]:
     """Yield ``(time in seconds, BGR frame)`` about ``fps`` times per second of video."""
     path = Path(path)
-    if not path.is_file():
-        raise MediaError(f"{path}: no such file")
+    check_input_file(path)
     capture = cv2.VideoCapture(str(path))
     try:
         native = capture.get(cv2.CAP_PROP_FPS)
@@ -155,18 +195,48 @@ def annotate_video(
     smooth_s: float = 5.0,
     call: CallInfo | None = None,
     progress: bool = True,
+    name: str | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Annotate one recording; returns the summary (also written as JSON and markdown).
 
     ``options`` go to :func:`capstone.annotation.classify_faces` (``detector``,
-    ``min_face``, ``uncertain_below``, ``crop``).
+    ``min_face``, ``uncertain_below``, ``crop``). The outputs go to ``out_dir/<name>``
+    (default: the video's stem). ``fps`` above the video's own frame rate samples every
+    frame once. If the recording cannot be read, nothing is left behind.
     """
     path = Path(path)
+    if not (math.isfinite(fps) and fps > 0) or detect_every < 1:
+        raise ValueError(f"need fps > 0 and detect_every >= 1, got {fps} and {detect_every}")
+    check_input_file(path)
     call = call or CallInfo()
-    out = Path(out_dir) / path.stem
+    out = Path(out_dir) / (name or path.stem)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        return _annotate_into(
+            out, path, model, fps, detect_every, smooth_s, call, progress, options
+        )
+    except BaseException:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise
+
+
+def _annotate_into(
+    out: Path,
+    path: Path,
+    model: Any,
+    fps: float,
+    detect_every: int,
+    smooth_s: float,
+    call: CallInfo,
+    progress: bool,
+    options: dict[str, Any],
+) -> dict[str, Any]:
     frames, native_fps = frame_count(path)
+    if native_fps > 0:
+        fps = min(fps, native_fps)
     expected = math.ceil(frames / native_fps * fps) if native_fps > 0 and frames > 0 else None
     tracker, rows, known_boxes = Tracker(), [], []
     thumbs: dict[tuple[str, float], np.ndarray] = {}
@@ -194,6 +264,8 @@ def annotate_video(
         writer.close()
         video_tmp.replace(out / "annotated.mp4")
     finally:
+        if writer is not None:
+            writer.close()  # stops ffmpeg, which would otherwise write the file again later
         video_tmp.unlink(missing_ok=True)
     timeline = pd.DataFrame(rows, columns=_columns())
     with atomic_path(out / "timeline.csv") as tmp:

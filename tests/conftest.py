@@ -28,6 +28,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
         rows = ", ".join(f"{name} {n:,}" for name, n in sorted(ran.items()))
         terminalreporter.write_line(f"property-based cases: {sum(ran.values()):,} ({rows})")
 
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 

@@ -48,8 +48,13 @@ def place(frame: np.ndarray, image: np.ndarray, face: Box, tile: tuple[int, int,
     return (x0 + round(x * scale), y0 + round(y * scale), round(w * scale), round(h * scale))
 
 
-def gallery(photo: np.ndarray, face: Box, n: int) -> tuple[np.ndarray, list[Box]]:
-    """An ``n`` x ``n`` gallery view."""
+HIGHLIGHT_BGR = (60, 205, 35)  # the green outline Zoom draws around the speaking tile
+
+
+def gallery(
+    photo: np.ndarray, face: Box, n: int, highlight: int | None = None
+) -> tuple[np.ndarray, list[Box]]:
+    """An ``n`` x ``n`` gallery view; ``highlight`` outlines that tile as the speaker's."""
     fw, fh = FRAME
     frame = np.full((fh, fw, 3), 28, np.uint8)
     looks, truth, gap = variants(photo, face), [], 6
@@ -57,7 +62,11 @@ def gallery(photo: np.ndarray, face: Box, n: int) -> tuple[np.ndarray, list[Box]
     for i in range(n * n):
         r, c = divmod(i, n)
         image, box = looks[i % len(looks)]
-        truth.append(place(frame, image, box, (gap + c * (tw + gap), gap + r * (th + gap), tw, th)))
+        tile = (gap + c * (tw + gap), gap + r * (th + gap), tw, th)
+        truth.append(place(frame, image, box, tile))
+        if i == highlight:
+            x, y, w, h = tile
+            cv2.rectangle(frame, (x - 2, y - 2), (x + w + 1, y + h + 1), HIGHLIGHT_BGR, 4)
     return frame, truth
 
 

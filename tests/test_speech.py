@@ -5,20 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from capstone.layouts import speech_like
 from capstone.speech import RATE, read_audio, voice_activity, voiced_at
-
-
-def speech_like(seconds: float, spans: list[tuple[float, float]], rate: int = RATE) -> np.ndarray:
-    """A quiet noise floor, and inside ``spans`` a voice: harmonics of 140 Hz, syllables at 4 Hz."""
-    t = np.arange(int(seconds * rate)) / rate
-    rng = np.random.default_rng(0)
-    audio = 0.002 * rng.standard_normal(len(t))
-    voice = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 12))
-    syllables = 0.55 + 0.45 * np.sin(2 * np.pi * 4 * t)
-    for a, b in spans:
-        inside = (t >= a) & (t < b)
-        audio[inside] += 0.15 * (voice * syllables)[inside]
-    return audio.astype(np.float32)
 
 
 def test_voiced_frames_follow_the_script() -> None:

@@ -139,3 +139,48 @@ def test_call_metadata_is_validated(tmp_path: Path) -> None:
         assert str(bad) in str(caught.value)
     with pytest.raises(CallInfoError, match="is a folder"):
         load_call_info(tmp_path)
+
+
+# tile, start, end: the turns end between the samples (2 a second), as speech does
+SCRIPT = [(0, 0.0, 5.25), (1, 6.25, 11.25), (2, 12.25, 16.25), (3, 16.25, 20.0)]
+
+
+def scripted_truth(timeline: pd.DataFrame, tiles: list) -> pd.Series:
+    """Whether each row's face is the scripted speaker at its time (tile found by position)."""
+
+    def tile_of(row) -> int:
+        centres = [(x + w / 2, y + h / 2) for x, y, w, h in tiles]
+        cx, cy = row.x + row.w / 2, row.y + row.h / 2
+        return int(np.argmin([(cx - a) ** 2 + (cy - b) ** 2 for a, b in centres]))
+
+    return pd.Series(
+        [
+            any(i == tile_of(r) and a <= r.time < b for i, a, b in SCRIPT)
+            for r in timeline.itertuples()
+        ]
+    )
+
+
+@pytest.mark.parametrize("audio", [True, False])
+def test_who_speaks_follows_the_script(tmp_path: Path, audio: bool) -> None:
+    from capstone.layouts import HOPPER_FACE, write_call
+
+    hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    video = tmp_path / "scripted.mp4"
+    tiles = write_call(hopper, HOPPER_FACE, video, SCRIPT, seconds=20, fps=10, audio=audio)
+    summary = annotate_video(video, ShiftingModel(), tmp_path / "out", fps=2, progress=False)
+    timeline = pd.read_csv(tmp_path / "out/scripted/timeline.csv", keep_default_na=False)
+    assert summary["audio_track"] is audio
+    truth = scripted_truth(timeline, tiles)
+    said = timeline["speaking"].astype(str).str.lower()  # pandas reads true as True
+    right = (said == "true") == truth
+    if audio:  # every sample decided, by the audio or the outline
+        assert (said != "").all() and right.mean() >= 0.95
+        assert set(timeline["speaking_source"]) == {"audio", "highlight"}
+    else:  # without audio, the outline stays on through the silence at 5-6 s
+        assert right.mean() >= 0.9
+        assert set(timeline["speaking_source"]) == {"highlight"}
+    talk = {p: v["talk_seconds"] for p, v in summary["participants"].items()}
+    scripted = truth.groupby(timeline["participant"]).sum() / 2  # seconds, at 2 samples/s
+    # without audio, a silence counts for whoever spoke last (the outline stays on them)
+    assert talk == pytest.approx(scripted.to_dict(), rel=0.05 if audio else 0.25)

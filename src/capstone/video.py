@@ -30,6 +30,9 @@ from capstone.artefacts import atomic_path, write_json, write_text
 from capstone.errors import CapstoneError
 from capstone.faces import iou
 from capstone.params import CLASSES
+from capstone.speakers import attribute, highlighted_tile
+from capstone.speech import read_audio, voice_activity, voiced_at
+from capstone.talk import talk_metrics
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".mkv", ".avi")
 PROB_COLUMNS = [f"p_{c}" for c in CLASSES]
@@ -240,6 +243,8 @@ def _annotate_into(
     expected = math.ceil(frames / native_fps * fps) if native_fps > 0 and frames > 0 else None
     tracker, rows, known_boxes = Tracker(), [], []
     thumbs: dict[tuple[str, float], np.ndarray] = {}
+    audio = read_audio(path)
+    voiced = voice_activity(audio)[1] if audio is not None else None
     video_tmp = out / ".annotated.part.mp4"
     writer = None
     try:
@@ -249,9 +254,11 @@ def _annotate_into(
             faces = classify_faces(frame, model, boxes=boxes, **options)
             ids = tracker.assign([f["box"] for f in faces])
             known_boxes = [tuple(f["box"]) for f in faces]
-            for pid, face in zip(ids, faces, strict=True):
+            heard = voiced_at([t], voiced)[0] if voiced is not None else None
+            speaking = attribute(known_boxes, highlighted_tile(frame), heard)
+            for pid, face, speech in zip(ids, faces, speaking, strict=True):
                 face["participant"] = pid
-                rows.append(_row(t, pid, face, call))
+                rows.append(_row(t, pid, face, call, speech))
                 x, y, w, h = face["box"]
                 thumbs[(pid, round(t, 3))] = cv2.resize(frame[y : y + h, x : x + w], (96, 96))
             labelled = [{**f, "label": f"{f['participant']} {f['label']}"} for f in faces]
@@ -270,7 +277,8 @@ def _annotate_into(
     timeline = pd.DataFrame(rows, columns=_columns())
     with atomic_path(out / "timeline.csv") as tmp:
         timeline.to_csv(tmp, index=False)
-    summary = summarise(path.name, timeline, call, smooth_s)
+    summary = summarise(path.name, timeline, call, smooth_s, fps)
+    summary["audio_track"] = audio is not None
     _figures(out, timeline, call, smooth_s, summary, thumbs)
     write_json(out / "summary.json", summary)
     write_text(out / "summary.md", summary_markdown(summary))
@@ -329,10 +337,16 @@ def shifts(smooth: pd.DataFrame, top: int = 3, min_gap: float = 10.0) -> list[di
 
 
 def summarise(
-    name: str, timeline: pd.DataFrame, call: CallInfo, smooth_s: float = 5.0
+    name: str, timeline: pd.DataFrame, call: CallInfo, smooth_s: float = 5.0, fps: float = 2.0
 ) -> dict[str, Any]:
-    """Participants, their expression shares overall and per stage, and the shift moments."""
+    """Participants, their expression shares overall and per stage, the shift moments, and
+    the talk metrics of :func:`capstone.talk.talk_metrics` (``fps``: the sampling rate)."""
     classified = timeline[timeline["status"].isin(["ok", "uncertain"])]
+    speaking = timeline[["time", "participant"]].assign(
+        speaking=timeline["speaking"].map({"true": True, "false": False}).astype(object)
+    )
+    speaking.loc[speaking["speaking"].isna(), "speaking"] = None
+    talk = talk_metrics(speaking, fps, call.rep, list(call.prospects))
     participants = {}
     for pid, g in timeline.groupby("participant"):
         c = classified[classified["participant"] == pid]
@@ -348,6 +362,7 @@ def summarise(
             "classified": len(c),
             "shares": shares,
             "per_stage": per_stage,
+            **talk["participants"].get(pid, {}),
         }
     return {
         "input": name,
@@ -356,6 +371,7 @@ def summarise(
         "participants": participants,
         "stages": call.stages,
         "moments": shifts(smoothed(timeline, smooth_s)),
+        "talk": talk["call"],
     }
 
 
@@ -375,6 +391,21 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         for stage, shares in p["per_stage"].items():
             best = ", ".join(f"{k} {v:.0%}" for k, v in list(shares.items())[:2])
             lines.append(f"  - {stage}: {best}")
+    talk = summary.get("talk") or {}
+    if talk.get("known_share"):
+        lines += ["", "Talk:"]
+        for pid, p in summary["participants"].items():
+            share = "" if p.get("talk_share") is None else f" ({p['talk_share']:.0%} of the talk)"
+            lines.append(
+                f"- {pid}: {p.get('talk_seconds', 0):.0f} s{share}, longest monologue "
+                f"{p.get('longest_monologue_s', 0):.0f} s"
+            )
+        ratio, patience = talk.get("talk_listen_ratio"), talk.get("patience_s")
+        if ratio is not None:
+            lines.append(f"- the rep's talk-listen ratio: {ratio:.0%} : {1 - ratio:.0%}")
+        if patience is not None:
+            lines.append(f"- patience (pause before the rep answers): {patience:.1f} s")
+        lines.append(f"- speaker switches per minute: {talk['speaker_switches_per_min']}")
     if summary["moments"]:
         lines += ["", "Largest shifts:"]
         lines += [
@@ -396,12 +427,17 @@ def _columns() -> list[str]:
         "label",
         "probability",
         "stage",
+        "speaking",
+        "speaking_source",
         *PROB_COLUMNS,
     ]
 
 
-def _row(t: float, pid: str, face: dict[str, Any], call: CallInfo) -> list[Any]:
+def _row(
+    t: float, pid: str, face: dict[str, Any], call: CallInfo, speech: tuple[bool | None, str]
+) -> list[Any]:
     probs = [face["probs"].get(c, np.nan) for c in CLASSES]
+    speaking, source = speech
     return [
         round(t, 3),
         pid,
@@ -410,6 +446,8 @@ def _row(t: float, pid: str, face: dict[str, Any], call: CallInfo) -> list[Any]:
         face["label"],
         face["probability"],
         call.stage_at(t),
+        "" if speaking is None else str(speaking).lower(),
+        source,
         *probs,
     ]
 

@@ -184,3 +184,41 @@ def test_who_speaks_follows_the_script(tmp_path: Path, audio: bool) -> None:
     scripted = truth.groupby(timeline["participant"]).sum() / 2  # seconds, at 2 samples/s
     # without audio, a silence counts for whoever spoke last (the outline stays on them)
     assert talk == pytest.approx(scripted.to_dict(), rel=0.05 if audio else 0.25)
+
+
+def test_reactions_split_a_prospects_expressions_by_who_speaks() -> None:
+    from capstone.video import reactions
+
+    rows = [  # time, participant, speaking, label, stage
+        (0, "P1", "true", "neutral", "intro"),
+        (0, "P2", "false", "happy", "intro"),
+        (1, "P1", "true", "neutral", "pricing"),
+        (1, "P2", "false", "sad", "pricing"),
+        (2, "P1", "false", "neutral", "pricing"),
+        (2, "P2", "true", "surprise", "pricing"),
+        (3, "P1", "", "neutral", "pricing"),
+        (3, "P2", "", "angry", "pricing"),
+    ]
+    timeline = pd.DataFrame(rows, columns=["time", "participant", "speaking", "label", "stage"])
+    call = CallInfo(rep="P1", prospects={"P2": "Dana"}, stages={"intro": 0, "pricing": 1})
+    seen = reactions(timeline, call)["P2"]
+    assert seen["while_rep_speaks"] == {
+        "all": {"happy": 0.5, "sad": 0.5},
+        "intro": {"happy": 1.0},
+        "pricing": {"sad": 1.0},
+    }
+    assert seen["while_speaking"] == {"all": {"surprise": 1.0}, "pricing": {"surprise": 1.0}}
+    assert reactions(timeline, CallInfo()) == {}
+
+
+def test_speaking_spans_join_consecutive_samples() -> None:
+    from capstone.video import speaking_spans
+
+    timeline = pd.DataFrame(
+        {
+            "time": [0.0, 0.5, 1.0, 1.5, 2.0, 0.0, 0.5, 1.0, 1.5, 2.0],
+            "participant": ["P1"] * 5 + ["P2"] * 5,
+            "speaking": ["true", "true", "false", "true", ""] + ["false"] * 5,
+        }
+    )
+    assert speaking_spans(timeline) == {"P1": [(0.0, 1.0), (1.5, 2.0)]}

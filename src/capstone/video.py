@@ -372,7 +372,57 @@ def summarise(
         "stages": call.stages,
         "moments": shifts(smoothed(timeline, smooth_s)),
         "talk": talk["call"],
+        "reactions": reactions(classified, call),
     }
+
+
+def speaking_spans(timeline: pd.DataFrame) -> dict[str, list[tuple[float, float]]]:
+    """Per participant, the ``(start, end)`` seconds of each run of samples marked speaking."""
+    times = np.sort(timeline["time"].unique())
+    step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for pid, g in timeline[timeline["speaking"] == "true"].groupby("participant"):
+        runs = spans.setdefault(str(pid), [])
+        for t in np.sort(g["time"].to_numpy()):
+            if runs and t - runs[-1][1] < step / 2:
+                runs[-1] = (runs[-1][0], float(t) + step)
+            else:
+                runs.append((float(t), float(t) + step))
+    return spans
+
+
+def reactions(classified: pd.DataFrame, call: CallInfo) -> dict[str, Any]:
+    """For each prospect, the shares of their perceived expressions while the rep speaks and
+    while they speak themselves, over the call (``all``) and per stage.
+
+    ``classified`` holds the timeline's classified face samples. Empty without a rep.
+    """
+    if call.rep is None:
+        return {}
+    rep_times = set(
+        classified.loc[
+            (classified["participant"] == call.rep) & (classified["speaking"] == "true"), "time"
+        ]
+    )
+    out: dict[str, Any] = {}
+    for pid in call.prospects:
+        own = classified[classified["participant"] == pid]
+        while_rep = own[own["time"].isin(rep_times)]
+        while_self = own[own["speaking"] == "true"]
+        out[pid] = {
+            "while_rep_speaks": _shares_by_stage(while_rep),
+            "while_speaking": _shares_by_stage(while_self),
+        }
+    return out
+
+
+def _shares_by_stage(samples: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Label shares of ``samples`` over all of them and per non-empty stage."""
+    shares = {"all": samples["label"].value_counts(normalize=True).round(3).to_dict()}
+    for stage, g in samples.groupby("stage", sort=False):
+        if stage:
+            shares[str(stage)] = g["label"].value_counts(normalize=True).round(3).to_dict()
+    return {k: v for k, v in shares.items() if v}
 
 
 def summary_markdown(summary: dict[str, Any]) -> str:
@@ -406,6 +456,12 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         if patience is not None:
             lines.append(f"- patience (pause before the rep answers): {patience:.1f} s")
         lines.append(f"- speaker switches per minute: {talk['speaker_switches_per_min']}")
+    for pid, seen in (summary.get("reactions") or {}).items():
+        for key, label in (("while_rep_speaks", "while the rep speaks"), ("while_speaking", "")):
+            shares = seen[key].get("all", {})
+            if shares:
+                top = ", ".join(f"{k} {v:.0%}" for k, v in list(shares.items())[:3])
+                lines.append(f"- {pid} {label or 'while speaking'}: {top}")
     if summary["moments"]:
         lines += ["", "Largest shifts:"]
         lines += [
@@ -491,7 +547,10 @@ def _figures(
 
     smooth = smoothed(timeline, smooth_s)
     fig = plots.timelines(
-        smooth, call.stages, {p: call.role(p) for p in smooth["participant"].unique()}
+        smooth,
+        call.stages,
+        {p: call.role(p) for p in smooth["participant"].unique()},
+        speaking_spans(timeline),
     )
     with atomic_path(out / "timeline.png") as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")

@@ -457,11 +457,14 @@ def summary_markdown(summary: dict[str, Any]) -> str:
             lines.append(f"- patience (pause before the rep answers): {patience:.1f} s")
         lines.append(f"- speaker switches per minute: {talk['speaker_switches_per_min']}")
     for pid, seen in (summary.get("reactions") or {}).items():
-        for key, label in (("while_rep_speaks", "while the rep speaks"), ("while_speaking", "")):
+        for key, when in (
+            ("while_rep_speaks", "while the rep speaks"),
+            ("while_speaking", "while speaking"),
+        ):
             shares = seen[key].get("all", {})
             if shares:
                 top = ", ".join(f"{k} {v:.0%}" for k, v in list(shares.items())[:3])
-                lines.append(f"- {pid} {label or 'while speaking'}: {top}")
+                lines.append(f"- {pid} {when}: {top}")
     if summary["moments"]:
         lines += ["", "Largest shifts:"]
         lines += [

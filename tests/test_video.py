@@ -15,7 +15,6 @@ from capstone.annotation import MediaError, gallery_frame, load_image
 from capstone.video import (
     CallInfo,
     CallInfoError,
-    Tracker,
     annotate_video,
     load_call_info,
     sample_frames,
@@ -105,13 +104,6 @@ def test_a_rate_above_the_videos_own_samples_each_frame_once(
     annotate_video(call_video, ShiftingModel(), tmp_path, fps=1e9, name="fast", progress=False)
     frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "fast/annotated.mp4"))
     assert frames == 40 and seconds == pytest.approx(4, abs=0.2)  # 10 frames/s, as recorded
-
-
-def test_tracker_keeps_ids_for_boxes_that_stay_put() -> None:
-    tracker = Tracker()
-    assert tracker.assign([[0, 0, 50, 50], [200, 0, 50, 50]]) == ["P1", "P2"]
-    assert tracker.assign([[205, 2, 50, 50], [2, 1, 50, 50]]) == ["P2", "P1"]
-    assert tracker.assign([[400, 0, 50, 50]]) == ["P3"]
 
 
 def test_call_metadata_is_validated(tmp_path: Path) -> None:

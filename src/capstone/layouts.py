@@ -37,6 +37,19 @@ def variants(photo: np.ndarray, face: Box) -> list[tuple[np.ndarray, Box]]:
     ]
 
 
+CASTS = [(1.0, 1.0, 1.0), (1.3, 1.0, 0.7), (0.7, 1.15, 1.0), (1.0, 0.75, 1.3)]  # B, G, R gains
+
+
+def people(photo: np.ndarray, face: Box) -> list[tuple[np.ndarray, Box]]:
+    """Four participants from one portrait, told apart as a tracker must tell people apart:
+    each of :func:`variants` in its own light (a colour cast, as different rooms and screens
+    give)."""
+    return [
+        (np.clip(image * np.array(cast), 0, 255).astype(np.uint8), box)
+        for (image, box), cast in zip(variants(photo, face), CASTS, strict=True)
+    ]
+
+
 def place(frame: np.ndarray, image: np.ndarray, face: Box, tile: tuple[int, int, int, int]) -> Box:
     """Fit ``image`` into ``tile`` ``(x, y, w, h)`` of ``frame``; return the face's new box."""
     tx, ty, tw, th = tile
@@ -52,16 +65,25 @@ HIGHLIGHT_BGR = (60, 205, 35)  # the green outline Zoom draws around the speakin
 
 
 def gallery(
-    photo: np.ndarray, face: Box, n: int, highlight: int | None = None
+    photo: np.ndarray,
+    face: Box,
+    n: int,
+    highlight: int | None = None,
+    looks: list[tuple[np.ndarray, Box]] | None = None,
+    order: list[int] | None = None,
 ) -> tuple[np.ndarray, list[Box]]:
-    """An ``n`` x ``n`` gallery view; ``highlight`` outlines that tile as the speaker's."""
+    """An ``n`` x ``n`` gallery view; ``highlight`` outlines that tile as the speaker's.
+
+    Tile ``i`` shows ``looks[order[i]]`` (default: :func:`variants` in turn, every tile).
+    """
     fw, fh = FRAME
     frame = np.full((fh, fw, 3), 28, np.uint8)
-    looks, truth, gap = variants(photo, face), [], 6
+    looks, truth, gap = looks or variants(photo, face), [], 6
+    order = list(range(n * n)) if order is None else order
     tw, th = (fw - gap * (n + 1)) // n, (fh - gap * (n + 1)) // n
-    for i in range(n * n):
+    for i, look in enumerate(order):
         r, c = divmod(i, n)
-        image, box = looks[i % len(looks)]
+        image, box = looks[look % len(looks)]
         tile = (gap + c * (tw + gap), gap + r * (th + gap), tw, th)
         truth.append(place(frame, image, box, tile))
         if i == highlight:
@@ -70,14 +92,26 @@ def gallery(
     return frame, truth
 
 
-def speaker(photo: np.ndarray, face: Box, thumbs: int = 4) -> tuple[np.ndarray, list[Box]]:
-    """Speaker view: one large tile below a strip of ``thumbs`` small ones."""
+def speaker(
+    photo: np.ndarray,
+    face: Box,
+    thumbs: int = 4,
+    looks: list[tuple[np.ndarray, Box]] | None = None,
+    order: list[int] | None = None,
+) -> tuple[np.ndarray, list[Box]]:
+    """Speaker view: one large tile below a strip of ``thumbs`` small ones.
+
+    The large tile shows ``looks[order[0]]``, the strip the rest of ``order`` (default:
+    :func:`variants` in turn).
+    """
     fw, fh = FRAME
     frame = np.full((fh, fw, 3), 28, np.uint8)
-    looks = variants(photo, face)
-    truth = [place(frame, *looks[0], (0, 110, fw, fh - 110))]
+    looks = looks or variants(photo, face)
+    order = list(range(thumbs + 1)) if order is None else order
+    thumbs = len(order) - 1
+    truth = [place(frame, *looks[order[0] % len(looks)], (0, 110, fw, fh - 110))]
     for i in range(thumbs):
-        image, box = looks[(i + 1) % len(looks)]
+        image, box = looks[order[i + 1] % len(looks)]
         truth.append(place(frame, image, box, (fw // 2 - thumbs * 90 + i * 180, 5, 170, 100)))
     return frame, truth
 

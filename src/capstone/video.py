@@ -1,9 +1,9 @@
 """Annotate a call recording: sample frames, track participants, timelines, moments, H.264.
 
 For each sampled frame the faces are classified (as in :mod:`capstone.annotation`), and
-faces are linked across frames into participants ``P1``, ``P2``, ... by where they are: a
-video call's tiles barely move, so a face that overlaps a participant's last box is that
-participant. Detection, the slow step, runs on every ``detect_every``-th sampled frame; in
+faces are linked across frames into participants ``P1``, ``P2``, ... by how they and their
+tile look and where they are (:mod:`capstone.identity`), so that a participant keeps their
+id when tiles reorder or the layout changes. Detection, the slow step, runs on every ``detect_every``-th sampled frame; in
 between, the participants' last boxes are classified again.
 
 Outputs, in ``out_dir/<video stem>/``: ``timeline.csv`` (time, participant, box, label,
@@ -28,7 +28,7 @@ from tqdm import tqdm
 from capstone.annotation import MediaError, check_input_file, classify_faces, draw
 from capstone.artefacts import atomic_path, write_json, write_text
 from capstone.errors import CapstoneError
-from capstone.faces import iou
+from capstone.identity import Tracker
 from capstone.params import CLASSES
 from capstone.speakers import attribute, highlighted_tile
 from capstone.speech import read_audio, voice_activity, voiced_at
@@ -156,38 +156,6 @@ def frame_count(path: str | Path) -> tuple[int, float]:
         capture.release()
 
 
-class Tracker:
-    """Links boxes across frames into participants by overlap with their last box."""
-
-    def __init__(self, min_iou: float = 0.3) -> None:
-        self.min_iou = min_iou
-        self.boxes: dict[str, list[int]] = {}
-
-    def assign(self, boxes: list[list[int]]) -> list[str]:
-        """Participant ids for ``boxes`` (new ids for faces that match no one)."""
-        pairs = sorted(
-            (
-                (iou(tuple(b), tuple(last)), i, pid)
-                for i, b in enumerate(boxes)
-                for pid, last in self.boxes.items()
-            ),
-            reverse=True,
-        )
-        ids: dict[int, str] = {}
-        taken: set[str] = set()
-        for score, i, pid in pairs:
-            if score >= self.min_iou and i not in ids and pid not in taken:
-                ids[i] = pid
-                taken.add(pid)
-        for i in range(len(boxes)):
-            if i not in ids:
-                ids[i] = f"P{len(self.boxes) + 1}"
-                self.boxes[ids[i]] = boxes[i]
-        for i, b in enumerate(boxes):
-            self.boxes[ids[i]] = list(b)
-        return [ids[i] for i in range(len(boxes))]
-
-
 def annotate_video(
     path: str | Path,
     model: Any,
@@ -252,7 +220,7 @@ def _annotate_into(
         for n, (t, frame) in enumerate(sample_frames(path, fps)):
             boxes = None if n % detect_every == 0 else known_boxes
             faces = classify_faces(frame, model, boxes=boxes, **options)
-            ids = tracker.assign([f["box"] for f in faces])
+            ids = tracker.assign([f["box"] for f in faces], frame)
             known_boxes = [tuple(f["box"]) for f in faces]
             heard = voiced_at([t], voiced)[0] if voiced is not None else None
             speaking = attribute(known_boxes, highlighted_tile(frame), heard)

@@ -67,7 +67,7 @@ def test_a_recording_gives_participants_timelines_and_a_browser_video(
     assert {m["to"] for m in summary["moments"]} == {"happy"}
     assert json.loads((out / "summary.json").read_text()) == summary
     assert "P2** (prospect (Dana))" in (out / "summary.md").read_text()
-    for name in ("timeline.png", "moments.png"):
+    for name in ("timeline.png", "moments.png", "participants.png"):
         assert (out / name).stat().st_size > 0
     head = (out / "annotated.mp4").read_bytes()[:4096]
     assert b"ftyp" in head and b"avc1" in (out / "annotated.mp4").read_bytes()  # H.264

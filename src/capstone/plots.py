@@ -247,6 +247,24 @@ def moments(items: list[dict]) -> Figure:
     return fig
 
 
+def participants(items: list[dict]) -> Figure:
+    """One face thumbnail per participant, titled with its id and role, so that ids can be
+    mapped to names in the call metadata."""
+    fig, axes = plt.subplots(
+        1, max(1, len(items)), figsize=(1.7 * max(1, len(items)), 2.1), squeeze=False
+    )
+    for ax in axes[0]:
+        ax.set_axis_off()
+    for ax, item in zip(axes[0], items, strict=False):
+        ax.imshow(item["image"][:, :, ::-1])
+        role = f"\n{item['role']}" if item.get("role") else ""
+        ax.set_title(f"{item['participant']}{role}", fontsize=8)
+    if not items:
+        axes[0, 0].text(0.5, 0.5, "no faces", ha="center", va="center")
+    fig.tight_layout()
+    return fig
+
+
 def image_file(path: str | Path) -> Any:
     """An image file for ``IPython.display.display`` (so the executed notebook embeds it)."""
     from IPython.display import Image

@@ -9,6 +9,8 @@ between, the participants' last boxes are classified again.
 Outputs, in ``out_dir/<video stem>/``: ``timeline.csv`` (time, participant, box, label,
 probabilities), ``timeline.png`` (smoothed, one panel per participant, with the call's
 stages), ``moments.png`` (where each participant's expression shifts most),
+``participants.png`` (each participant's id with a thumbnail, to name them in the call
+metadata),
 ``annotated.mp4`` (H.264, plays in browsers), ``summary.json`` and ``summary.md``.
 """
 
@@ -531,6 +533,14 @@ def _figures(
     ]
     fig = plots.moments([m for m in moments if m["image"] is not None])
     with atomic_path(out / "moments.png") as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    first: dict[str, np.ndarray] = {}
+    for (pid, _), image in sorted(thumbs.items(), key=lambda item: item[0][1]):
+        first.setdefault(pid, image)
+    fig = plots.participants(
+        [{"participant": p, "role": call.role(p), "image": im} for p, im in sorted(first.items())]
+    )
+    with atomic_path(out / "participants.png") as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
     import matplotlib.pyplot as plt
 

@@ -137,20 +137,16 @@ def test_call_metadata_is_validated(tmp_path: Path) -> None:
 SCRIPT = [(0, 0.0, 5.25), (1, 6.25, 11.25), (2, 12.25, 16.25), (3, 16.25, 20.0)]
 
 
-def scripted_truth(timeline: pd.DataFrame, tiles: list) -> pd.Series:
-    """Whether each row's face is the scripted speaker at its time (tile found by position)."""
-
-    def tile_of(row) -> int:
-        centres = [(x + w / 2, y + h / 2) for x, y, w, h in tiles]
-        cx, cy = row.x + row.w / 2, row.y + row.h / 2
-        return int(np.argmin([(cx - a) ** 2 + (cy - b) ** 2 for a, b in centres]))
-
-    return pd.Series(
-        [
-            any(i == tile_of(r) and a <= r.time < b for i, a, b in SCRIPT)
-            for r in timeline.itertuples()
-        ]
-    )
+def scripted_truth(timeline: pd.DataFrame, truth: list, fps: int = 10) -> pd.Series:
+    """Whether each row's face is the scripted speaker at its time (found by its box)."""
+    rows = []
+    for r in timeline.itertuples():
+        boxes, who = truth[round(r.time * fps)]
+        centres = [(x + w / 2, y + h / 2) for x, y, w, h in boxes]
+        cx, cy = r.x + r.w / 2, r.y + r.h / 2
+        person = who[int(np.argmin([(cx - a) ** 2 + (cy - b) ** 2 for a, b in centres]))]
+        rows.append(any(p == person and a <= r.time < b for p, a, b in SCRIPT))
+    return pd.Series(rows)
 
 
 @pytest.mark.parametrize("audio", [True, False])
@@ -159,11 +155,11 @@ def test_who_speaks_follows_the_script(tmp_path: Path, audio: bool) -> None:
 
     hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     video = tmp_path / "scripted.mp4"
-    tiles = write_call(hopper, HOPPER_FACE, video, SCRIPT, seconds=20, fps=10, audio=audio)
+    truth_frames = write_call(hopper, HOPPER_FACE, video, SCRIPT, seconds=20, fps=10, audio=audio)
     summary = annotate_video(video, ShiftingModel(), tmp_path / "out", fps=2, progress=False)
     timeline = pd.read_csv(tmp_path / "out/scripted/timeline.csv", keep_default_na=False)
     assert summary["audio_track"] is audio
-    truth = scripted_truth(timeline, tiles)
+    truth = scripted_truth(timeline, truth_frames)
     said = timeline["speaking"].astype(str).str.lower()  # pandas reads true as True
     right = (said == "true") == truth
     if audio:  # every sample decided, by the audio or the outline

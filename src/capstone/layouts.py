@@ -224,17 +224,28 @@ def write_call(
     seconds: int = 20,
     fps: int = 10,
     audio: bool = True,
-) -> list[Box]:
-    """A 2x2 gallery recording in which tile ``i`` speaks from ``start`` to ``end`` for each
-    ``(i, start, end)`` of ``script``: its tile is outlined as the app outlines the speaker
-    (the outline stays on the last speaker through silences, as in Zoom), and, with
-    ``audio``, an AAC track holds a voice-like sound while anyone speaks. Returns the true
-    face boxes of the tiles, in tile order. H.264 through imageio-ffmpeg.
+    scenes: list[tuple[float, str, list[int]]] | None = None,
+    looks: list[tuple[np.ndarray, Box]] | None = None,
+) -> list[tuple[list[Box], list[int]]]:
+    """A call recording in which participant ``p`` speaks from ``start`` to ``end`` for each
+    ``(p, start, end)`` of ``script``, with its true boxes and speakers.
+
+    ``scenes`` lists ``(start, layout, order)``: from ``start`` seconds on, a 2x2
+    ``gallery`` of the participants in ``order`` (tile by tile), or ``speaker`` view with
+    the current speaker in the main tile and the rest of ``order`` in the strip (default: a
+    2x2 gallery of participants 0-3 throughout). In gallery view the speaker's tile is
+    outlined as the app outlines it (the outline stays on the last speaker through
+    silences, as in Zoom). With ``audio``, an AAC track holds a voice-like sound while
+    anyone speaks. ``looks`` are the participants (default: :func:`variants`). Returns, for
+    each frame written, the face boxes on screen and which participant each one is. H.264
+    through imageio-ffmpeg.
     """
     import wave
 
     import imageio_ffmpeg
 
+    scenes = scenes or [(0.0, "gallery", [0, 1, 2, 3])]
+    looks = looks or variants(photo, face)
     wav = path.with_suffix(".wav")
     if audio:
         pcm = (speech_like(seconds, [(a, b) for _, a, b in script]) * 32767).astype("<i2")
@@ -257,9 +268,16 @@ def write_call(
     try:
         for k in range(seconds * fps):
             t = k / fps
-            speaking = [i for i, a, b in script if a <= t < b]
+            speaking = [p for p, a, b in script if a <= t < b]
             last = speaking[0] if speaking else last
-            frame, truth = gallery(photo, face, 2, highlight=last)
+            _, layout, order = [scene for scene in scenes if scene[0] <= t][-1]
+            if layout == "speaker" and last in order:
+                order = [last, *(p for p in order if p != last)]
+                frame, boxes = speaker(photo, face, looks=looks, order=order)
+            else:
+                tile = order.index(last) if last in order else None
+                frame, boxes = gallery(photo, face, 2, highlight=tile, looks=looks, order=order)
+            truth.append((boxes, list(order)))
             writer.send(np.ascontiguousarray(frame[:, :, ::-1]))
     finally:
         writer.close()

@@ -3,8 +3,9 @@
 For each sampled frame the faces are classified (as in :mod:`capstone.annotation`), and
 faces are linked across frames into participants ``P1``, ``P2``, ... by how they and their
 tile look and where they are (:mod:`capstone.identity`), so that a participant keeps their
-id when tiles reorder or the layout changes. Detection, the slow step, runs on every ``detect_every``-th sampled frame; in
-between, the participants' last boxes are classified again.
+id when tiles reorder or the layout changes. Detection, the slow step, runs on every ``detect_every``-th sampled frame and
+whenever the picture changes at once (tiles reorder, the view switches); in between, the
+participants' last boxes are classified again.
 
 Outputs, in ``out_dir/<video stem>/``: ``timeline.csv`` (time, participant, box, label,
 probabilities), ``timeline.png`` (smoothed, one panel per participant, with the call's
@@ -36,6 +37,7 @@ from capstone.speakers import attribute, highlighted_tile
 from capstone.speech import read_audio, voice_activity, voiced_at
 from capstone.talk import talk_metrics
 
+SCENE_CUT = 12.0  # mean change of a 64x36 grayscale glance (0-255) that means a new layout
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".mkv", ".avi")
 PROB_COLUMNS = [f"p_{c}" for c in CLASSES]
 
@@ -169,6 +171,7 @@ def annotate_video(
     call: CallInfo | None = None,
     progress: bool = True,
     name: str | None = None,
+    speakers: bool = True,
     **options: Any,
 ) -> dict[str, Any]:
     """Annotate one recording; returns the summary (also written as JSON and markdown).
@@ -176,7 +179,9 @@ def annotate_video(
     ``options`` go to :func:`capstone.annotation.classify_faces` (``detector``,
     ``min_face``, ``uncertain_below``, ``crop``). The outputs go to ``out_dir/<name>``
     (default: the video's stem). ``fps`` above the video's own frame rate samples every
-    frame once. If the recording cannot be read, nothing is left behind.
+    frame once. If the recording cannot be read, nothing is left behind. ``speakers=False``
+    skips telling who speaks and links faces by position alone (for measuring what that
+    work costs).
     """
     path = Path(path)
     if not (math.isfinite(fps) and fps > 0) or detect_every < 1:
@@ -188,7 +193,7 @@ def annotate_video(
     out.mkdir(parents=True, exist_ok=True)
     try:
         return _annotate_into(
-            out, path, model, fps, detect_every, smooth_s, call, progress, options
+            out, path, model, fps, detect_every, smooth_s, call, progress, speakers, options
         )
     except BaseException:
         if created and out.is_dir() and not any(out.iterdir()):
@@ -205,6 +210,7 @@ def _annotate_into(
     smooth_s: float,
     call: CallInfo,
     progress: bool,
+    speakers: bool,
     options: dict[str, Any],
 ) -> dict[str, Any]:
     frames, native_fps = frame_count(path)
@@ -213,19 +219,27 @@ def _annotate_into(
     expected = math.ceil(frames / native_fps * fps) if native_fps > 0 and frames > 0 else None
     tracker, rows, known_boxes = Tracker(), [], []
     thumbs: dict[tuple[str, float], np.ndarray] = {}
-    audio = read_audio(path)
+    audio = read_audio(path) if speakers else None
     voiced = voice_activity(audio)[1] if audio is not None else None
     video_tmp = out / ".annotated.part.mp4"
     writer = None
     try:
         bar = tqdm(total=expected, desc=f"annotate {path.name}", unit="frame", disable=not progress)
+        ids: list[str] = []
+        seen = None
         for n, (t, frame) in enumerate(sample_frames(path, fps)):
-            boxes = None if n % detect_every == 0 else known_boxes
-            faces = classify_faces(frame, model, boxes=boxes, **options)
-            ids = tracker.assign([f["box"] for f in faces], frame)
+            glance = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (64, 36)).astype(float)
+            cut = seen is not None and np.abs(glance - seen).mean() > SCENE_CUT
+            seen = glance
+            detect = n % detect_every == 0 or cut  # a new layout: find the faces again now
+            faces = classify_faces(frame, model, boxes=None if detect else known_boxes, **options)
+            if detect:  # between detections the boxes, and so the ids, stay as they were
+                ids = tracker.assign([f["box"] for f in faces], frame if speakers else None)
             known_boxes = [tuple(f["box"]) for f in faces]
             heard = voiced_at([t], voiced)[0] if voiced is not None else None
-            speaking = attribute(known_boxes, highlighted_tile(frame), heard)
+            highlight = highlighted_tile(frame) if speakers else None
+            unknown = [(None, "")] * len(faces)
+            speaking = attribute(known_boxes, highlight, heard) if speakers else unknown
             for pid, face, speech in zip(ids, faces, speaking, strict=True):
                 face["participant"] = pid
                 rows.append(_row(t, pid, face, call, speech))

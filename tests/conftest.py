@@ -9,8 +9,25 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# Property-based tests (tests/test_robustness.py): "ci" is what CI affords, "thorough" ten
+# times as many cases (HYPOTHESIS_PROFILE=thorough).
+settings.register_profile("ci", max_examples=60)
+settings.register_profile("thorough", max_examples=600)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print how many generated cases each boundary's property tests ran."""
+    robustness = sys.modules.get("test_robustness")
+    if robustness and robustness.RAN:
+        ran = robustness.RAN
+        rows = ", ".join(f"{name} {n:,}" for name, n in sorted(ran.items()))
+        terminalreporter.write_line(f"property-based cases: {sum(ran.values()):,} ({rows})")
+
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

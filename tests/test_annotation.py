@@ -14,6 +14,7 @@ from capstone.annotation import (
     classify_faces,
     gallery_frame,
     load_image,
+    output_names,
 )
 from capstone.params import CLASSES
 
@@ -102,3 +103,17 @@ def test_a_face_that_fills_the_picture_is_read(hopper: np.ndarray) -> None:
     headshot = cv2.resize(hopper[120:340, 170:350], (143, 181))
     faces = classify_faces(headshot, HAPPY)
     assert [f["label"] for f in faces] == ["happy"]
+
+
+def test_every_input_gets_an_output_name_of_its_own(tmp_path: Path) -> None:
+    files = [tmp_path / n for n in ("call.mp4", "good.jpg", "good.png", "a/x.png", "b/x.png")]
+    assert output_names(files) == ["call", "good_jpg", "good_png", "a_x_png", "b_x_png"]
+    assert output_names([tmp_path / "a.png", tmp_path / "a.png"]) == ["a_png", "a_png-2"]
+
+
+def test_a_folder_and_an_oversized_image_are_named_for_what_they_are(tmp_path: Path) -> None:
+    with pytest.raises(MediaError, match="is a folder"):
+        load_image(tmp_path)
+    cv2.imwrite(str(tmp_path / "big.png"), np.zeros((100, 100, 3), np.uint8))
+    with pytest.raises(MediaError, match="larger than 5,000 pixels"):
+        load_image(tmp_path / "big.png", max_pixels=5000)

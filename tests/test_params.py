@@ -34,6 +34,16 @@ def test_stage_slice_holds_only_that_stage(repo: Path) -> None:
     assert set(params.stage("eda")) == {"profile", "seed", "eda"}
 
 
+def test_gpu_profile_loads_and_trains_a_wider_network_from_scratch(
+    repo: Path, shared_data: Path
+) -> None:
+    params = load(repo / "params" / "gpu.yaml", repo)
+    baseline = params.run("baseline")
+    assert baseline.init_file is None and baseline.init_from is None
+    assert baseline.width > load(repo / "params" / "shared.yaml", repo).run("baseline").width
+    assert all(run.init_from == "baseline" for run in params.merged.runs)
+
+
 def test_runs_are_found_by_name_across_the_training_stages(repo: Path) -> None:
     params = load(repo / "params" / "full.yaml", repo)
     assert params.run("wild_webcam") in params.merged.runs

@@ -116,6 +116,18 @@ def test_only_runs_just_that_stage(project) -> None:
     assert "book:" not in proc.stdout
 
 
+def test_a_second_run_on_the_same_folder_stops_at_once(project) -> None:
+    from capstone.paths import ProjectPaths
+
+    root, _ = project
+    with pipeline.run_lock(ProjectPaths(root)):  # as if another run held the folder
+        proc = run_pipeline(root)
+    assert proc.returncode == 2
+    assert f"another pipeline run is using {root / 'build'} (pid {os.getpid()}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert run_pipeline(root).returncode == 0  # and once it is done, the next run goes ahead
+
+
 def test_corrupted_artefact_is_detected_and_rebuilt(project) -> None:
     root, _ = project
     metrics = root / "build/evaluation/metrics.json"

@@ -1,15 +1,23 @@
-"""Property-based tests: odd bytes, truncated files, wrong names. Load, or fail with our error.
+"""Property-based tests over every boundary: load, or fail with our error, and lose nothing.
 
 Every loader that reads user files gets random bytes, truncated copies of valid files,
-wrong extensions and unicode or spaces in paths. Each case must either load or raise the
-project's own error type (a subclass of CapstoneError, with the file named), in bounded time.
+wrong extensions and unicode or spaces in paths; the CLI's options, call metadata, params,
+face boxes, model files and output names get random values. Each case must either give a
+valid result or raise the boundary's own error type (a subclass of CapstoneError, with the
+file named) or a usage error, never another exception, in bounded time.
+
+The number of cases is set by the hypothesis profile (``tests/conftest.py``): ``ci`` by
+default, ``thorough`` (ten times as many) with ``HYPOTHESIS_PROFILE=thorough``. The cases
+each boundary ran are counted and printed at the end of the test session.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import tempfile
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import cv2
@@ -25,9 +33,19 @@ from capstone.errors import CapstoneError
 from capstone.params import DatasetSource, SampleSpec
 from capstone.video import sample_frames
 
-CASES = settings(
-    max_examples=40, deadline=5000, suppress_health_check=[HealthCheck.too_slow], derandomize=True
-)
+RAN: Counter[str] = Counter()  # cases run per boundary, printed by tests/conftest.py
+
+
+def cases(share: float = 1.0, deadline: int | None = 5000) -> settings:
+    """Settings of a property test: ``share`` of the hypothesis profile's examples."""
+    return settings(
+        max_examples=max(1, round(settings.default.max_examples * share)),
+        deadline=deadline,
+        suppress_health_check=[HealthCheck.too_slow],
+        derandomize=True,
+    )
+
+
 NAMES = st.sampled_from(["face", "fäce ünïcode", "with space", "日本"])
 
 
@@ -59,13 +77,14 @@ def write(folder: Path, name: str, suffix: str, data: bytes) -> Path:
     return path
 
 
-@CASES
+@cases()
 @given(
     data=st.one_of(st.binary(max_size=2000), truncated(PNG)),
     name=NAMES,
     suffix=st.sampled_from([".png", ".jpg", ".webp", ".txt", ""]),
 )
 def test_image_loader(data: bytes, name: str, suffix: str) -> None:
+    RAN["images"] += 1
     with tempfile.TemporaryDirectory() as tmp:
         path = write(Path(tmp), name, suffix, data)
         try:
@@ -93,9 +112,10 @@ def test_image_declaring_huge_dimensions_is_refused_before_decoding(tmp_path: Pa
         load_image(path)
 
 
-@CASES
+@cases()
 @given(data=st.binary(max_size=4000), name=NAMES, suffix=st.sampled_from([".mp4", ".webm", ".mov"]))
 def test_video_reader(data: bytes, name: str, suffix: str) -> None:
+    RAN["videos"] += 1
     with tempfile.TemporaryDirectory() as tmp:
         path = write(Path(tmp), name, suffix, data)
         try:
@@ -106,9 +126,10 @@ def test_video_reader(data: bytes, name: str, suffix: str) -> None:
             assert all(f.ndim == 3 for _, f in frames)
 
 
-@CASES
+@cases()
 @given(data=st.one_of(st.binary(max_size=2000), truncated(ZIP)), name=NAMES)
 def test_archive_loader(data: bytes, name: str) -> None:
+    RAN["archives"] += 1
     with tempfile.TemporaryDirectory() as tmp:
         archive = write(Path(tmp), name, ".zip", data)
         spec = DatasetSource(source="local", path=archive.name)
@@ -139,7 +160,7 @@ YAML_VALUES = st.recursive(
 )
 
 
-@CASES
+@cases()
 @given(
     edit=st.tuples(
         st.sampled_from(["seed", "download", "baseline", "demo", "eda", "nonsense"]), YAML_VALUES
@@ -147,6 +168,7 @@ YAML_VALUES = st.recursive(
     raw=st.one_of(st.none(), st.text(max_size=200)),
 )
 def test_params_loader(edit, raw) -> None:
+    RAN["params"] += 1
     import yaml
 
     repo = Path(__file__).resolve().parents[1]
@@ -162,3 +184,149 @@ def test_params_loader(edit, raw) -> None:
             params.load(path, tmp)
         except CapstoneError as err:
             assert "p.yaml" in str(err)
+
+
+OPTION_TEXT = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-(10**6), 10**6).map(str),
+    st.text(max_size=6),
+)
+
+
+@cases(3)
+@given(
+    option=st.sampled_from(["--fps", "--detect-every", "--min-face", "--uncertain-below"]),
+    value=OPTION_TEXT,
+)
+def test_cli_options(option: str, value: str) -> None:
+    import contextlib
+
+    from capstone.cli import _parser
+
+    RAN["CLI options"] += 1
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            args = _parser().parse_args(["annotate", "x.png", "--out", "o", option, value])
+        except SystemExit as stop:  # a usage error, printed by argparse
+            assert stop.code == 2
+            assert option in err.getvalue()
+            return
+    parsed = vars(args)[option.lstrip("-").replace("-", "_")]
+    assert np.isfinite(parsed)
+    assert {"--fps": 0 < parsed <= 120, "--uncertain-below": 0 <= parsed <= 1}.get(
+        option, parsed >= 1
+    )
+
+
+CALL_YAML = st.one_of(
+    YAML_VALUES,
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "rep": YAML_VALUES,
+            "prospects": YAML_VALUES,
+            "stages": st.one_of(
+                YAML_VALUES,
+                st.dictionaries(
+                    st.text(max_size=5), st.one_of(st.floats(), st.integers(), st.text(max_size=3))
+                ),
+            ),
+        },
+    ),
+)
+
+
+@cases(3)
+@given(data=CALL_YAML, raw=st.one_of(st.none(), st.text(max_size=80)))
+def test_call_metadata(data, raw) -> None:
+    import math
+
+    import yaml
+
+    from capstone.video import CallInfo, load_call_info
+
+    RAN["call metadata"] += 1
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "call.yaml"
+        path.write_text(raw if raw is not None else yaml.safe_dump(data), encoding="utf-8")
+        try:
+            info = load_call_info(path)
+        except CapstoneError as err:
+            assert "call.yaml" in str(err)
+        else:
+            assert isinstance(info, CallInfo)
+            times = list(info.stages.values())
+            assert all(math.isfinite(t) and t >= 0 for t in times) and times == sorted(times)
+
+
+@cases(3)
+@given(
+    box=st.tuples(*[st.floats(-300, 300) | st.integers(-300, 300) | st.just(float("nan"))] * 4),
+    shape=st.sampled_from([(60, 80), (60, 80, 3), (60, 80, 4), (1, 1), (60, 80, 1)]),
+    depth=st.sampled_from([np.uint8, np.uint16, np.float32]),
+    margin=st.floats(-0.5, 2.0),
+)
+def test_face_crops(box, shape, depth, margin) -> None:
+    from capstone.faces import crop_face
+
+    RAN["face crops"] += 1
+    image = np.full(shape, 7, depth)
+    try:
+        crop = crop_face(image, box, margin=margin)
+    except CapstoneError as err:
+        assert str(err)
+    else:
+        assert crop.shape == (48, 48) and crop.dtype == np.uint8
+
+
+@cases(3)
+@given(
+    files=st.lists(
+        st.tuples(
+            st.sampled_from(["", "a", "b", "a/b", "日本", "with space"]),
+            st.sampled_from(["call", "call.v2", "good", "x", "Call", ".hidden"]),
+            st.sampled_from([".png", ".jpg", ".mp4", ".PNG", ".webm"]),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_output_names(files) -> None:
+    from capstone.annotation import output_names
+
+    RAN["output names"] += 1
+    paths = list(
+        dict.fromkeys(Path("/calls", folder, stem + suffix) for folder, stem, suffix in files)
+    )
+    names = output_names(paths)
+    assert len(names) == len(paths) == len(set(names))
+    assert all(name and "/" not in name and name not in (".", "..") for name in names)
+
+
+@functools.cache
+def valid_model() -> bytes:
+    """A small model file that meets the contract, made once."""
+    import keras
+
+    inputs = keras.Input((48, 48, 1))
+    x = keras.layers.Dense(7, activation="softmax")(keras.layers.GlobalAveragePooling2D()(inputs))
+    with tempfile.TemporaryDirectory() as tmp:
+        keras.Model(inputs, x).save(Path(tmp) / "m.keras")
+        return (Path(tmp) / "m.keras").read_bytes()
+
+
+@cases(deadline=None)  # the first case builds the valid model file
+@given(data=st.data())
+def test_model_files(data) -> None:
+    from capstone.inference import load_model
+
+    RAN["model files"] += 1
+    model = valid_model()
+    content = data.draw(st.one_of(st.binary(max_size=3000), truncated(model)))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write(Path(tmp), data.draw(NAMES), ".keras", content)
+        try:
+            load_model(path)
+        except CapstoneError as err:
+            assert path.name in str(err)

@@ -130,7 +130,7 @@ def test_the_last_phase_must_be_at_full_size() -> None:
 
 
 def test_native_bf16_reads_the_cpu_flags(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(training.tf.config, "list_physical_devices", lambda kind: [])
+    monkeypatch.setattr(training, "gpu_visible", lambda: False)
     avx2 = tmp_path / "avx2"
     avx2.write_text("flags\t\t: fpu sse2 avx2 fma\n")
     sapphire = tmp_path / "sapphire"

@@ -12,7 +12,13 @@ import pytest
 from matplotlib import cbook
 
 from capstone.annotation import MediaError, gallery_frame, load_image
-from capstone.video import CallInfo, Tracker, annotate_video, load_call_info, sample_frames
+from capstone.video import (
+    CallInfo,
+    CallInfoError,
+    annotate_video,
+    load_call_info,
+    sample_frames,
+)
 
 
 class ShiftingModel:
@@ -61,7 +67,7 @@ def test_a_recording_gives_participants_timelines_and_a_browser_video(
     assert {m["to"] for m in summary["moments"]} == {"happy"}
     assert json.loads((out / "summary.json").read_text()) == summary
     assert "P2** (prospect (Dana))" in (out / "summary.md").read_text()
-    for name in ("timeline.png", "moments.png"):
+    for name in ("timeline.png", "moments.png", "participants.png"):
         assert (out / name).stat().st_size > 0
     head = (out / "annotated.mp4").read_bytes()[:4096]
     assert b"ftyp" in head and b"avc1" in (out / "annotated.mp4").read_bytes()  # H.264
@@ -87,14 +93,17 @@ def test_empty_truncated_and_fake_videos_are_refused(tmp_path: Path, content: by
     bad.write_bytes(content)
     with pytest.raises(MediaError, match=r"bad\.mp4"):
         annotate_video(bad, ShiftingModel(), tmp_path / "out", progress=False)
-    assert not (tmp_path / "out/bad/annotated.mp4").exists()
+    assert not (tmp_path / "out/bad").exists()  # nor an empty folder, nor a .part file
 
 
-def test_tracker_keeps_ids_for_boxes_that_stay_put() -> None:
-    tracker = Tracker()
-    assert tracker.assign([[0, 0, 50, 50], [200, 0, 50, 50]]) == ["P1", "P2"]
-    assert tracker.assign([[205, 2, 50, 50], [2, 1, 50, 50]]) == ["P2", "P1"]
-    assert tracker.assign([[400, 0, 50, 50]]) == ["P3"]
+def test_a_rate_above_the_videos_own_samples_each_frame_once(
+    call_video: Path, tmp_path: Path
+) -> None:
+    import imageio_ffmpeg
+
+    annotate_video(call_video, ShiftingModel(), tmp_path, fps=1e9, name="fast", progress=False)
+    frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "fast/annotated.mp4"))
+    assert frames == 40 and seconds == pytest.approx(4, abs=0.2)  # 10 frames/s, as recorded
 
 
 def test_call_metadata_is_validated(tmp_path: Path) -> None:
@@ -104,9 +113,100 @@ def test_call_metadata_is_validated(tmp_path: Path) -> None:
     assert info.stage_at(75) == "demo"
     assert info.role("P2") == "prospect (Dana)"
     bad = tmp_path / "bad.yaml"
-    bad.write_text("rep: P1\nstagez: {}\n")
-    with pytest.raises(MediaError, match="unknown keys"):
-        load_call_info(bad)
-    bad.write_text("stages: {demo: 60, intro: 0}\n")
-    with pytest.raises(MediaError, match="in order"):
-        load_call_info(bad)
+    for text, problem in [
+        ("rep: P1\nstagez: {}\n", "unknown keys"),
+        ("stages: {demo: 60, intro: 0}\n", "in order"),
+        ("- rep: P1\n", "expected a mapping"),
+        ("stages: [intro, demo]\n", "stages must be a mapping"),
+        ("prospects: Dana\n", "prospects must be a mapping"),
+        ("stages: {intro: soon}\n", "give a number of seconds"),
+        ("stages: {intro: .nan}\n", "give a number of seconds"),
+        ("stages: {intro: -5}\n", "cannot be negative"),
+        ("rep: [P1, P2]\n", "one participant id"),
+        ("stages: {intro: 0\n", "cannot read"),
+    ]:
+        bad.write_text(text)
+        with pytest.raises(CallInfoError, match=problem) as caught:
+            load_call_info(bad)
+        assert str(bad) in str(caught.value)
+    with pytest.raises(CallInfoError, match="is a folder"):
+        load_call_info(tmp_path)
+
+
+# tile, start, end: the turns end between the samples (2 a second), as speech does
+SCRIPT = [(0, 0.0, 5.25), (1, 6.25, 11.25), (2, 12.25, 16.25), (3, 16.25, 20.0)]
+
+
+def scripted_truth(timeline: pd.DataFrame, truth: list, fps: int = 10) -> pd.Series:
+    """Whether each row's face is the scripted speaker at its time (found by its box)."""
+    rows = []
+    for r in timeline.itertuples():
+        boxes, who = truth[round(r.time * fps)]
+        centres = [(x + w / 2, y + h / 2) for x, y, w, h in boxes]
+        cx, cy = r.x + r.w / 2, r.y + r.h / 2
+        person = who[int(np.argmin([(cx - a) ** 2 + (cy - b) ** 2 for a, b in centres]))]
+        rows.append(any(p == person and a <= r.time < b for p, a, b in SCRIPT))
+    return pd.Series(rows)
+
+
+@pytest.mark.parametrize("audio", [True, False])
+def test_who_speaks_follows_the_script(tmp_path: Path, audio: bool) -> None:
+    from capstone.layouts import HOPPER_FACE, write_call
+
+    hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    video = tmp_path / "scripted.mp4"
+    truth_frames = write_call(hopper, HOPPER_FACE, video, SCRIPT, seconds=20, fps=10, audio=audio)
+    summary = annotate_video(video, ShiftingModel(), tmp_path / "out", fps=2, progress=False)
+    timeline = pd.read_csv(tmp_path / "out/scripted/timeline.csv", keep_default_na=False)
+    assert summary["audio_track"] is audio
+    truth = scripted_truth(timeline, truth_frames)
+    said = timeline["speaking"].astype(str).str.lower()  # pandas reads true as True
+    right = (said == "true") == truth
+    if audio:  # every sample decided, by the audio or the outline
+        assert (said != "").all() and right.mean() >= 0.95
+        assert set(timeline["speaking_source"]) == {"audio", "highlight"}
+    else:  # without audio, the outline stays on through the silence at 5-6 s
+        assert right.mean() >= 0.9
+        assert set(timeline["speaking_source"]) == {"highlight"}
+    talk = {p: v["talk_seconds"] for p, v in summary["participants"].items()}
+    scripted = truth.groupby(timeline["participant"]).sum() / 2  # seconds, at 2 samples/s
+    # without audio, a silence counts for whoever spoke last (the outline stays on them)
+    assert talk == pytest.approx(scripted.to_dict(), rel=0.05 if audio else 0.25)
+
+
+def test_reactions_split_a_prospects_expressions_by_who_speaks() -> None:
+    from capstone.video import reactions
+
+    rows = [  # time, participant, speaking, label, stage
+        (0, "P1", "true", "neutral", "intro"),
+        (0, "P2", "false", "happy", "intro"),
+        (1, "P1", "true", "neutral", "pricing"),
+        (1, "P2", "false", "sad", "pricing"),
+        (2, "P1", "false", "neutral", "pricing"),
+        (2, "P2", "true", "surprise", "pricing"),
+        (3, "P1", "", "neutral", "pricing"),
+        (3, "P2", "", "angry", "pricing"),
+    ]
+    timeline = pd.DataFrame(rows, columns=["time", "participant", "speaking", "label", "stage"])
+    call = CallInfo(rep="P1", prospects={"P2": "Dana"}, stages={"intro": 0, "pricing": 1})
+    seen = reactions(timeline, call)["P2"]
+    assert seen["while_rep_speaks"] == {
+        "all": {"happy": 0.5, "sad": 0.5},
+        "intro": {"happy": 1.0},
+        "pricing": {"sad": 1.0},
+    }
+    assert seen["while_speaking"] == {"all": {"surprise": 1.0}, "pricing": {"surprise": 1.0}}
+    assert reactions(timeline, CallInfo()) == {}
+
+
+def test_speaking_spans_join_consecutive_samples() -> None:
+    from capstone.video import speaking_spans
+
+    timeline = pd.DataFrame(
+        {
+            "time": [0.0, 0.5, 1.0, 1.5, 2.0, 0.0, 0.5, 1.0, 1.5, 2.0],
+            "participant": ["P1"] * 5 + ["P2"] * 5,
+            "speaking": ["true", "true", "false", "true", ""] + ["false"] * 5,
+        }
+    )
+    assert speaking_spans(timeline) == {"P1": [(0.0, 1.0), (1.5, 2.0)]}

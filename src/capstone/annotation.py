@@ -6,6 +6,9 @@ emotions a person feels.
 
 from __future__ import annotations
 
+import os
+import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -28,22 +31,34 @@ class MediaError(CapstoneError):
     """An input file is not a readable image."""
 
 
+def check_input_file(path: Path) -> None:
+    """Refuse a path that is missing or a folder, saying which."""
+    if path.is_dir():
+        raise MediaError(f"{path}: is a folder; give the image or video files in it")
+    if not path.is_file():
+        raise MediaError(f"{path}: no such file")
+
+
 def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read an image file as BGR, refusing unreadable, truncated or oversized files."""
     path = Path(path)
-    if not path.is_file():
-        raise MediaError(f"{path}: no such file")
+    check_input_file(path)
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         raise MediaError(f"{path}: not an image ({', '.join(IMAGE_SUFFIXES)} are supported)")
+    too_large = f"{path}: image larger than {max_pixels:,} pixels; downscale it first"
     try:  # read only the header first: refuse decompression bombs before decoding
-        with Image.open(path) as probe:
-            width, height = probe.size
-    except (OSError, Image.DecompressionBombError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as probe:
+                width, height = probe.size
+    except Image.DecompressionBombError:
+        raise MediaError(too_large) from None
+    except OSError:
         raise MediaError(
             f"{path}: cannot decode the image (truncated or not an image file)"
         ) from None
     if width * height > max_pixels:
-        raise MediaError(f"{path}: image larger than {max_pixels:,} pixels; downscale it first")
+        raise MediaError(too_large)
     data = np.fromfile(path, dtype=np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
@@ -149,14 +164,46 @@ def draw(image_bgr: np.ndarray, faces: list[dict[str, Any]]) -> np.ndarray:
     return out
 
 
+def output_names(paths: list[Path]) -> list[str]:
+    """A distinct output name for each input file, whatever the files are called.
+
+    The stem where it is unique (``call.mp4`` -> ``call``); else the stem and suffix
+    (``good.jpg``, ``good.png`` -> ``good_jpg``, ``good_png``); else, for files of one name
+    in several folders, the path below their common folder as well (``a/good.jpg`` ->
+    ``a_good_jpg``); a number is added if even that repeats.
+    """
+    resolved = [Path(p).resolve() for p in paths]
+    common = Path(os.path.commonpath([p.parent for p in resolved])) if resolved else Path()
+    stems = Counter(p.stem for p in resolved)
+
+    def candidate(p: Path) -> str:
+        if stems[p.stem] == 1:
+            return p.stem
+        if sum(q.name == p.name for q in resolved) == 1:
+            return f"{p.stem}_{p.suffix.lstrip('.')}"
+        below = p.relative_to(common).with_suffix("").parts
+        return "_".join([*below, p.suffix.lstrip(".")])
+
+    names, used = [], set()
+    for p in resolved:
+        name, n = candidate(p), 2
+        while name in used:
+            name, n = f"{candidate(p)}-{n}", n + 1
+        used.add(name)
+        names.append(name)
+    return names
+
+
 def annotate_image(
-    path: str | Path, model: Any, out_dir: str | Path, **options: Any
+    path: str | Path, model: Any, out_dir: str | Path, name: str | None = None, **options: Any
 ) -> dict[str, Any]:
-    """Annotate one image file: write ``<stem>_annotated.png`` and ``<stem>.json`` to ``out_dir``.
+    """Annotate one image file: write ``<name>_annotated.png`` and ``<name>.json`` to
+    ``out_dir`` (``name`` defaults to the file's stem).
 
     ``options`` go to :func:`classify_faces`. Returns the JSON record.
     """
     path, out_dir = Path(path), Path(out_dir)
+    name = name or path.stem
     image = load_image(path)
     faces = classify_faces(image, model, **options)
     record = {
@@ -166,10 +213,10 @@ def annotate_image(
         "note": "labels are perceived facial expressions, not felt emotions",
         "faces": faces,
     }
-    with atomic_path(out_dir / f"{path.stem}_annotated.png") as tmp:
+    with atomic_path(out_dir / f"{name}_annotated.png") as tmp:
         _, png = cv2.imencode(".png", draw(image, faces))
         tmp.write_bytes(png.tobytes())
-    write_json(out_dir / f"{path.stem}.json", record)
+    write_json(out_dir / f"{name}.json", record)
     return record
 
 

@@ -1,15 +1,23 @@
 """The ``capstone`` command: ``pipeline``, ``book``, ``release`` and ``annotate``.
 
-Errors the project raises on purpose are printed as one clear message (exit status 2);
-anything else is a bug and keeps its traceback.
+Exit status: 0 when everything worked; 1 when ``annotate`` could not read some of its
+inputs (each is reported, and the others are annotated); 2 when the command stopped: a
+usage error, or an error the project raises on purpose, printed as one clear message. No
+traceback reaches the user: an unexpected error is printed in one line, with its traceback
+saved to a log file named in the message.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import math
 import signal
 import sys
+import tempfile
+import traceback
 from pathlib import Path
+from typing import Any
 
 from capstone.errors import CapstoneError
 from capstone.params import STAGES
@@ -55,9 +63,17 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="images (png, jpg, webp) and videos (mp4, mov, webm, mkv)",
     )
-    ann.add_argument("--fps", type=float, default=2.0, help="video frames sampled per second")
     ann.add_argument(
-        "--detect-every", type=int, default=4, help="run face detection on every n-th sampled frame"
+        "--fps",
+        type=_number(float, 0, 120, low_open=True),
+        default=2.0,
+        help="video frames sampled per second, above 0 and at most 120 (default: %(default)s)",
+    )
+    ann.add_argument(
+        "--detect-every",
+        type=_number(int, 1, 1000),
+        default=4,
+        help="run face detection on every n-th sampled frame (default: %(default)s)",
     )
     ann.add_argument("--call", type=Path, help="call metadata YAML: rep, prospects, stages")
     ann.add_argument("--out", type=Path, required=True, help="output folder")
@@ -72,14 +88,40 @@ def _parser() -> argparse.ArgumentParser:
         default="mtcnn",
         help="face detector (default: %(default)s)",
     )
-    ann.add_argument("--min-face", type=int, default=24, help="smallest face side to classify (px)")
+    ann.add_argument(
+        "--min-face",
+        type=_number(int, 1, 10_000),
+        default=24,
+        help="smallest face side to classify, in pixels (default: %(default)s)",
+    )
     ann.add_argument(
         "--uncertain-below",
-        type=float,
+        type=_number(float, 0, 1),
         help="label faces below this top probability as uncertain (default: the model's "
         "calibrated threshold, else 0.4)",
     )
     return parser
+
+
+def _number(kind: type, low: float, high: float, low_open: bool = False) -> Any:
+    """An argparse type: a ``kind`` number in ``[low, high]`` (``(low, high]`` if
+    ``low_open``); anything else is a usage error that names the range."""
+    interval = f"{'above' if low_open else 'at least'} {low:g} and at most {high:g}"
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'a whole number' if kind is int else 'a number'}"
+            ) from None
+        if not (math.isfinite(value) and (value > low if low_open else value >= low)):
+            raise argparse.ArgumentTypeError(f"{text} is out of range: give a value {interval}")
+        if value > high:
+            raise argparse.ArgumentTypeError(f"{text} is out of range: give a value {interval}")
+        return value
+
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,11 +171,27 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+    except Exception as err:  # noqa: BLE001 -- a bug: one line here, the traceback in a log file
+        log = _save_traceback()
+        print(
+            f"error: unexpected {type(err).__name__}: {err}. Finished outputs are kept. "
+            f"This is a bug; the details are in {log}: please report it with that file.",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 
+def _save_traceback() -> str:
+    with tempfile.NamedTemporaryFile(
+        "w", prefix="capstone-error-", suffix=".log", delete=False, encoding="utf-8"
+    ) as fh:
+        traceback.print_exc(file=fh)
+        return fh.name
+
+
 def _annotate(args: argparse.Namespace) -> int:
-    from capstone.annotation import IMAGE_SUFFIXES, annotate_image, summary
+    from capstone.annotation import IMAGE_SUFFIXES, annotate_image, output_names, summary
     from capstone.inference import crop_settings_of, load_model, released_model, uncertain_below_of
     from capstone.video import VIDEO_SUFFIXES, annotate_video, load_call_info, summary_markdown
 
@@ -148,8 +206,10 @@ def _annotate(args: argparse.Namespace) -> int:
         else args.uncertain_below,
     }
     call = load_call_info(args.call)
+    args.out.mkdir(parents=True, exist_ok=True)  # a bad --out stops here, before any work
+    inputs = list(dict.fromkeys(args.inputs))  # a file given twice is annotated once
     records, videos, failed = [], 0, 0
-    for path in args.inputs:
+    for path, name in zip(inputs, output_names(inputs), strict=True):
         try:  # one bad input never loses the others' outputs
             if path.suffix.lower() not in (*IMAGE_SUFFIXES, *VIDEO_SUFFIXES):
                 raise CapstoneError(
@@ -164,30 +224,48 @@ def _annotate(args: argparse.Namespace) -> int:
                     fps=args.fps,
                     detect_every=args.detect_every,
                     call=call,
+                    name=name,
                     **options,
                 )
                 print(summary_markdown(result))
                 videos += 1
             else:
-                records.append(annotate_image(path, model, args.out, **options))
+                records.append(annotate_image(path, model, args.out, name, **options))
         except CapstoneError as err:
             print(f"error: {err}", file=sys.stderr)
             failed += 1
         except OSError as err:
             print(f"error: {path}: {_os_error(err)}", file=sys.stderr)
             failed += 1
+        except Exception as err:  # noqa: BLE001 -- reported, and the other inputs go on
+            print(
+                f"error: {path}: could not be annotated ({type(err).__name__}: {err}); "
+                "the other inputs go on. If this file plays or opens elsewhere, please report it.",
+                file=sys.stderr,
+            )
+            failed += 1
     if records:
         print(summary(records))
     print(f"wrote {len(records)} annotated image(s) and {videos} video(s) to {args.out}")
-    return 2 if failed else 0
+    if failed:
+        print(f"{failed} of {len(inputs)} input(s) failed (see the errors above)", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _os_error(err: OSError) -> str:
+    """What went wrong with a file or folder, and what to do, by the kind of error."""
     where = f" {err.filename}" if err.filename else ""
-    return (
-        f"cannot write{where}: {err.strerror or err}. Check that the output folder is "
-        "writable and the disk has space, or choose another folder; finished outputs are kept."
-    )
+    advice = {
+        errno.ENOTDIR: "a file is in the way where a folder should be; choose another folder",
+        errno.EEXIST: "a file is in the way where a folder should be; choose another folder",
+        errno.EISDIR: "a folder is in the way where a file should be; choose another folder",
+        errno.EACCES: "permission denied; choose a folder you can write to",
+        errno.EPERM: "permission denied; choose a folder you can write to",
+        errno.EROFS: "the disk is read-only; choose a folder on a writable disk",
+        errno.ENOSPC: "the disk is full; free some space or choose another disk",
+        errno.EDQUOT: "the disk quota is used up; free some space or choose another disk",
+    }.get(err.errno, f"{err.strerror or err}; check the path, or choose another folder")
+    return f"cannot write{where}: {advice}. Finished outputs are kept."
 
 
 if __name__ == "__main__":

@@ -37,6 +37,19 @@ def variants(photo: np.ndarray, face: Box) -> list[tuple[np.ndarray, Box]]:
     ]
 
 
+CASTS = [(1.0, 1.0, 1.0), (1.3, 1.0, 0.7), (0.7, 1.15, 1.0), (1.0, 0.75, 1.3)]  # B, G, R gains
+
+
+def people(photo: np.ndarray, face: Box) -> list[tuple[np.ndarray, Box]]:
+    """Four participants from one portrait, told apart as a tracker must tell people apart:
+    each of :func:`variants` in its own light (a colour cast, as different rooms and screens
+    give)."""
+    return [
+        (np.clip(image * np.array(cast), 0, 255).astype(np.uint8), box)
+        for (image, box), cast in zip(variants(photo, face), CASTS, strict=True)
+    ]
+
+
 def place(frame: np.ndarray, image: np.ndarray, face: Box, tile: tuple[int, int, int, int]) -> Box:
     """Fit ``image`` into ``tile`` ``(x, y, w, h)`` of ``frame``; return the face's new box."""
     tx, ty, tw, th = tile
@@ -48,27 +61,57 @@ def place(frame: np.ndarray, image: np.ndarray, face: Box, tile: tuple[int, int,
     return (x0 + round(x * scale), y0 + round(y * scale), round(w * scale), round(h * scale))
 
 
-def gallery(photo: np.ndarray, face: Box, n: int) -> tuple[np.ndarray, list[Box]]:
-    """An ``n`` x ``n`` gallery view."""
+HIGHLIGHT_BGR = (60, 205, 35)  # the green outline Zoom draws around the speaking tile
+
+
+def gallery(
+    photo: np.ndarray,
+    face: Box,
+    n: int,
+    highlight: int | None = None,
+    looks: list[tuple[np.ndarray, Box]] | None = None,
+    order: list[int] | None = None,
+) -> tuple[np.ndarray, list[Box]]:
+    """An ``n`` x ``n`` gallery view; ``highlight`` outlines that tile as the speaker's.
+
+    Tile ``i`` shows ``looks[order[i]]`` (default: :func:`variants` in turn, every tile).
+    """
     fw, fh = FRAME
     frame = np.full((fh, fw, 3), 28, np.uint8)
-    looks, truth, gap = variants(photo, face), [], 6
+    looks, truth, gap = looks or variants(photo, face), [], 6
+    order = list(range(n * n)) if order is None else order
     tw, th = (fw - gap * (n + 1)) // n, (fh - gap * (n + 1)) // n
-    for i in range(n * n):
+    for i, look in enumerate(order):
         r, c = divmod(i, n)
-        image, box = looks[i % len(looks)]
-        truth.append(place(frame, image, box, (gap + c * (tw + gap), gap + r * (th + gap), tw, th)))
+        image, box = looks[look % len(looks)]
+        tile = (gap + c * (tw + gap), gap + r * (th + gap), tw, th)
+        truth.append(place(frame, image, box, tile))
+        if i == highlight:
+            x, y, w, h = tile
+            cv2.rectangle(frame, (x - 2, y - 2), (x + w + 1, y + h + 1), HIGHLIGHT_BGR, 4)
     return frame, truth
 
 
-def speaker(photo: np.ndarray, face: Box, thumbs: int = 4) -> tuple[np.ndarray, list[Box]]:
-    """Speaker view: one large tile below a strip of ``thumbs`` small ones."""
+def speaker(
+    photo: np.ndarray,
+    face: Box,
+    thumbs: int = 4,
+    looks: list[tuple[np.ndarray, Box]] | None = None,
+    order: list[int] | None = None,
+) -> tuple[np.ndarray, list[Box]]:
+    """Speaker view: one large tile below a strip of ``thumbs`` small ones.
+
+    The large tile shows ``looks[order[0]]``, the strip the rest of ``order`` (default:
+    :func:`variants` in turn).
+    """
     fw, fh = FRAME
     frame = np.full((fh, fw, 3), 28, np.uint8)
-    looks = variants(photo, face)
-    truth = [place(frame, *looks[0], (0, 110, fw, fh - 110))]
+    looks = looks or variants(photo, face)
+    order = list(range(thumbs + 1)) if order is None else order
+    thumbs = len(order) - 1
+    truth = [place(frame, *looks[order[0] % len(looks)], (0, 110, fw, fh - 110))]
     for i in range(thumbs):
-        image, box = looks[(i + 1) % len(looks)]
+        image, box = looks[order[i + 1] % len(looks)]
         truth.append(place(frame, image, box, (fw // 2 - thumbs * 90 + i * 180, 5, 170, 100)))
     return frame, truth
 
@@ -156,3 +199,87 @@ def write_recording(
     finally:
         writer.release()
     return path
+
+
+def speech_like(
+    seconds: float, spans: list[tuple[float, float]], rate: int = 16_000, seed: int = 0
+) -> np.ndarray:
+    """Mono audio: a quiet noise floor, and inside ``spans`` a voice-like sound (harmonics
+    of 140 Hz, in syllables 4 times a second). Float32 samples in [-1, 1]."""
+    t = np.arange(int(seconds * rate)) / rate
+    audio = 0.002 * np.random.default_rng(seed).standard_normal(len(t))
+    voice = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 12))
+    syllables = 0.55 + 0.45 * np.sin(2 * np.pi * 4 * t)
+    for a, b in spans:
+        inside = (t >= a) & (t < b)
+        audio[inside] += 0.15 * (voice * syllables)[inside]
+    return audio.astype(np.float32)
+
+
+def write_call(
+    photo: np.ndarray,
+    face: Box,
+    path: Path,
+    script: list[tuple[int, float, float]],
+    seconds: int = 20,
+    fps: int = 10,
+    audio: bool = True,
+    scenes: list[tuple[float, str, list[int]]] | None = None,
+    looks: list[tuple[np.ndarray, Box]] | None = None,
+) -> list[tuple[list[Box], list[int]]]:
+    """A call recording in which participant ``p`` speaks from ``start`` to ``end`` for each
+    ``(p, start, end)`` of ``script``, with its true boxes and speakers.
+
+    ``scenes`` lists ``(start, layout, order)``: from ``start`` seconds on, a 2x2
+    ``gallery`` of the participants in ``order`` (tile by tile), or ``speaker`` view with
+    the current speaker in the main tile and the rest of ``order`` in the strip (default: a
+    2x2 gallery of participants 0-3 throughout). In gallery view the speaker's tile is
+    outlined as the app outlines it (the outline stays on the last speaker through
+    silences, as in Zoom). With ``audio``, an AAC track holds a voice-like sound while
+    anyone speaks. ``looks`` are the participants (default: :func:`variants`). Returns, for
+    each frame written, the face boxes on screen and which participant each one is. H.264
+    through imageio-ffmpeg.
+    """
+    import wave
+
+    import imageio_ffmpeg
+
+    scenes = scenes or [(0.0, "gallery", [0, 1, 2, 3])]
+    looks = looks or variants(photo, face)
+    wav = path.with_suffix(".wav")
+    if audio:
+        pcm = (speech_like(seconds, [(a, b) for _, a, b in script]) * 32767).astype("<i2")
+        with wave.open(str(wav), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(16_000)
+            out.writeframes(pcm.tobytes())
+    writer = imageio_ffmpeg.write_frames(
+        str(path),
+        FRAME,
+        fps=fps,
+        codec="libx264",
+        macro_block_size=1,
+        audio_path=str(wav) if audio else None,
+        audio_codec="aac" if audio else None,
+    )
+    writer.send(None)
+    last, truth = None, []
+    try:
+        for k in range(seconds * fps):
+            t = k / fps
+            speaking = [p for p, a, b in script if a <= t < b]
+            last = speaking[0] if speaking else last
+            _, layout, order = [scene for scene in scenes if scene[0] <= t][-1]
+            if layout == "speaker" and last in order:
+                order = [last, *(p for p in order if p != last)]
+                frame, boxes = speaker(photo, face, looks=looks, order=order)
+            else:
+                tile = order.index(last) if last in order else None
+                frame, boxes = gallery(photo, face, 2, highlight=tile, looks=looks, order=order)
+            truth.append((boxes, list(order)))
+            writer.send(np.ascontiguousarray(frame[:, :, ::-1]))
+    finally:
+        writer.close()
+        wav.unlink(missing_ok=True)
+    return truth

@@ -98,9 +98,11 @@ def compact_cnn(
     average pooling makes the weights independent of the image size, so ``input_shape`` may
     be ``(None, None, 1)`` to train on smaller images and still predict at 48x48.
     ``fused_batch_norm=False`` uses Keras' own batch norm (same results, slower; models
-    trained before recipe 10, the one released with recipe 9 among them, have it).
+    trained before recipe 10, the one released with recipe 9 among them, have it), as do
+    models built under any backend but TensorFlow, whose files then load with plain Keras.
     """
-    batch_norm = FusedBatchNormalization if fused_batch_norm else layers.BatchNormalization
+    fused = fused_batch_norm and keras.backend.backend() == "tensorflow"
+    batch_norm = FusedBatchNormalization if fused else layers.BatchNormalization
     inputs = keras.Input(input_shape)
     x = inputs
     for i, filters in enumerate([width, width * 2, width * 4, width * 8]):

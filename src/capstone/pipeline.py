@@ -12,12 +12,14 @@ A stage that fails writes no marker; its partly executed notebook is kept under
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -183,9 +185,48 @@ def run(
             raise StageError(f"{option} {stage!r}: no such stage; stages are {', '.join(STAGES)}")
     last = STAGES.index(to_stage) if to_stage else len(STAGES) - 1
     rerun_from = 0 if force else STAGES.index(from_stage) if from_stage else len(STAGES)
+    with run_lock(paths):
+        if only is not None:
+            return [_run_only(paths, params, params_path, only)]
+        return _run_stages(paths, params, params_path, rerun_from, last, book)
 
-    if only is not None:
-        return [_run_only(paths, params, params_path, only)]
+
+@contextlib.contextmanager
+def run_lock(paths: ProjectPaths) -> Iterator[None]:
+    """Hold ``build/.pipeline.lock`` for one pipeline run, so that a second run on the same
+    project folder stops at once instead of racing the first. The operating system drops
+    the lock when the run ends, however it ends."""
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: no lock
+        yield
+        return
+    paths.build.mkdir(parents=True, exist_ok=True)
+    with (paths.build / ".pipeline.lock").open("a+", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise StageError(
+                f"another pipeline run is using {paths.build} ({holder}); wait for it to "
+                "finish, or stop it, then run this again"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        fh.flush()
+        yield
+
+
+def _run_stages(
+    paths: ProjectPaths,
+    params: Params,
+    params_path: Path,
+    rerun_from: int,
+    last: int,
+    book: bool,
+) -> list[StageResult]:
     results, upstream = [], None
     for index, stage in enumerate(STAGES[: last + 1]):
         inputs = stage_inputs(paths, params, stage, upstream)

@@ -187,11 +187,18 @@ def mistakes(
     return fig
 
 
-def timelines(smooth: pd.DataFrame, stages: dict[str, float], roles: dict[str, str]) -> Figure:
+def timelines(
+    smooth: pd.DataFrame,
+    stages: dict[str, float],
+    roles: dict[str, str],
+    speaking: dict[str, list[tuple[float, float]]] | None = None,
+) -> Figure:
     """Smoothed perceived-expression probabilities over time, one panel per participant.
 
     ``smooth`` has ``time``, ``participant`` and one ``p_<class>`` column per class; the
-    pitch ``stages`` (name -> start in seconds) are drawn as labelled vertical lines.
+    pitch ``stages`` (name -> start in seconds) are drawn as labelled vertical lines, and
+    the stretches in which a participant speaks (``speaking``: participant -> ``(start,
+    end)`` seconds) are shaded in their panel.
     """
     people = list(dict.fromkeys(smooth["participant"])) or ["no faces"]
     fig, axes = plt.subplots(
@@ -200,6 +207,8 @@ def timelines(smooth: pd.DataFrame, stages: dict[str, float], roles: dict[str, s
     palette = dict(zip(CLASSES, sns.color_palette("tab10", len(CLASSES)), strict=True))
     for ax, pid in zip(axes[:, 0], people, strict=True):
         g = smooth[smooth["participant"] == pid]
+        for start, end in (speaking or {}).get(pid, []):
+            ax.axvspan(start, end, color="gold", alpha=0.3, linewidth=0)
         for c in CLASSES:
             ax.plot(g["time"], g[f"p_{c}"], label=c, color=palette[c], linewidth=1.5)
         for name, start in stages.items():
@@ -214,7 +223,8 @@ def timelines(smooth: pd.DataFrame, stages: dict[str, float], roles: dict[str, s
                 transform=ax.get_xaxis_transform(),
             )
         role = f" ({roles[pid]})" if roles.get(pid) else ""
-        ax.set(ylim=(0, 1), ylabel="probability", title=f"{pid}{role}")
+        talking = " (shaded: speaking)" if (speaking or {}).get(pid) else ""
+        ax.set(ylim=(0, 1), ylabel="probability", title=f"{pid}{role}{talking}")
     axes[-1, 0].set_xlabel("time (s)")
     axes[0, 0].legend(ncol=len(CLASSES), fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 1.45))
     fig.tight_layout()
@@ -233,6 +243,24 @@ def moments(items: list[dict]) -> Figure:
         ax.set_title(f"{m['participant']} {m['time']:.1f} s\n{m['from']} -> {m['to']}", fontsize=7)
     if not items:
         axes[0, 0].text(0.5, 0.5, "no shifts", ha="center", va="center")
+    fig.tight_layout()
+    return fig
+
+
+def participants(items: list[dict]) -> Figure:
+    """One face thumbnail per participant, titled with its id and role, so that ids can be
+    mapped to names in the call metadata."""
+    fig, axes = plt.subplots(
+        1, max(1, len(items)), figsize=(1.7 * max(1, len(items)), 2.1), squeeze=False
+    )
+    for ax in axes[0]:
+        ax.set_axis_off()
+    for ax, item in zip(axes[0], items, strict=False):
+        ax.imshow(item["image"][:, :, ::-1])
+        role = f"\n{item['role']}" if item.get("role") else ""
+        ax.set_title(f"{item['participant']}{role}", fontsize=8)
+    if not items:
+        axes[0, 0].text(0.5, 0.5, "no faces", ha="center", va="center")
     fig.tight_layout()
     return fig
 

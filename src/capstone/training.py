@@ -1,6 +1,10 @@
-"""Compile and fit: tf.data input, class weights, schedules, early stopping, atomic checkpoints.
+"""Compile and fit: input batches, class weights, schedules, early stopping, atomic checkpoints.
 
-The augmentation layers themselves are in :mod:`capstone.augmentation`.
+The same code trains under every Keras 3 backend. Under TensorFlow the training images are
+augmented in a ``tf.data`` pipeline (the CPU fast path); under JAX and PyTorch they come as
+NumPy batches (:class:`~capstone.data.batches.ImageBatches`) and the augmentation layers
+(:mod:`capstone.augmentation`) sit in front of the network inside the model being fitted, so
+they run on the device. Either way the saved file holds the network alone.
 
 :func:`train` runs one :class:`~capstone.params.TrainRun` (one or more phases, each
 continuing from the previous weights) and leaves three files in ``out_dir``:
@@ -9,21 +13,22 @@ continuing from the previous weights) and leaves three files in ``out_dir``:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
 from capstone import provenance
 from capstone.artefacts import atomic_path, read_json, write_json
 from capstone.augmentation import augmenter
-from capstone.data.store import to_dataset
+from capstone.data.batches import ImageBatches, to_dataset
 from capstone.errors import CapstoneError
 from capstone.models import INPUT_SHAPE, build
 from capstone.params import CLASSES, Phase, TrainRun
@@ -33,9 +38,12 @@ log = logging.getLogger(__name__)
 
 
 def set_seed(seed: int) -> None:
-    """Fix Python, NumPy and TensorFlow seeds and ask TensorFlow for deterministic kernels."""
+    """Fix the Python, NumPy and backend seeds; under TensorFlow, ask for deterministic kernels."""
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
 
 
 def class_weights(y: np.ndarray) -> dict[int, float]:
@@ -46,26 +54,32 @@ def class_weights(y: np.ndarray) -> dict[int, float]:
 
 
 class AtomicCheckpoint(keras.callbacks.Callback):
-    """Save the model whenever ``monitor`` improves, via a temporary file and a rename.
+    """Save ``network`` whenever ``monitor`` improves, via a temporary file and a rename.
 
-    With ``template`` (the same architecture at the saved input size), the weights are
-    copied into it and the template is saved instead of the model being trained.
+    ``network`` is the model being trained, or the part of it that is saved (the fitted
+    model may have augmentation layers in front of it). With ``template`` (the same
+    architecture at the saved input size), the weights are copied into it and the template
+    is saved instead.
     """
 
     def __init__(
-        self, path: Path, monitor: str = "val_accuracy", template: keras.Model | None = None
+        self,
+        path: Path,
+        network: keras.Model,
+        monitor: str = "val_accuracy",
+        template: keras.Model | None = None,
     ) -> None:
         super().__init__()
         self.path, self.monitor, self.best = Path(path), monitor, -np.inf
-        self.template = template
+        self.network, self.template = network, template
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         value = (logs or {}).get(self.monitor, -np.inf)
         if value > self.best:
             self.best = value
-            saved = self.model
+            saved = self.network
             if self.template is not None:
-                self.template.set_weights(self.model.get_weights())
+                self.template.set_weights(self.network.get_weights())
                 saved = self.template
             with atomic_path(self.path) as tmp:
                 saved.save(tmp)
@@ -120,7 +134,7 @@ def native_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool | None:
 
     ``None`` when it cannot tell (no GPU and no ``cpuinfo`` file, e.g. not on Linux).
     """
-    if tf.config.list_physical_devices("GPU"):
+    if gpu_visible():
         return True
     cpuinfo = Path(cpuinfo)
     if not cpuinfo.is_file():
@@ -128,16 +142,41 @@ def native_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool | None:
     return not {"avx512_bf16", "amx_bf16"}.isdisjoint(cpuinfo.read_text().split())
 
 
-def distribution_strategy(name: str) -> tf.distribute.Strategy:
-    """``default``: the current device (CPU or one GPU); ``mirrored``: every local GPU.
+def gpu_visible() -> bool:
+    """Whether the Keras backend sees a GPU."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
 
-    With ``mirrored``, ``batch_size`` is the global batch, split across the GPUs.
-    """
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        return bool(tf.config.list_physical_devices("GPU"))
+    if backend == "jax":
+        import jax
+
+        return any(d.platform == "gpu" for d in jax.devices())
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.is_available()
+    return False
+
+
+def distribution_scope(name: str) -> Callable[[], contextlib.AbstractContextManager]:
+    """Where models are built and compiled, as a function that opens that scope:
+    ``default``, the current device (CPU or one GPU, on any backend); ``mirrored``, every
+    local GPU (TensorFlow's ``MirroredStrategy``; ``batch_size`` is then the global batch,
+    split across the GPUs)."""
     if name == "default":
-        return tf.distribute.get_strategy()
-    raise ValueError(f"unknown distribution {name!r}; use default or mirrored")
+        return contextlib.nullcontext
+    if name != "mirrored":
+        raise ValueError(f"unknown distribution {name!r}; use default or mirrored")
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(
+            f"distribution mirrored needs the TensorFlow backend, not {keras.backend.backend()}; "
+            "use distribution default (one device)"
+        )
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy().scope
 
 
 def train(
@@ -157,10 +196,10 @@ def train(
     """
     out_dir = Path(out_dir)
     set_seed(seed)
-    strategy = distribution_strategy(run.distribution)
+    scope = distribution_scope(run.distribution)
     resized = any(_low_resolution(p) for p in run.phases)
     template = None
-    with strategy.scope():
+    with scope():
         if resized:  # any image size while training; saved at 48x48
             model, template = build_model(run, (None, None, 1)), build_model(run)
         else:
@@ -168,16 +207,16 @@ def train(
     if init_weights is not None:
         model.set_weights(keras.models.load_model(init_weights).get_weights())
     x_val, y_val = val_xy
-    val_ds = to_dataset(x_val, y_val, run.batch_size)
+    val_ds = ImageBatches(x_val, y_val, run.batch_size)
     weights = class_weights(train_xy[1]) if run.class_weight else None
-    checkpoint = AtomicCheckpoint(out_dir / f"{run.name}.keras", template=template)
+    checkpoint = AtomicCheckpoint(out_dir / f"{run.name}.keras", model, template=template)
     histories, start = [], time.perf_counter()
     for number, phase in enumerate(run.phases, start=1):
-        train_ds = training_dataset(
-            train_xy, run.batch_size, phase.augment, seed + number, phase.image_size, phase.degrade
-        )
-        with strategy.scope():
-            model.compile(
+        with scope():
+            train_ds, fitted = training_inputs(
+                model, train_xy, run.batch_size, phase, seed + number
+            )
+            fitted.compile(
                 optimizer=_optimizer(run, phase.learning_rate, phase.epochs * len(train_ds)),
                 loss=keras.losses.CategoricalCrossentropy(label_smoothing=run.label_smoothing),
                 metrics=["accuracy"],
@@ -195,13 +234,13 @@ def train(
         print(
             f"{run.name}: phase {number}/{len(run.phases)}, augmentation {phase.augment}{webcam}{size}"
         )
-        fit = model.fit(
+        fit = fitted.fit(
             train_ds,
             validation_data=val_ds,
             epochs=phase.epochs,
             class_weight=weights,
             callbacks=callbacks,
-            shuffle=False,  # the dataset reshuffles every epoch itself
+            shuffle=False,  # the batches reshuffle every epoch themselves
             verbose=verbose,
         )
         frame = pd.DataFrame(fit.history)
@@ -249,6 +288,37 @@ def start_weights(run: TrainRun, paths: ProjectPaths) -> Path | None:
     return None
 
 
+def training_inputs(
+    network: keras.Model,
+    xy: tuple[np.ndarray, np.ndarray],
+    batch_size: int,
+    phase: Phase,
+    seed: int,
+    tf_data: bool | None = None,
+) -> tuple[Any, keras.Model]:
+    """What ``fit`` reads for one ``phase``, and the model it fits: the same training on
+    every backend.
+
+    With ``tf_data`` (default: under TensorFlow), :func:`training_dataset` (augmented in
+    ``tf.data``) and ``network``. Otherwise :class:`~capstone.data.batches.ImageBatches`
+    and ``network`` with the phase's augmentation layers in front of it (they act only
+    while training), which runs under every backend.
+    """
+    if tf_data is None:
+        tf_data = keras.backend.backend() == "tensorflow"
+    if tf_data:
+        data = training_dataset(
+            xy, batch_size, phase.augment, seed, phase.image_size, phase.degrade
+        )
+        return data, network
+    data = ImageBatches(*xy, batch_size, shuffle=True, seed=seed, image_size=phase.image_size)
+    augment = augmenter(phase.augment, seed, phase.degrade)
+    if augment is None:
+        return data, network
+    inputs = keras.Input(network.input_shape[1:])
+    return data, keras.Model(inputs, network(augment(inputs)), name=f"{network.name}_augmented")
+
+
 def training_dataset(
     xy: tuple[np.ndarray, np.ndarray],
     batch_size: int,
@@ -256,12 +326,14 @@ def training_dataset(
     seed: int,
     image_size: int | None = None,
     degrade: tuple[str, ...] | list[str] = (),
-) -> tf.data.Dataset:
-    """Shuffled, batched training data, augmented at ``level`` and degraded like a webcam
-    by ``degrade`` (see :func:`augmenter`).
+) -> Any:
+    """Shuffled, batched training data as a ``tf.data.Dataset`` (TensorFlow only),
+    augmented at ``level`` and degraded like a webcam by ``degrade`` (see :func:`augmenter`).
 
     ``image_size`` first resizes the images (antialiased) to that many pixels square.
     """
+    import tensorflow as tf
+
     ds = to_dataset(*xy, batch_size, shuffle=True, seed=seed)
     if image_size is not None and image_size != xy[0].shape[1]:
         size = (image_size, image_size)

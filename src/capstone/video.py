@@ -1,14 +1,17 @@
 """Annotate a call recording: sample frames, track participants, timelines, moments, H.264.
 
 For each sampled frame the faces are classified (as in :mod:`capstone.annotation`), and
-faces are linked across frames into participants ``P1``, ``P2``, ... by where they are: a
-video call's tiles barely move, so a face that overlaps a participant's last box is that
-participant. Detection, the slow step, runs on every ``detect_every``-th sampled frame; in
-between, the participants' last boxes are classified again.
+faces are linked across frames into participants ``P1``, ``P2``, ... by how they and their
+tile look and where they are (:mod:`capstone.identity`), so that a participant keeps their
+id when tiles reorder or the layout changes. Detection, the slow step, runs on every ``detect_every``-th sampled frame and
+whenever the picture changes at once (tiles reorder, the view switches); in between, the
+participants' last boxes are classified again.
 
 Outputs, in ``out_dir/<video stem>/``: ``timeline.csv`` (time, participant, box, label,
 probabilities), ``timeline.png`` (smoothed, one panel per participant, with the call's
 stages), ``moments.png`` (where each participant's expression shifts most),
+``participants.png`` (each participant's id with a thumbnail, to name them in the call
+metadata),
 ``annotated.mp4`` (H.264, plays in browsers), ``summary.json`` and ``summary.md``.
 """
 
@@ -25,13 +28,25 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from capstone.annotation import MediaError, classify_faces, draw
+from capstone.annotation import MediaError, check_input_file, classify_faces, draw
 from capstone.artefacts import atomic_path, write_json, write_text
-from capstone.faces import iou
+from capstone.errors import CapstoneError
+from capstone.identity import Tracker
 from capstone.params import CLASSES
+from capstone.speakers import attribute, highlighted_tile
+from capstone.speech import read_audio, voice_activity, voiced_at
+from capstone.talk import talk_metrics
 
+SCENE_CUT = 12.0  # mean change of a 64x36 grayscale glance (0-255) that means a new layout
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".mkv", ".avi")
 PROB_COLUMNS = [f"p_{c}" for c in CLASSES]
+
+
+class CallInfoError(CapstoneError):
+    """A call metadata file is unreadable or not shaped as ``rep``, ``prospects``, ``stages``."""
+
+
+CALL_EXAMPLE = "rep: P1\nprospects: {P2: Dana}\nstages: {intro: 0, demo: 60, pricing: 300}"
 
 
 @dataclass(frozen=True)
@@ -67,25 +82,57 @@ def load_call_info(path: str | Path | None) -> CallInfo:
     import yaml
 
     path = Path(path)
+    if path.is_dir():
+        raise CallInfoError(f"{path}: is a folder; --call takes a YAML file")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise MediaError(f"{path}: cannot read the call metadata ({err})") from None
-    unknown = set(data) - {"rep", "prospects", "stages"}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise CallInfoError(f"{path}: cannot read the call metadata ({err})") from None
+
+    def wrong(what: str) -> CallInfoError:
+        return CallInfoError(f"{path}: {what}. A call metadata file looks like:\n{CALL_EXAMPLE}")
+
+    if not isinstance(data, dict):
+        raise wrong(f"expected a mapping of rep, prospects and stages, found {type(data).__name__}")
+    unknown = sorted(map(str, set(data) - {"rep", "prospects", "stages"}))
     if unknown:
-        raise MediaError(f"{path}: unknown keys {sorted(unknown)}; use rep, prospects, stages")
-    stages = {str(k): float(v) for k, v in (data.get("stages") or {}).items()}
-    if list(stages.values()) != sorted(stages.values()):
-        raise MediaError(f"{path}: stages must be listed in order of their start times")
-    prospects = {str(k): str(v) for k, v in (data.get("prospects") or {}).items()}
-    return CallInfo(data.get("rep"), prospects, stages)
+        raise wrong(f"unknown keys {unknown}; use rep, prospects, stages")
+    rep = data.get("rep")
+    if rep is not None and not isinstance(rep, str | int):
+        raise wrong(f"rep must be one participant id such as P1, found {rep!r}")
+    prospects, stages = data.get("prospects") or {}, data.get("stages") or {}
+    for key, value in (("prospects", prospects), ("stages", stages)):
+        if not isinstance(value, dict):
+            raise wrong(f"{key} must be a mapping, found {type(value).__name__}")
+    return CallInfo(
+        None if rep is None else str(rep),
+        {str(k): str(v) for k, v in prospects.items()},
+        _stage_times(stages, wrong),
+    )
+
+
+def _stage_times(stages: dict, wrong: Any) -> dict[str, float]:
+    """Stage name -> start time: finite, not negative, in order."""
+    times = {}
+    for name, start in stages.items():
+        if (
+            isinstance(start, bool)
+            or not isinstance(start, int | float)
+            or not math.isfinite(start)
+        ):
+            raise wrong(f"stage {name!r} starts at {start!r}: give a number of seconds")
+        if start < 0:
+            raise wrong(f"stage {name!r} starts at {start} s: times cannot be negative")
+        times[str(name)] = float(start)
+    if list(times.values()) != sorted(times.values()):
+        raise wrong("stages must be listed in order of their start times")
+    return times
 
 
 def sample_frames(path: str | Path, fps: float) -> Iterator[tuple[float, np.ndarray]]:
     """Yield ``(time in seconds, BGR frame)`` about ``fps`` times per second of video."""
     path = Path(path)
-    if not path.is_file():
-        raise MediaError(f"{path}: no such file")
+    check_input_file(path)
     capture = cv2.VideoCapture(str(path))
     try:
         native = capture.get(cv2.CAP_PROP_FPS)
@@ -113,38 +160,6 @@ def frame_count(path: str | Path) -> tuple[int, float]:
         capture.release()
 
 
-class Tracker:
-    """Links boxes across frames into participants by overlap with their last box."""
-
-    def __init__(self, min_iou: float = 0.3) -> None:
-        self.min_iou = min_iou
-        self.boxes: dict[str, list[int]] = {}
-
-    def assign(self, boxes: list[list[int]]) -> list[str]:
-        """Participant ids for ``boxes`` (new ids for faces that match no one)."""
-        pairs = sorted(
-            (
-                (iou(tuple(b), tuple(last)), i, pid)
-                for i, b in enumerate(boxes)
-                for pid, last in self.boxes.items()
-            ),
-            reverse=True,
-        )
-        ids: dict[int, str] = {}
-        taken: set[str] = set()
-        for score, i, pid in pairs:
-            if score >= self.min_iou and i not in ids and pid not in taken:
-                ids[i] = pid
-                taken.add(pid)
-        for i in range(len(boxes)):
-            if i not in ids:
-                ids[i] = f"P{len(self.boxes) + 1}"
-                self.boxes[ids[i]] = boxes[i]
-        for i, b in enumerate(boxes):
-            self.boxes[ids[i]] = list(b)
-        return [ids[i] for i in range(len(boxes))]
-
-
 def annotate_video(
     path: str | Path,
     model: Any,
@@ -155,33 +170,79 @@ def annotate_video(
     smooth_s: float = 5.0,
     call: CallInfo | None = None,
     progress: bool = True,
+    name: str | None = None,
+    speakers: bool = True,
     **options: Any,
 ) -> dict[str, Any]:
     """Annotate one recording; returns the summary (also written as JSON and markdown).
 
     ``options`` go to :func:`capstone.annotation.classify_faces` (``detector``,
-    ``min_face``, ``uncertain_below``, ``crop``).
+    ``min_face``, ``uncertain_below``, ``crop``). The outputs go to ``out_dir/<name>``
+    (default: the video's stem). ``fps`` above the video's own frame rate samples every
+    frame once. If the recording cannot be read, nothing is left behind. ``speakers=False``
+    skips telling who speaks and links faces by position alone (for measuring what that
+    work costs).
     """
     path = Path(path)
+    if not (math.isfinite(fps) and fps > 0) or detect_every < 1:
+        raise ValueError(f"need fps > 0 and detect_every >= 1, got {fps} and {detect_every}")
+    check_input_file(path)
     call = call or CallInfo()
-    out = Path(out_dir) / path.stem
+    out = Path(out_dir) / (name or path.stem)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        return _annotate_into(
+            out, path, model, fps, detect_every, smooth_s, call, progress, speakers, options
+        )
+    except BaseException:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise
+
+
+def _annotate_into(
+    out: Path,
+    path: Path,
+    model: Any,
+    fps: float,
+    detect_every: int,
+    smooth_s: float,
+    call: CallInfo,
+    progress: bool,
+    speakers: bool,
+    options: dict[str, Any],
+) -> dict[str, Any]:
     frames, native_fps = frame_count(path)
+    if native_fps > 0:
+        fps = min(fps, native_fps)
     expected = math.ceil(frames / native_fps * fps) if native_fps > 0 and frames > 0 else None
     tracker, rows, known_boxes = Tracker(), [], []
     thumbs: dict[tuple[str, float], np.ndarray] = {}
+    audio = read_audio(path) if speakers else None
+    voiced = voice_activity(audio)[1] if audio is not None else None
     video_tmp = out / ".annotated.part.mp4"
     writer = None
     try:
         bar = tqdm(total=expected, desc=f"annotate {path.name}", unit="frame", disable=not progress)
+        ids: list[str] = []
+        seen = None
         for n, (t, frame) in enumerate(sample_frames(path, fps)):
-            boxes = None if n % detect_every == 0 else known_boxes
-            faces = classify_faces(frame, model, boxes=boxes, **options)
-            ids = tracker.assign([f["box"] for f in faces])
+            glance = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (64, 36)).astype(float)
+            cut = seen is not None and np.abs(glance - seen).mean() > SCENE_CUT
+            seen = glance
+            detect = n % detect_every == 0 or cut  # a new layout: find the faces again now
+            faces = classify_faces(frame, model, boxes=None if detect else known_boxes, **options)
+            if detect:  # between detections the boxes, and so the ids, stay as they were
+                ids = tracker.assign([f["box"] for f in faces], frame if speakers else None)
             known_boxes = [tuple(f["box"]) for f in faces]
-            for pid, face in zip(ids, faces, strict=True):
+            heard = voiced_at([t], voiced)[0] if voiced is not None else None
+            highlight = highlighted_tile(frame) if speakers else None
+            unknown = [(None, "")] * len(faces)
+            speaking = attribute(known_boxes, highlight, heard) if speakers else unknown
+            for pid, face, speech in zip(ids, faces, speaking, strict=True):
                 face["participant"] = pid
-                rows.append(_row(t, pid, face, call))
+                rows.append(_row(t, pid, face, call, speech))
                 x, y, w, h = face["box"]
                 thumbs[(pid, round(t, 3))] = cv2.resize(frame[y : y + h, x : x + w], (96, 96))
             labelled = [{**f, "label": f"{f['participant']} {f['label']}"} for f in faces]
@@ -194,11 +255,14 @@ def annotate_video(
         writer.close()
         video_tmp.replace(out / "annotated.mp4")
     finally:
+        if writer is not None:
+            writer.close()  # stops ffmpeg, which would otherwise write the file again later
         video_tmp.unlink(missing_ok=True)
     timeline = pd.DataFrame(rows, columns=_columns())
     with atomic_path(out / "timeline.csv") as tmp:
         timeline.to_csv(tmp, index=False)
-    summary = summarise(path.name, timeline, call, smooth_s)
+    summary = summarise(path.name, timeline, call, smooth_s, fps)
+    summary["audio_track"] = audio is not None
     _figures(out, timeline, call, smooth_s, summary, thumbs)
     write_json(out / "summary.json", summary)
     write_text(out / "summary.md", summary_markdown(summary))
@@ -257,10 +321,16 @@ def shifts(smooth: pd.DataFrame, top: int = 3, min_gap: float = 10.0) -> list[di
 
 
 def summarise(
-    name: str, timeline: pd.DataFrame, call: CallInfo, smooth_s: float = 5.0
+    name: str, timeline: pd.DataFrame, call: CallInfo, smooth_s: float = 5.0, fps: float = 2.0
 ) -> dict[str, Any]:
-    """Participants, their expression shares overall and per stage, and the shift moments."""
+    """Participants, their expression shares overall and per stage, the shift moments, and
+    the talk metrics of :func:`capstone.talk.talk_metrics` (``fps``: the sampling rate)."""
     classified = timeline[timeline["status"].isin(["ok", "uncertain"])]
+    speaking = timeline[["time", "participant"]].assign(
+        speaking=timeline["speaking"].map({"true": True, "false": False}).astype(object)
+    )
+    speaking.loc[speaking["speaking"].isna(), "speaking"] = None
+    talk = talk_metrics(speaking, fps, call.rep, list(call.prospects))
     participants = {}
     for pid, g in timeline.groupby("participant"):
         c = classified[classified["participant"] == pid]
@@ -276,6 +346,7 @@ def summarise(
             "classified": len(c),
             "shares": shares,
             "per_stage": per_stage,
+            **talk["participants"].get(pid, {}),
         }
     return {
         "input": name,
@@ -284,7 +355,58 @@ def summarise(
         "participants": participants,
         "stages": call.stages,
         "moments": shifts(smoothed(timeline, smooth_s)),
+        "talk": talk["call"],
+        "reactions": reactions(classified, call),
     }
+
+
+def speaking_spans(timeline: pd.DataFrame) -> dict[str, list[tuple[float, float]]]:
+    """Per participant, the ``(start, end)`` seconds of each run of samples marked speaking."""
+    times = np.sort(timeline["time"].unique())
+    step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for pid, g in timeline[timeline["speaking"] == "true"].groupby("participant"):
+        runs = spans.setdefault(str(pid), [])
+        for t in np.sort(g["time"].to_numpy()):
+            if runs and t - runs[-1][1] < step / 2:
+                runs[-1] = (runs[-1][0], float(t) + step)
+            else:
+                runs.append((float(t), float(t) + step))
+    return spans
+
+
+def reactions(classified: pd.DataFrame, call: CallInfo) -> dict[str, Any]:
+    """For each prospect, the shares of their perceived expressions while the rep speaks and
+    while they speak themselves, over the call (``all``) and per stage.
+
+    ``classified`` holds the timeline's classified face samples. Empty without a rep.
+    """
+    if call.rep is None:
+        return {}
+    rep_times = set(
+        classified.loc[
+            (classified["participant"] == call.rep) & (classified["speaking"] == "true"), "time"
+        ]
+    )
+    out: dict[str, Any] = {}
+    for pid in call.prospects:
+        own = classified[classified["participant"] == pid]
+        while_rep = own[own["time"].isin(rep_times)]
+        while_self = own[own["speaking"] == "true"]
+        out[pid] = {
+            "while_rep_speaks": _shares_by_stage(while_rep),
+            "while_speaking": _shares_by_stage(while_self),
+        }
+    return out
+
+
+def _shares_by_stage(samples: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Label shares of ``samples`` over all of them and per non-empty stage."""
+    shares = {"all": samples["label"].value_counts(normalize=True).round(3).to_dict()}
+    for stage, g in samples.groupby("stage", sort=False):
+        if stage:
+            shares[str(stage)] = g["label"].value_counts(normalize=True).round(3).to_dict()
+    return {k: v for k, v in shares.items() if v}
 
 
 def summary_markdown(summary: dict[str, Any]) -> str:
@@ -303,6 +425,30 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         for stage, shares in p["per_stage"].items():
             best = ", ".join(f"{k} {v:.0%}" for k, v in list(shares.items())[:2])
             lines.append(f"  - {stage}: {best}")
+    talk = summary.get("talk") or {}
+    if talk.get("known_share"):
+        lines += ["", "Talk:"]
+        for pid, p in summary["participants"].items():
+            share = "" if p.get("talk_share") is None else f" ({p['talk_share']:.0%} of the talk)"
+            lines.append(
+                f"- {pid}: {p.get('talk_seconds', 0):.0f} s{share}, longest monologue "
+                f"{p.get('longest_monologue_s', 0):.0f} s"
+            )
+        ratio, patience = talk.get("talk_listen_ratio"), talk.get("patience_s")
+        if ratio is not None:
+            lines.append(f"- the rep's talk-listen ratio: {ratio:.0%} : {1 - ratio:.0%}")
+        if patience is not None:
+            lines.append(f"- patience (pause before the rep answers): {patience:.1f} s")
+        lines.append(f"- speaker switches per minute: {talk['speaker_switches_per_min']}")
+    for pid, seen in (summary.get("reactions") or {}).items():
+        for key, when in (
+            ("while_rep_speaks", "while the rep speaks"),
+            ("while_speaking", "while speaking"),
+        ):
+            shares = seen[key].get("all", {})
+            if shares:
+                top = ", ".join(f"{k} {v:.0%}" for k, v in list(shares.items())[:3])
+                lines.append(f"- {pid} {when}: {top}")
     if summary["moments"]:
         lines += ["", "Largest shifts:"]
         lines += [
@@ -324,12 +470,17 @@ def _columns() -> list[str]:
         "label",
         "probability",
         "stage",
+        "speaking",
+        "speaking_source",
         *PROB_COLUMNS,
     ]
 
 
-def _row(t: float, pid: str, face: dict[str, Any], call: CallInfo) -> list[Any]:
+def _row(
+    t: float, pid: str, face: dict[str, Any], call: CallInfo, speech: tuple[bool | None, str]
+) -> list[Any]:
     probs = [face["probs"].get(c, np.nan) for c in CLASSES]
+    speaking, source = speech
     return [
         round(t, 3),
         pid,
@@ -338,6 +489,8 @@ def _row(t: float, pid: str, face: dict[str, Any], call: CallInfo) -> list[Any]:
         face["label"],
         face["probability"],
         call.stage_at(t),
+        "" if speaking is None else str(speaking).lower(),
+        source,
         *probs,
     ]
 
@@ -381,7 +534,10 @@ def _figures(
 
     smooth = smoothed(timeline, smooth_s)
     fig = plots.timelines(
-        smooth, call.stages, {p: call.role(p) for p in smooth["participant"].unique()}
+        smooth,
+        call.stages,
+        {p: call.role(p) for p in smooth["participant"].unique()},
+        speaking_spans(timeline),
     )
     with atomic_path(out / "timeline.png") as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
@@ -391,6 +547,14 @@ def _figures(
     ]
     fig = plots.moments([m for m in moments if m["image"] is not None])
     with atomic_path(out / "moments.png") as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    first: dict[str, np.ndarray] = {}
+    for (pid, _), image in sorted(thumbs.items(), key=lambda item: item[0][1]):
+        first.setdefault(pid, image)
+    fig = plots.participants(
+        [{"participant": p, "role": call.role(p), "image": im} for p, im in sorted(first.items())]
+    )
+    with atomic_path(out / "participants.png") as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
     import matplotlib.pyplot as plt
 

@@ -59,6 +59,27 @@ def test_a_folder_without_class_subfolders_is_refused(tmp_path: Path) -> None:
         load_folder(tmp_path)
 
 
+def test_a_dataset_with_no_usable_image_is_refused_with_its_files(tmp_path: Path) -> None:
+    import pytest
+
+    from capstone.data.store import load_folder
+    from capstone.errors import DataError
+
+    raw = tmp_path / "raw"
+    for i in range(12):
+        (raw / "train" / "happy").mkdir(parents=True, exist_ok=True)
+        (raw / "train" / "happy" / f"{i:02d}.png").write_bytes(b"not a png")
+    (raw / "notes.txt").write_text("hello")
+    with pytest.raises(DataError, match=r"12 image files, none of which") as caught:
+        build_store(raw, tmp_path / "fer.npz", 48, progress=False)
+    message = str(caught.value)
+    assert "train/happy/00.png" in message and "and 2 more" in message
+    assert "notes.txt" in message and str(raw) in message
+    assert not (tmp_path / "fer.npz").exists()
+    with pytest.raises(DataError, match="none of which"):
+        load_folder(raw / "train")
+
+
 def test_pictures_have_their_face_found_and_cut_out(tmp_path: Path) -> None:
     from matplotlib import cbook
 

@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from capstone.artefacts import atomic_path
 from capstone.data.layout import scan
+from capstone.errors import DataError
 from capstone.faces import Detection, crop_face, detect
 from capstone.params import CLASSES
 
@@ -101,7 +102,8 @@ def build_store(
     """Decode every image under ``raw_dir`` into a :class:`Store` saved at ``out``.
 
     ``crop`` is passed to :func:`decode`. Unreadable files are skipped and listed in the
-    returned data-quality report, never fatal.
+    returned data-quality report; if no file is usable, a :class:`~capstone.errors.DataError`
+    lists what the folder holds.
 
     Returns
     -------
@@ -127,6 +129,8 @@ def build_store(
         shapes.append(shape)
         digests.append(digest)
         found_face.append(face)
+    if not images:
+        raise DataError(_no_usable_image(raw_dir, found, bad))
     table = table.iloc[keep].reset_index(drop=True)
     heights, widths = np.asarray(shapes, dtype=np.int32).reshape(-1, 2).T
     with atomic_path(out) as tmp, tmp.open("wb") as fh:
@@ -155,24 +159,49 @@ def build_store(
     }
 
 
+def _no_usable_image(raw_dir: Path, found: Any, unreadable: list[str], shown: int = 10) -> str:
+    """Why a dataset folder gave no image, with the files it holds."""
+
+    def listing(files: list[str]) -> str:
+        more = f", and {len(files) - shown:,} more" if len(files) > shown else ""
+        return ", ".join(map(str, files[:shown])) + more
+
+    what = (
+        f"{len(unreadable):,} image files, none of which could be decoded: {listing(unreadable)}"
+        if unreadable
+        else "no image files in the layout <split>/<class>/<image>"
+    )
+    others = list(found.ignored) + [f"{k} ({v})" for k, v in found.dropped.items()]
+    return (
+        f"{raw_dir}: no usable image; found {what}"
+        + (f"; other files and classes left out: {listing(others)}" if others else "")
+        + ". Point the dataset's path in the profile at a zip or folder laid out like "
+        "Kaggle's FER2013 (train/happy/0001.png, test/sad/0002.png, ...)."
+    )
+
+
 def load_folder(
     folder: str | Path, size: int = 48, crop: str = "none"
 ) -> tuple[np.ndarray, np.ndarray]:
     """A labelled test set from a folder of class subfolders, as ``(x, y)`` arrays.
 
-    ``crop`` is passed to :func:`decode`. Unreadable images are skipped. Raises :class:`~capstone.errors.DataError` (from
-    :func:`~capstone.data.layout.scan`) if the folder has no ``<class>/<image>`` layout.
+    ``crop`` is passed to :func:`decode`. Unreadable images are skipped. Raises
+    :class:`~capstone.errors.DataError` if the folder has no ``<class>/<image>`` layout
+    (from :func:`~capstone.data.layout.scan`) or no image in it can be read.
     """
     folder = Path(folder)
-    table = scan(folder).table
-    images, labels = [], []
-    for rel, label in zip(table["path"], table["label"], strict=True):
+    found = scan(folder)
+    images, labels, bad = [], [], []
+    for rel, label in zip(found.table["path"], found.table["label"], strict=True):
         decoded = decode(np.fromfile(folder / rel, dtype=np.uint8), size, crop)
-        if decoded is not None:
-            images.append(decoded[0])
-            labels.append(CLASSES.index(label))
-    x = np.stack(images) if images else np.zeros((0, size, size), np.uint8)
-    return x, np.asarray(labels, dtype=np.int64)
+        if decoded is None:
+            bad.append(rel)
+            continue
+        images.append(decoded[0])
+        labels.append(CLASSES.index(label))
+    if not images:
+        raise DataError(_no_usable_image(folder, found, bad))
+    return np.stack(images), np.asarray(labels, dtype=np.int64)
 
 
 def load_store(path: str | Path) -> Store:
@@ -181,19 +210,3 @@ def load_store(path: str | Path) -> Store:
         arrays = {name: npz[name] for name in Store.__dataclass_fields__ if name in npz}
     arrays.setdefault("face", np.ones(len(arrays["y"]), bool))  # stores written before crops
     return Store(**arrays)
-
-
-def to_dataset(
-    x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = False, seed: int = 0
-) -> Any:
-    """A batched ``tf.data.Dataset`` of ``(image float32 in [0, 1] with a channel axis, one-hot)``."""
-    import tensorflow as tf
-
-    ds = tf.data.Dataset.from_tensor_slices((x[..., None], y))
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).map(
-        lambda a, b: (tf.cast(a, tf.float32) / 255.0, tf.one_hot(b, len(CLASSES))),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
-    return ds.prefetch(tf.data.AUTOTUNE)

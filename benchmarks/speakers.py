@@ -1,0 +1,129 @@
+"""Who speaks and who is who, on a composed call with a known script: accuracy and cost.
+
+    python benchmarks/speakers.py                  # the released model, MTCNN
+    python benchmarks/speakers.py --seconds 60 --detector haar
+
+A 2x2 call of four participants (one portrait in four looks and lights,
+:func:`capstone.layouts.people`) is written with a scripted sequence of speakers: the
+app's outline on the speaker's tile, a voice-like audio track, the tiles reordered at a
+quarter of the call, a switch to speaker view (the speaker in the main tile) at half, one
+participant leaving and coming back in the last quarter. ``capstone.video.annotate_video``
+reads it twice, with and without the speaker and identity work, and the script scores it:
+
+* speaking: the share of face samples whose ``speaking`` matches the script;
+* identity: the share of face samples carrying their participant's id (the id most of
+  that participant's samples carry, each id counted for one participant only);
+* talk time: each participant's ``talk_seconds`` against the script;
+* cost: the time the speaker and identity work adds to annotation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib import cbook
+
+from capstone.annotation import load_image
+from capstone.inference import crop_settings_of, load_model, released_model
+from capstone.layouts import HOPPER_FACE, people, write_call
+from capstone.video import annotate_video
+
+
+def script_for(seconds: float) -> tuple[list, list]:
+    """Turns of 4-9 s in a fixed order with short pauses, and the scenes of the call."""
+    rng = np.random.default_rng(0)
+    turns, t, who = [], 0.0, 0
+    while t < seconds - 2:
+        length = float(rng.uniform(4, 9))
+        turns.append((who, t, min(t + length, seconds)))
+        t += length + float(rng.uniform(0.4, 1.5))
+        who = (who + int(rng.integers(1, 4))) % 4
+    q = seconds / 4
+    scenes = [
+        (0.0, "gallery", [0, 1, 2, 3]),
+        (q, "gallery", [2, 0, 3, 1]),  # the tiles reorder
+        (2 * q, "speaker", [0, 1, 2, 3]),  # speaker view
+        (3 * q, "gallery", [1, 0, 2]),  # participant 3 leaves
+        (3.5 * q, "gallery", [3, 1, 0, 2]),  # and comes back
+    ]
+    return turns, scenes
+
+
+def person_of(row, frames: list, fps: int) -> int:
+    boxes, who = frames[min(round(row.time * fps), len(frames) - 1)]
+    centres = np.array([(x + w / 2, y + h / 2) for x, y, w, h in boxes])
+    return who[int(np.argmin(((centres - (row.x + row.w / 2, row.y + row.h / 2)) ** 2).sum(1)))]
+
+
+def scores(timeline: pd.DataFrame, summary: dict, turns: list, frames: list, fps: int) -> dict:
+    table = timeline.assign(person=[person_of(r, frames, fps) for r in timeline.itertuples()])
+    table["truth"] = [
+        any(p == r.person and a <= r.time < b for p, a, b in turns) for r in table.itertuples()
+    ]
+    said = table["speaking"].astype(str).str.lower()
+    majority = table.groupby("person")["participant"].agg(lambda s: s.value_counts().index[0])
+    kept = table["participant"] == table["person"].map(majority)
+    talk_truth = table[table["truth"]].groupby("person").size() / 2  # 2 samples per second
+    talk = {
+        p: summary["participants"].get(pid, {}).get("talk_seconds", 0.0)
+        for p, pid in majority.items()
+    }
+    errors = [abs(talk[p] - talk_truth.get(p, 0.0)) / talk_truth.get(p, np.nan) for p in talk]
+    return {
+        "face samples": len(table),
+        "speaking right": round(float(np.mean((said == "true") == table["truth"])), 4),
+        "speaking unknown": round(float(np.mean(said == "")), 4),
+        "identity kept": round(float(kept.mean()), 4),
+        "distinct ids": len(set(majority)) == len(majority),
+        "talk time error (largest)": round(float(np.nanmax(errors)), 4),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=120)
+    parser.add_argument("--fps", type=int, default=10, help="of the composed recording")
+    parser.add_argument("--detector", default="mtcnn", choices=["mtcnn", "haar"])
+    parser.add_argument("--model", type=Path, default=None)
+    args = parser.parse_args()
+    hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    turns, scenes = script_for(args.seconds)
+    model_file = args.model or released_model()
+    model = load_model(model_file)
+    options = {"detector": args.detector, "crop": crop_settings_of(model_file)}
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        video = Path(tmp) / "call.mp4"
+        looks = people(hopper, HOPPER_FACE)
+        frames = write_call(
+            hopper, HOPPER_FACE, video, turns, args.seconds, args.fps, scenes=scenes, looks=looks
+        )
+        for speakers in (False, True):
+            start = time.perf_counter()
+            out = Path(tmp) / f"out_{speakers}"
+            summary = annotate_video(
+                video, model, out, fps=2, speakers=speakers, progress=False, **options
+            )
+            seconds = time.perf_counter() - start
+            timeline = pd.read_csv(out / "call/timeline.csv", keep_default_na=False)
+            label = "with speakers and identity" if speakers else "without (position only)"
+            rows[label] = scores(timeline, summary, turns, frames, args.fps) | {
+                "annotation (s)": round(seconds, 1)
+            }
+    table = pd.DataFrame(rows).T
+    base, full = table["annotation (s)"].iloc[0], table["annotation (s)"].iloc[1]
+    print(
+        f"\nA {args.seconds}-second composed 2x2 call, {len(turns)} turns, sampled at 2 frames/s "
+        f"({args.detector}); tiles reorder, speaker view, a participant leaves and returns"
+    )
+    print(table.to_string())
+    print(f"\nthe speaker and identity work adds {full / base - 1:+.1%} to annotation time")
+
+
+if __name__ == "__main__":
+    main()

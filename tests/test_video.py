@@ -210,3 +210,38 @@ def test_speaking_spans_join_consecutive_samples() -> None:
         }
     )
     assert speaking_spans(timeline) == {"P1": [(0.0, 1.0), (1.5, 2.0)]}
+
+
+def test_reaction_moments_follow_the_rep_speaking_up() -> None:
+    from capstone.video import PROB_COLUMNS, reaction_moments
+
+    rows = []
+    for t in np.arange(0, 30, 0.5):
+        rep_speaks = 10 <= t < 14
+        happy = t >= 10  # the prospect lights up when the rep speaks up
+        probs = np.full(7, 0.02)
+        probs[3 if happy else 4] = 0.88
+        rows.append(
+            {"time": t, "participant": "P1", "status": "ok", "speaking": str(rep_speaks).lower()}
+            | dict(zip(PROB_COLUMNS, np.full(7, 1 / 7), strict=True))
+        )
+        rows.append(
+            {"time": t, "participant": "P2", "status": "ok", "speaking": "false"}
+            | dict(zip(PROB_COLUMNS, probs, strict=True))
+        )
+    timeline = pd.DataFrame(rows)
+    call = CallInfo(rep="P1", prospects={"P2": "Dana"}, stages={"intro": 0, "pricing": 20})
+    moments = reaction_moments(timeline, call)
+    assert moments[0] | {"change": 0} == {
+        "participant": "P2",
+        "event": "rep speaks",
+        "time": 10.0,
+        "change": 0,
+        "from": "neutral",
+        "to": "happy",
+        "at": 12.0,
+    }
+    assert moments[0]["change"] == pytest.approx(0.86)
+    assert [m["event"] for m in moments] == ["rep speaks", "stage pricing"]
+    assert moments[1]["change"] == 0.0
+    assert reaction_moments(timeline, CallInfo(rep="P1")) == []

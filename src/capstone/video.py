@@ -11,7 +11,8 @@ Outputs, in ``out_dir/<video stem>/``: ``timeline.csv`` (time, participant, box,
 probabilities), ``timeline.png`` (smoothed, one panel per participant, with the call's
 stages), ``moments.png`` (where each participant's expression shifts most),
 ``participants.png`` (each participant's id with a thumbnail, to name them in the call
-metadata),
+metadata), ``reactions.png`` (the prospects' faces at their largest shifts after the rep
+speaks up or a stage starts; with call metadata naming them),
 ``annotated.mp4`` (H.264, plays in browsers), ``summary.json`` and ``summary.md``.
 """
 
@@ -357,6 +358,7 @@ def summarise(
         "moments": shifts(smoothed(timeline, smooth_s)),
         "talk": talk["call"],
         "reactions": reactions(classified, call),
+        "reaction_moments": reaction_moments(timeline, call),
     }
 
 
@@ -373,6 +375,50 @@ def speaking_spans(timeline: pd.DataFrame) -> dict[str, list[tuple[float, float]
             else:
                 runs.append((float(t), float(t) + step))
     return spans
+
+
+def reaction_moments(
+    timeline: pd.DataFrame, call: CallInfo, window_s: float = 4.0, top: int = 3
+) -> list[dict[str, Any]]:
+    """Per prospect, the ``top`` largest shifts of their perceived expression in the
+    ``window_s`` seconds after the rep starts speaking or a stage starts.
+
+    The shift is the total-variation distance between the prospect's mean probabilities in
+    the ``window_s`` before the event and in the ``window_s`` after it. Each moment has
+    the ``participant``, the ``event`` (``rep speaks`` or ``stage <name>``), its ``time``,
+    the ``change``, the top class ``from`` and ``to``, and ``at``, the time of the
+    prospect's sample the thumbnail shows (the middle of the window after). Empty without
+    a rep or prospects.
+    """
+    if call.rep is None or not call.prospects:
+        return []
+    events = [(start, "rep speaks") for start, _ in speaking_spans(timeline).get(call.rep, [])]
+    events += [(start, f"stage {name}") for name, start in call.stages.items() if start > 0]
+    read = timeline[timeline["status"].isin(["ok", "uncertain"])]
+    moments = []
+    for pid in call.prospects:
+        own = read[read["participant"] == pid]
+        found = []
+        for t, event in events:
+            before = own[(own["time"] >= t - window_s) & (own["time"] < t)][PROB_COLUMNS]
+            after = own[(own["time"] >= t) & (own["time"] < t + window_s)]
+            if before.empty or after.empty:
+                continue
+            p, q = before.mean().to_numpy(), after[PROB_COLUMNS].mean().to_numpy()
+            middle = after["time"].iloc[len(after) // 2]
+            found.append(
+                {
+                    "participant": pid,
+                    "event": event,
+                    "time": float(t),
+                    "change": round(float(0.5 * np.abs(q - p).sum()), 4),
+                    "from": CLASSES[int(p.argmax())],
+                    "to": CLASSES[int(q.argmax())],
+                    "at": float(middle),
+                }
+            )
+        moments += sorted(found, key=lambda m: -m["change"])[:top]
+    return moments
 
 
 def reactions(classified: pd.DataFrame, call: CallInfo) -> dict[str, Any]:
@@ -449,6 +495,13 @@ def summary_markdown(summary: dict[str, Any]) -> str:
             if shares:
                 top = ", ".join(f"{k} {v:.0%}" for k, v in list(shares.items())[:3])
                 lines.append(f"- {pid} {when}: {top}")
+    if summary.get("reaction_moments"):
+        lines += ["", "Reactions (largest shifts after the rep speaks up or a stage starts):"]
+        lines += [
+            f"- {m['participant']} after {m['event']} at {m['time']:.1f} s: "
+            f"{m['from']} -> {m['to']} (change {m['change']:.2f})"
+            for m in summary["reaction_moments"]
+        ]
     if summary["moments"]:
         lines += ["", "Largest shifts:"]
         lines += [
@@ -548,6 +601,19 @@ def _figures(
     fig = plots.moments([m for m in moments if m["image"] is not None])
     with atomic_path(out / "moments.png") as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    reacted = [
+        {
+            **m,
+            "participant": f"{m['participant']} after {m['event']}",
+            "time": m["at"],
+            "image": thumbs.get((m["participant"], round(m["at"], 3))),
+        }
+        for m in summary["reaction_moments"]
+    ]
+    if reacted:
+        fig = plots.moments([m for m in reacted if m["image"] is not None])
+        with atomic_path(out / "reactions.png") as tmp:
+            fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
     first: dict[str, np.ndarray] = {}
     for (pid, _), image in sorted(thumbs.items(), key=lambda item: item[0][1]):
         first.setdefault(pid, image)

@@ -72,6 +72,9 @@ def test_a_recording_gives_participants_timelines_and_a_browser_video(
     head = (out / "annotated.mp4").read_bytes()[:4096]
     assert b"ftyp" in head and b"avc1" in (out / "annotated.mp4").read_bytes()  # H.264
     assert not list(out.glob(".*part*"))
+    # no audio track and no tile outlined: who speaks is unknown, and said so
+    assert timeline["speaking"].isna().all() and summary["audio_track"] is False
+    assert summary["talk"]["known_share"] == 0.0
 
 
 def test_frames_are_sampled_at_the_requested_rate(call_video: Path) -> None:

@@ -231,38 +231,33 @@ def timelines(
     return fig
 
 
-def moments(items: list[dict]) -> Figure:
-    """Face thumbnails at the largest expression shifts, titled ``participant, time, from -> to``."""
+def thumbnails(images: list[np.ndarray], titles: list[str], empty: str) -> Figure:
+    """A row of BGR face thumbnails, each with its title (``empty``: the text when none)."""
     fig, axes = plt.subplots(
-        1, max(1, len(items)), figsize=(1.9 * max(1, len(items)), 2.4), squeeze=False
+        1, max(1, len(images)), figsize=(1.9 * max(1, len(images)), 2.4), squeeze=False
     )
     for ax in axes[0]:
         ax.set_axis_off()
-    for ax, m in zip(axes[0], items, strict=False):
-        ax.imshow(m["image"][:, :, ::-1])
-        ax.set_title(f"{m['participant']} {m['time']:.1f} s\n{m['from']} -> {m['to']}", fontsize=7)
-    if not items:
-        axes[0, 0].text(0.5, 0.5, "no shifts", ha="center", va="center")
+    for ax, image, title in zip(axes[0], images, titles, strict=False):
+        ax.imshow(image[:, :, ::-1])
+        ax.set_title(title, fontsize=7)
+    if not images:
+        axes[0, 0].text(0.5, 0.5, empty, ha="center", va="center")
     fig.tight_layout()
     return fig
+
+
+def moments(items: list[dict]) -> Figure:
+    """Face thumbnails at the largest expression shifts, titled ``participant, time, from -> to``."""
+    titles = [f"{m['participant']} {m['time']:.1f} s\n{m['from']} -> {m['to']}" for m in items]
+    return thumbnails([m["image"] for m in items], titles, "no shifts")
 
 
 def participants(items: list[dict]) -> Figure:
     """One face thumbnail per participant, titled with its id and role, so that ids can be
     mapped to names in the call metadata."""
-    fig, axes = plt.subplots(
-        1, max(1, len(items)), figsize=(1.7 * max(1, len(items)), 2.1), squeeze=False
-    )
-    for ax in axes[0]:
-        ax.set_axis_off()
-    for ax, item in zip(axes[0], items, strict=False):
-        ax.imshow(item["image"][:, :, ::-1])
-        role = f"\n{item['role']}" if item.get("role") else ""
-        ax.set_title(f"{item['participant']}{role}", fontsize=8)
-    if not items:
-        axes[0, 0].text(0.5, 0.5, "no faces", ha="center", va="center")
-    fig.tight_layout()
-    return fig
+    titles = [p["participant"] + (f"\n{p['role']}" if p.get("role") else "") for p in items]
+    return thumbnails([p["image"] for p in items], titles, "no faces")
 
 
 def image_file(path: str | Path) -> Any:

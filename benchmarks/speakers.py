@@ -30,7 +30,7 @@ from matplotlib import cbook
 
 from capstone.annotation import load_image
 from capstone.inference import crop_settings_of, load_model, released_model
-from capstone.layouts import HOPPER_FACE, people, write_call
+from capstone.layouts import HOPPER_FACE, people, person_at, write_call
 from capstone.video import annotate_video
 
 
@@ -54,14 +54,10 @@ def script_for(seconds: float) -> tuple[list, list]:
     return turns, scenes
 
 
-def person_of(row, frames: list, fps: int) -> int:
-    boxes, who = frames[min(round(row.time * fps), len(frames) - 1)]
-    centres = np.array([(x + w / 2, y + h / 2) for x, y, w, h in boxes])
-    return who[int(np.argmin(((centres - (row.x + row.w / 2, row.y + row.h / 2)) ** 2).sum(1)))]
-
-
 def scores(timeline: pd.DataFrame, summary: dict, turns: list, frames: list, fps: int) -> dict:
-    table = timeline.assign(person=[person_of(r, frames, fps) for r in timeline.itertuples()])
+    table = timeline.assign(
+        person=[person_at(frames, r.time, (r.x, r.y, r.w, r.h), fps) for r in timeline.itertuples()]
+    )
     table["truth"] = [
         any(p == r.person and a <= r.time < b for p, a, b in turns) for r in table.itertuples()
     ]

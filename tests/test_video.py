@@ -142,12 +142,11 @@ SCRIPT = [(0, 0.0, 5.25), (1, 6.25, 11.25), (2, 12.25, 16.25), (3, 16.25, 20.0)]
 
 def scripted_truth(timeline: pd.DataFrame, truth: list, fps: int = 10) -> pd.Series:
     """Whether each row's face is the scripted speaker at its time (found by its box)."""
+    from capstone.layouts import person_at
+
     rows = []
     for r in timeline.itertuples():
-        boxes, who = truth[round(r.time * fps)]
-        centres = [(x + w / 2, y + h / 2) for x, y, w, h in boxes]
-        cx, cy = r.x + r.w / 2, r.y + r.h / 2
-        person = who[int(np.argmin([(cx - a) ** 2 + (cy - b) ** 2 for a, b in centres]))]
+        person = person_at(truth, r.time, (r.x, r.y, r.w, r.h), fps)
         rows.append(any(p == person and a <= r.time < b for p, a, b in SCRIPT))
     return pd.Series(rows)
 

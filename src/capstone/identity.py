@@ -16,6 +16,7 @@ import numpy as np
 from capstone.faces import Box, iou
 
 PATTERN = 16  # side of the face's grayscale pattern
+MIN_IOU = 0.3  # the overlap that links a face to a participant when only positions count
 
 
 def appearance(frame: np.ndarray, box: Box) -> np.ndarray:
@@ -79,7 +80,8 @@ class Tracker:
             ),
             reverse=True,
         )
-        threshold = self.min_score if looks is not None else 0.3 * self.position_weight
+        # without a frame only the position counts: the face must overlap by IoU >= 0.3
+        threshold = self.min_score if looks is not None else MIN_IOU * self.position_weight
         ids: dict[int, str] = {}
         taken: set[str] = set()
         for score, i, pid in pairs:

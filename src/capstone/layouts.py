@@ -283,3 +283,12 @@ def write_call(
         writer.close()
         wav.unlink(missing_ok=True)
     return truth
+
+
+def person_at(frames: list[tuple[list[Box], list[int]]], time: float, box: Box, fps: int) -> int:
+    """Which participant of :func:`write_call`'s ``frames`` a face ``box`` found at ``time``
+    seconds is: the one whose true box there has the nearest centre."""
+    boxes, who = frames[min(round(time * fps), len(frames) - 1)]
+    centres = np.array([(x + w / 2, y + h / 2) for x, y, w, h in boxes])
+    x, y, w, h = box
+    return who[int(np.argmin(((centres - (x + w / 2, y + h / 2)) ** 2).sum(axis=1)))]

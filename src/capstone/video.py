@@ -3,9 +3,9 @@
 For each sampled frame the faces are classified (as in :mod:`capstone.annotation`), and
 faces are linked across frames into participants ``P1``, ``P2``, ... by how they and their
 tile look and where they are (:mod:`capstone.identity`), so that a participant keeps their
-id when tiles reorder or the layout changes. Detection, the slow step, runs on every ``detect_every``-th sampled frame and
-whenever the picture changes at once (tiles reorder, the view switches); in between, the
-participants' last boxes are classified again.
+id when tiles reorder or the layout changes. Detection, the slow step, runs on every
+``detect_every``-th sampled frame and whenever the picture changes at once (tiles reorder,
+the view switches); in between, the participants' last boxes are classified again.
 
 Outputs, in ``out_dir/<video stem>/``: ``timeline.csv`` (time, participant, box, label,
 probabilities), ``timeline.png`` (smoothed, one panel per participant, with the call's

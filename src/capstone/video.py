@@ -38,6 +38,7 @@ from capstone.speakers import attribute, highlighted_tile
 from capstone.speech import read_audio, voice_activity, voiced_at
 from capstone.talk import talk_metrics
 
+MIN_REACTION = 0.05  # summary.md leaves out reaction moments that changed less than this
 SCENE_CUT = 12.0  # mean change of a 64x36 grayscale glance (0-255) that means a new layout
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".mkv", ".avi")
 PROB_COLUMNS = [f"p_{c}" for c in CLASSES]
@@ -486,6 +487,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         if patience is not None:
             lines.append(f"- patience (pause before the rep answers): {patience:.1f} s")
         lines.append(f"- speaker switches per minute: {talk['speaker_switches_per_min']}")
+    if summary.get("reactions"):
+        lines += ["", "The prospects' perceived expressions, by who speaks:"]
     for pid, seen in (summary.get("reactions") or {}).items():
         for key, when in (
             ("while_rep_speaks", "while the rep speaks"),
@@ -495,12 +498,13 @@ def summary_markdown(summary: dict[str, Any]) -> str:
             if shares:
                 top = ", ".join(f"{k} {v:.0%}" for k, v in list(shares.items())[:3])
                 lines.append(f"- {pid} {when}: {top}")
-    if summary.get("reaction_moments"):
+    shifted = [m for m in summary.get("reaction_moments", []) if m["change"] >= MIN_REACTION]
+    if shifted:
         lines += ["", "Reactions (largest shifts after the rep speaks up or a stage starts):"]
         lines += [
             f"- {m['participant']} after {m['event']} at {m['time']:.1f} s: "
             f"{m['from']} -> {m['to']} (change {m['change']:.2f})"
-            for m in summary["reaction_moments"]
+            for m in shifted
         ]
     if summary["moments"]:
         lines += ["", "Largest shifts:"]

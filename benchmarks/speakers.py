@@ -103,8 +103,15 @@ def main() -> None:
             start = time.perf_counter()
             out = Path(tmp) / f"out_{speakers}"
             summary = annotate_video(
-                video, model, out, fps=2, speakers=speakers, progress=False, **options
-            )
+                video,
+                model,
+                out,
+                fps=2,
+                speakers=speakers,
+                use="research",
+                progress=False,
+                **options,
+            )  # research use: every face is classified, the most work there is to add to
             seconds = time.perf_counter() - start
             timeline = pd.read_csv(out / "call/timeline.csv", keep_default_na=False)
             label = "with speakers and identity" if speakers else "without (position only)"

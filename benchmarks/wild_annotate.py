@@ -4,7 +4,7 @@
 
 1. Every image of one split of SFEW 2.0 (``val``: the in-the-wild test split, 405 colour film
    stills) is written to a temporary folder and annotated by the command a user runs,
-   ``capstone annotate <images> --out <folder>`` (detect, crop, classify, with the released
+   ``capstone annotate <images> --out <folder> --use research`` (film stills, not people at work; detect, crop, classify, with the released
    model unless ``--model``). Each image is scored on the largest face found: a missed face,
    a face too small to read or an "uncertain" reading counts as wrong. Macro-F1 counts such an
    image as a prediction of no class. The ``fer`` package's network (the peer) is scored on
@@ -138,7 +138,7 @@ def main() -> None:
         truth = {
             path: label for i, (path, label) in enumerate(truth.items()) if i % args.every == 0
         }
-        command = ["annotate", *map(str, truth), "--out", str(out)]
+        command = ["annotate", *map(str, truth), "--out", str(out), "--use", "research"]
         command += ["--model", str(args.model)] if args.model else []
         start = time.perf_counter()
         status = cli.main(command)

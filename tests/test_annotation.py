@@ -15,7 +15,10 @@ from capstone.annotation import (
     gallery_frame,
     load_image,
     output_names,
+    reading_order,
+    summary,
 )
+from capstone.call_info import CallInfo
 from capstone.params import CLASSES
 
 
@@ -41,12 +44,36 @@ def hopper() -> np.ndarray:
 def test_gallery_frame_faces_are_found_and_labelled(tmp_path: Path, hopper: np.ndarray) -> None:
     frame = gallery_frame([hopper, cv2.flip(hopper, 1), np.zeros_like(hopper)], cols=2)
     cv2.imwrite(str(tmp_path / "call.png"), frame)
-    record = annotate_image(tmp_path / "call.png", HAPPY, tmp_path / "out")
-    assert len(record["faces"]) == 2
-    assert {f["label"] for f in record["faces"]} == {"happy"}
-    assert set(record["faces"][0]["probs"]) == set(CLASSES)
+    call = CallInfo(rep="P1", prospects={"P2": "Dana"})
+    record = annotate_image(tmp_path / "call.png", HAPPY, tmp_path / "out", call=call)
+    rep, prospect = record["faces"]  # in reading order: P1 left, P2 right
+    assert (rep["participant"], rep["role"], rep["status"]) == ("P1", "rep", "not_read")
+    assert rep["probs"] == {} and rep["box"][0] < prospect["box"][0]
+    assert (prospect["participant"], prospect["label"]) == ("P2", "happy")
+    assert set(prospect["probs"]) == set(CLASSES)
+    assert record["use"]["read"] == ["P2"]
     assert json.loads((tmp_path / "out/call.json").read_text()) == record
     assert cv2.imread(str(tmp_path / "out/call_annotated.png")).shape == frame.shape
+
+
+def test_an_image_without_call_metadata_reads_nobody_and_says_why(
+    tmp_path: Path, hopper: np.ndarray
+) -> None:
+    cv2.imwrite(str(tmp_path / "call.png"), gallery_frame([hopper, hopper], cols=2))
+    model = Recorder()
+    record = annotate_image(tmp_path / "call.png", model, tmp_path)
+    assert model.seen == [] and {f["label"] for f in record["faces"]} == {"not read"}
+    text = summary([record])
+    assert "call.png P1: not read" in text
+    assert "Not named in the call metadata, so not read: P1, P2" in text
+    record = annotate_image(tmp_path / "call.png", model, tmp_path, use="research")
+    assert {f["label"] for f in record["faces"]} == {"happy"} and len(model.seen) == 1
+
+
+def test_faces_are_numbered_in_reading_order() -> None:
+    boxes = [(300, 10, 50, 50), (10, 220, 50, 50), (10, 14, 50, 50), (300, 230, 40, 40)]
+    assert reading_order(boxes) == [2, 0, 1, 3]
+    assert reading_order([]) == []
 
 
 def test_low_confidence_is_uncertain_and_small_faces_are_not_guessed(hopper: np.ndarray) -> None:

@@ -144,3 +144,25 @@ def test_an_unexpected_error_on_one_input_is_reported_and_the_others_go_on(
     assert "first.png: could not be annotated (ZeroDivisionError: a bug)" in err
     assert "1 of 2 input(s) failed" in err
     assert (tmp_path / "out/second.json").is_file()
+
+
+def test_the_use_decides_whose_expressions_are_read(tmp_path: Path, capsys) -> None:
+    from capstone.cli import main
+
+    hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    cv2.imwrite(str(tmp_path / "call.png"), gallery(hopper, HOPPER_FACE, 2)[0])
+    compact_cnn(4).save(tmp_path / "model.keras")
+    (tmp_path / "call.yaml").write_text("rep: P1\nprospects: {P2: Dana}\ninformed: true\n")
+    args = [str(tmp_path / "call.png"), "--model", str(tmp_path / "model.keras")]
+    args += ["--detector", "haar", "--out"]
+    assert main(["annotate", *args, str(tmp_path / "none")]) == 0
+    said = capsys.readouterr().out
+    assert "call.png P1: not read" in said and "Not named in the call metadata" in said
+    call = ["--call", str(tmp_path / "call.yaml")]
+    assert main(["annotate", *args, str(tmp_path / "named"), *call]) == 0
+    said = capsys.readouterr().out
+    assert "P1 (rep): not read" in said and "P2 (prospect (Dana)): " in said
+    assert "P2 (prospect (Dana)): not read" not in said and "informed" not in said
+    out = tmp_path / "research"
+    assert main(["annotate", *args, str(out), *call, "--use", "research"]) == 2
+    assert "this is a work call" in capsys.readouterr().err and not out.exists()

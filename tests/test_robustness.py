@@ -225,6 +225,8 @@ CALL_YAML = st.one_of(
         {},
         optional={
             "rep": YAML_VALUES,
+            "staff": st.one_of(YAML_VALUES, st.lists(YAML_VALUES, max_size=3)),
+            "informed": YAML_VALUES,
             "prospects": YAML_VALUES,
             "stages": st.one_of(
                 YAML_VALUES,
@@ -244,7 +246,7 @@ def test_call_metadata(data, raw) -> None:
 
     import yaml
 
-    from capstone.video import CallInfo, load_call_info
+    from capstone.call_info import CallInfo, load_call_info
 
     RAN["call metadata"] += 1
     with tempfile.TemporaryDirectory() as tmp:
@@ -256,6 +258,8 @@ def test_call_metadata(data, raw) -> None:
             assert "call.yaml" in str(err)
         else:
             assert isinstance(info, CallInfo)
+            assert info.informed in (None, True, False)
+            assert not set(info.prospects) & {*info.staff, info.rep}  # staff are never read
             times = list(info.stages.values())
             assert all(math.isfinite(t) and t >= 0 for t in times) and times == sorted(times)
 

@@ -12,13 +12,8 @@ import pytest
 from matplotlib import cbook
 
 from capstone.annotation import MediaError, gallery_frame, load_image
-from capstone.video import (
-    CallInfo,
-    CallInfoError,
-    annotate_video,
-    load_call_info,
-    sample_frames,
-)
+from capstone.call_info import CallInfo, CallInfoError
+from capstone.video import PROB_COLUMNS, annotate_video, sample_frames
 
 
 class ShiftingModel:
@@ -75,6 +70,52 @@ def test_a_recording_gives_participants_timelines_and_a_browser_video(
     # no audio track and no tile outlined: who speaks is unknown, and said so
     assert timeline["speaking"].isna().all() and summary["audio_track"] is False
     assert summary["talk"]["known_share"] == 0.0
+    # the rep is tracked but their expressions are never read (the default use)
+    rep = timeline[timeline["participant"] == "P1"]
+    assert set(rep["status"]) == {"not_read"} and rep[PROB_COLUMNS].isna().all().all()
+    p1 = summary["participants"]["P1"]
+    assert (p1["role"], p1["expressions_read"], p1["samples"]) == ("rep", False, 8)
+    assert (p1["classified"], p1["shares"], p1["per_stage"]) == (0, {}, {})
+    assert summary["use"] | {"note": ""} == {
+        "mode": "customers",
+        "informed": None,
+        "read": ["P2"],
+        "not_read": ["P1"],
+        "note": "",
+    }
+    assert {m["participant"] for m in summary["moments"]} == {"P2"}
+    assert "Add `informed: true`" in (out / "summary.md").read_text()
+
+
+def test_staff_are_never_shown_to_the_model_and_self_review_reads_the_rep(
+    call_video: Path, tmp_path: Path
+) -> None:
+    model = ShiftingModel()
+    staff = CallInfo(rep="P1", staff=("P2",), informed=True)
+    summary = annotate_video(call_video, model, tmp_path, call=staff, progress=False)
+    assert model.calls == 0 and summary["use"]["read"] == []
+    assert "Add `informed" not in (tmp_path / "call/summary.md").read_text()
+    call = CallInfo(rep="P1", prospects={"P2": "Dana"})
+    summary = annotate_video(
+        call_video, ShiftingModel(), tmp_path, call=call, use="self-review", progress=False
+    )
+    assert summary["use"]["read"] == ["P1", "P2"] and summary["participants"]["P1"]["shares"]
+    assert "for the rep (P1) alone" in (tmp_path / "call/summary.md").read_text()
+    with pytest.raises(CallInfoError, match="work call"):
+        annotate_video(call_video, model, tmp_path, call=call, use="research", progress=False)
+
+
+def test_without_call_metadata_nobody_is_read_and_the_summary_says_how_to_name_them(
+    call_video: Path, tmp_path: Path
+) -> None:
+    model = ShiftingModel()
+    summary = annotate_video(call_video, model, tmp_path, progress=False)
+    assert model.calls == 0 and summary["use"]["not_read"] == ["P1", "P2"]
+    text = (tmp_path / "call/summary.md").read_text()
+    assert "Not named in the call metadata, so not read: P1, P2" in text
+    assert "`prospects: {P1: Dana}`" in text
+    summary = annotate_video(call_video, model, tmp_path, use="research", progress=False)
+    assert summary["use"]["read"] == ["P1", "P2"] and model.calls > 0
 
 
 def test_frames_are_sampled_at_the_requested_rate(call_video: Path) -> None:
@@ -107,33 +148,6 @@ def test_a_rate_above_the_videos_own_samples_each_frame_once(
     annotate_video(call_video, ShiftingModel(), tmp_path, fps=1e9, name="fast", progress=False)
     frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "fast/annotated.mp4"))
     assert frames == 40 and seconds == pytest.approx(4, abs=0.2)  # 10 frames/s, as recorded
-
-
-def test_call_metadata_is_validated(tmp_path: Path) -> None:
-    good = tmp_path / "call.yaml"
-    good.write_text("rep: P1\nprospects: {P2: Dana}\nstages: {intro: 0, demo: 60, close: 300}\n")
-    info = load_call_info(good)
-    assert info.stage_at(75) == "demo"
-    assert info.role("P2") == "prospect (Dana)"
-    bad = tmp_path / "bad.yaml"
-    for text, problem in [
-        ("rep: P1\nstagez: {}\n", "unknown keys"),
-        ("stages: {demo: 60, intro: 0}\n", "in order"),
-        ("- rep: P1\n", "expected a mapping"),
-        ("stages: [intro, demo]\n", "stages must be a mapping"),
-        ("prospects: Dana\n", "prospects must be a mapping"),
-        ("stages: {intro: soon}\n", "give a number of seconds"),
-        ("stages: {intro: .nan}\n", "give a number of seconds"),
-        ("stages: {intro: -5}\n", "cannot be negative"),
-        ("rep: [P1, P2]\n", "one participant id"),
-        ("stages: {intro: 0\n", "cannot read"),
-    ]:
-        bad.write_text(text)
-        with pytest.raises(CallInfoError, match=problem) as caught:
-            load_call_info(bad)
-        assert str(bad) in str(caught.value)
-    with pytest.raises(CallInfoError, match="is a folder"):
-        load_call_info(tmp_path)
 
 
 # tile, start, end: the turns end between the samples (2 a second), as speech does
@@ -179,17 +193,18 @@ def test_who_speaks_follows_the_script(tmp_path: Path, audio: bool) -> None:
 def test_reactions_split_a_prospects_expressions_by_who_speaks() -> None:
     from capstone.video import reactions
 
-    rows = [  # time, participant, speaking, label, stage
-        (0, "P1", "true", "neutral", "intro"),
-        (0, "P2", "false", "happy", "intro"),
-        (1, "P1", "true", "neutral", "pricing"),
-        (1, "P2", "false", "sad", "pricing"),
-        (2, "P1", "false", "neutral", "pricing"),
-        (2, "P2", "true", "surprise", "pricing"),
-        (3, "P1", "", "neutral", "pricing"),
-        (3, "P2", "", "angry", "pricing"),
+    rows = [  # time, participant, speaking, status, label, stage: the rep's face is not read
+        (0, "P1", "true", "not_read", "not read", "intro"),
+        (0, "P2", "false", "ok", "happy", "intro"),
+        (1, "P1", "true", "not_read", "not read", "pricing"),
+        (1, "P2", "false", "ok", "sad", "pricing"),
+        (2, "P1", "false", "not_read", "not read", "pricing"),
+        (2, "P2", "true", "ok", "surprise", "pricing"),
+        (3, "P1", "", "not_read", "not read", "pricing"),
+        (3, "P2", "", "uncertain", "uncertain", "pricing"),
     ]
-    timeline = pd.DataFrame(rows, columns=["time", "participant", "speaking", "label", "stage"])
+    columns = ["time", "participant", "speaking", "status", "label", "stage"]
+    timeline = pd.DataFrame(rows, columns=columns)
     call = CallInfo(rep="P1", prospects={"P2": "Dana"}, stages={"intro": 0, "pricing": 1})
     seen = reactions(timeline, call)["P2"]
     assert seen["while_rep_speaks"] == {
@@ -215,7 +230,7 @@ def test_speaking_spans_join_consecutive_samples() -> None:
 
 
 def test_reaction_moments_follow_the_rep_speaking_up() -> None:
-    from capstone.video import PROB_COLUMNS, reaction_moments
+    from capstone.video import reaction_moments
 
     rows = []
     for t in np.arange(0, 30, 0.5):

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from capstone.artefacts import atomic_path, write_json
+from capstone.call_info import DEFAULT_USE, CallInfo, check_use, use_lines, use_record
 from capstone.errors import CapstoneError
 from capstone.faces import Detection, crop_face, detect
 from capstone.inference import predict
@@ -75,6 +76,7 @@ def classify_faces(
     min_face: int = 24,
     uncertain_below: float = 0.4,
     crop: dict[str, Any] | None = None,
+    read: list[bool] | None = None,
 ) -> list[dict[str, Any]]:
     """Find the faces in an image and classify each one's perceived expression.
 
@@ -82,27 +84,35 @@ def classify_faces(
     :func:`capstone.faces.crop_face` and returns calibrated probabilities. ``crop`` holds
     the model's crop settings (:func:`capstone.inference.crop_settings_of`; default: the
     defaults of :func:`~capstone.faces.crop_face`). ``boxes`` skips detection and classifies
-    these ``(x, y, w, h)`` boxes or detections instead.
+    these ``(x, y, w, h)`` boxes or detections instead. ``read``, one flag per box, leaves
+    the faces flagged ``False`` unclassified (:mod:`capstone.call_info`: whose expressions
+    may be read); their crops never reach the model.
 
     Returns
     -------
     list of dict
         One per face: ``box`` ``[x, y, w, h]``; ``status`` (``ok``, ``uncertain`` when the
         top probability is below ``uncertain_below``, or ``too_small`` when the face is
-        under ``min_face`` pixels and is not classified); ``label``; ``probability``;
-        ``probs`` (class -> probability, empty when too small).
+        under ``min_face`` pixels, or ``not_read`` when ``read`` says so: neither is
+        classified); ``label``; ``probability``; ``probs`` (class -> probability, empty
+        when not classified).
     """
     found = detect(image_bgr, detector=detector) if boxes is None else boxes
+    if read is not None and len(read) != len(found):
+        raise ValueError(f"read has {len(read)} flags for {len(found)} faces")
     faces: list[dict[str, Any]] = []
     crops, which = [], []
-    for face in found:
+    for i, face in enumerate(found):
         box = face.box if isinstance(face, Detection) else tuple(face)
-        if min(box[2:]) < min_face:
+        status = "too_small" if min(box[2:]) < min_face else ""
+        if read is not None and not read[i]:
+            status = "not_read"
+        if status:
             faces.append(
                 {
                     "box": list(box),
-                    "status": "too_small",
-                    "label": "too small",
+                    "status": status,
+                    "label": status.replace("_", " "),
                     "probability": None,
                     "probs": {},
                 }
@@ -194,27 +204,58 @@ def output_names(paths: list[Path]) -> list[str]:
     return names
 
 
+def reading_order(boxes: list[tuple[int, int, int, int]]) -> list[int]:
+    """Indices of ``(x, y, w, h)`` boxes in reading order: rows top to bottom (a row is
+    faces whose centres lie within half the median face height), each left to right."""
+    if not boxes:
+        return []
+    row = max(1.0, float(np.median([b[3] for b in boxes])) / 2)
+    return sorted(
+        range(len(boxes)),
+        key=lambda i: ((boxes[i][1] + boxes[i][3] / 2) // row, boxes[i][0]),
+    )
+
+
 def annotate_image(
-    path: str | Path, model: Any, out_dir: str | Path, name: str | None = None, **options: Any
+    path: str | Path,
+    model: Any,
+    out_dir: str | Path,
+    name: str | None = None,
+    *,
+    call: CallInfo | None = None,
+    use: str = DEFAULT_USE,
+    **options: Any,
 ) -> dict[str, Any]:
     """Annotate one image file: write ``<name>_annotated.png`` and ``<name>.json`` to
     ``out_dir`` (``name`` defaults to the file's stem).
 
-    ``options`` go to :func:`classify_faces`. Returns the JSON record.
+    The faces are the participants ``P1``, ``P2``, ... in reading order; ``call`` names
+    them and ``use`` decides whose expressions are read (:mod:`capstone.call_info`; by
+    default only named prospects'). ``options`` go to :func:`classify_faces`. Returns the
+    JSON record.
     """
     path, out_dir = Path(path), Path(out_dir)
-    name = name or path.stem
+    name, call = name or path.stem, call or CallInfo()
+    check_use(call, use)
     image = load_image(path)
-    faces = classify_faces(image, model, **options)
+    found = detect(image, detector=options.pop("detector", "mtcnn"))
+    found = [found[i] for i in reading_order([f.box for f in found])]
+    ids = [f"P{i + 1}" for i in range(len(found))]
+    read = [call.reads(pid, use) for pid in ids]
+    faces = classify_faces(image, model, boxes=found, read=read, **options)
+    for pid, face in zip(ids, faces, strict=True):
+        face.update(participant=pid, role=call.role(pid))
     record = {
         "input": path.name,
         "width": image.shape[1],
         "height": image.shape[0],
         "note": "labels are perceived facial expressions, not felt emotions",
+        "use": use_record(call, use, ids),
         "faces": faces,
     }
+    labelled = [{**f, "label": f"{f['participant']} {f['label']}"} for f in faces]
     with atomic_path(out_dir / f"{name}_annotated.png") as tmp:
-        _, png = cv2.imencode(".png", draw(image, faces))
+        _, png = cv2.imencode(".png", draw(image, labelled))
         tmp.write_bytes(png.tobytes())
     write_json(out_dir / f"{name}.json", record)
     return record
@@ -234,13 +275,16 @@ def gallery_frame(
 
 
 def summary(records: list[dict[str, Any]]) -> str:
-    """A one-line-per-face text summary of annotation records."""
-    lines = []
+    """A one-line-per-face text summary of annotation records, then what their use read
+    (:func:`capstone.call_info.use_lines`; a line repeated between records is given once)."""
+    lines, notes = [], []
     for rec in records:
-        for i, face in enumerate(rec["faces"]):
+        for face in rec["faces"]:
             p = "" if face["probability"] is None else f" ({face['probability']:.0%})"
-            lines.append(f"{rec['input']} face {i + 1}: {face['label']}{p}")
-    return "\n".join(lines) if lines else "no faces found"
+            role = f" ({face['role']})" if face["role"] else ""
+            lines.append(f"{rec['input']} {face['participant']}{role}: {face['label']}{p}")
+        notes += use_lines(rec["use"], {f["participant"]: f["role"] for f in rec["faces"]})
+    return "\n".join([*lines, *dict.fromkeys(notes)]) if lines else "no faces found"
 
 
 __all__ = [
@@ -250,5 +294,6 @@ __all__ = [
     "draw",
     "gallery_frame",
     "load_image",
+    "reading_order",
     "summary",
 ]

@@ -19,6 +19,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from capstone.call_info import DEFAULT_USE, USES
 from capstone.errors import CapstoneError
 from capstone.params import STAGES
 
@@ -75,7 +76,20 @@ def _parser() -> argparse.ArgumentParser:
         default=4,
         help="run face detection on every n-th sampled frame (default: %(default)s)",
     )
-    ann.add_argument("--call", type=Path, help="call metadata YAML: rep, prospects, stages")
+    ann.add_argument(
+        "--call",
+        type=Path,
+        help="call metadata YAML: rep, staff, prospects, informed, stages (ids as the outputs "
+        "show them: P1, P2, ...)",
+    )
+    ann.add_argument(
+        "--use",
+        choices=USES,
+        default=DEFAULT_USE,
+        help="whose expressions are read: customers (default): only the prospects the call "
+        "metadata names, never staff or unnamed faces (EU AI Act Art. 5(1)(f)); self-review: "
+        "a rep's own call, for the rep alone; research: faces not at work (datasets, films)",
+    )
     ann.add_argument("--out", type=Path, required=True, help="output folder")
     ann.add_argument(
         "--model",
@@ -192,9 +206,12 @@ def _save_traceback() -> str:
 
 def _annotate(args: argparse.Namespace) -> int:
     from capstone.annotation import IMAGE_SUFFIXES, annotate_image, output_names, summary
+    from capstone.call_info import check_use, load_call_info
     from capstone.inference import crop_settings_of, load_model, released_model, uncertain_below_of
-    from capstone.video import VIDEO_SUFFIXES, annotate_video, load_call_info, summary_markdown
+    from capstone.video import VIDEO_SUFFIXES, annotate_video, summary_markdown
 
+    call = load_call_info(args.call)
+    check_use(call, args.use)  # a use the metadata does not allow stops before any work
     model_file = args.model or released_model()
     model = load_model(model_file)
     options = {
@@ -205,7 +222,6 @@ def _annotate(args: argparse.Namespace) -> int:
         if args.uncertain_below is None
         else args.uncertain_below,
     }
-    call = load_call_info(args.call)
     args.out.mkdir(parents=True, exist_ok=True)  # a bad --out stops here, before any work
     inputs = list(dict.fromkeys(args.inputs))  # a file given twice is annotated once
     records, videos, failed = [], 0, 0
@@ -225,12 +241,15 @@ def _annotate(args: argparse.Namespace) -> int:
                     detect_every=args.detect_every,
                     call=call,
                     name=name,
+                    use=args.use,
                     **options,
                 )
                 print(summary_markdown(result))
                 videos += 1
             else:
-                records.append(annotate_image(path, model, args.out, name, **options))
+                records.append(
+                    annotate_image(path, model, args.out, name, call=call, use=args.use, **options)
+                )
         except CapstoneError as err:
             print(f"error: {err}", file=sys.stderr)
             failed += 1

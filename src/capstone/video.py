@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,8 @@ from tqdm import tqdm
 
 from capstone.annotation import MediaError, check_input_file, classify_faces, draw
 from capstone.artefacts import atomic_path, write_json, write_text
-from capstone.errors import CapstoneError
+from capstone.call_info import DEFAULT_USE, CallInfo, check_use, use_lines, use_record
+from capstone.faces import detect
 from capstone.identity import Tracker
 from capstone.params import CLASSES
 from capstone.speakers import attribute, highlighted_tile
@@ -42,93 +42,6 @@ MIN_REACTION = 0.05  # summary.md leaves out reaction moments that changed less 
 SCENE_CUT = 12.0  # mean change of a 64x36 grayscale glance (0-255) that means a new layout
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".mkv", ".avi")
 PROB_COLUMNS = [f"p_{c}" for c in CLASSES]
-
-
-class CallInfoError(CapstoneError):
-    """A call metadata file is unreadable or not shaped as ``rep``, ``prospects``, ``stages``."""
-
-
-CALL_EXAMPLE = "rep: P1\nprospects: {P2: Dana}\nstages: {intro: 0, demo: 60, pricing: 300}"
-
-
-@dataclass(frozen=True)
-class CallInfo:
-    """Optional metadata of a call: who is the rep, the prospects' names, the pitch stages.
-
-    ``stages`` maps a stage name to its start time in seconds, in order.
-    """
-
-    rep: str | None = None
-    prospects: dict[str, str] = field(default_factory=dict)
-    stages: dict[str, float] = field(default_factory=dict)
-
-    def role(self, participant: str) -> str:
-        if participant == self.rep:
-            return "rep"
-        if participant in self.prospects:
-            return f"prospect ({self.prospects[participant]})"
-        return ""
-
-    def stage_at(self, t: float) -> str:
-        current = ""
-        for name, start in self.stages.items():
-            if t >= start:
-                current = name
-        return current
-
-
-def load_call_info(path: str | Path | None) -> CallInfo:
-    """Read call metadata YAML: ``rep: P1``, ``prospects: {P2: Dana}``, ``stages: {intro: 0, ...}``."""
-    if path is None:
-        return CallInfo()
-    import yaml
-
-    path = Path(path)
-    if path.is_dir():
-        raise CallInfoError(f"{path}: is a folder; --call takes a YAML file")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise CallInfoError(f"{path}: cannot read the call metadata ({err})") from None
-
-    def wrong(what: str) -> CallInfoError:
-        return CallInfoError(f"{path}: {what}. A call metadata file looks like:\n{CALL_EXAMPLE}")
-
-    if not isinstance(data, dict):
-        raise wrong(f"expected a mapping of rep, prospects and stages, found {type(data).__name__}")
-    unknown = sorted(map(str, set(data) - {"rep", "prospects", "stages"}))
-    if unknown:
-        raise wrong(f"unknown keys {unknown}; use rep, prospects, stages")
-    rep = data.get("rep")
-    if rep is not None and not isinstance(rep, str | int):
-        raise wrong(f"rep must be one participant id such as P1, found {rep!r}")
-    prospects, stages = data.get("prospects") or {}, data.get("stages") or {}
-    for key, value in (("prospects", prospects), ("stages", stages)):
-        if not isinstance(value, dict):
-            raise wrong(f"{key} must be a mapping, found {type(value).__name__}")
-    return CallInfo(
-        None if rep is None else str(rep),
-        {str(k): str(v) for k, v in prospects.items()},
-        _stage_times(stages, wrong),
-    )
-
-
-def _stage_times(stages: dict, wrong: Any) -> dict[str, float]:
-    """Stage name -> start time: finite, not negative, in order."""
-    times = {}
-    for name, start in stages.items():
-        if (
-            isinstance(start, bool)
-            or not isinstance(start, int | float)
-            or not math.isfinite(start)
-        ):
-            raise wrong(f"stage {name!r} starts at {start!r}: give a number of seconds")
-        if start < 0:
-            raise wrong(f"stage {name!r} starts at {start} s: times cannot be negative")
-        times[str(name)] = float(start)
-    if list(times.values()) != sorted(times.values()):
-        raise wrong("stages must be listed in order of their start times")
-    return times
 
 
 def sample_frames(path: str | Path, fps: float) -> Iterator[tuple[float, np.ndarray]]:
@@ -174,9 +87,14 @@ def annotate_video(
     progress: bool = True,
     name: str | None = None,
     speakers: bool = True,
+    use: str = DEFAULT_USE,
     **options: Any,
 ) -> dict[str, Any]:
     """Annotate one recording; returns the summary (also written as JSON and markdown).
+
+    ``call`` names the participants and ``use`` decides whose expressions are read
+    (:mod:`capstone.call_info`; by default only the named prospects'): the others are
+    tracked and their speaking measured, but they are never classified.
 
     ``options`` go to :func:`capstone.annotation.classify_faces` (``detector``,
     ``min_face``, ``uncertain_below``, ``crop``). The outputs go to ``out_dir/<name>``
@@ -190,12 +108,13 @@ def annotate_video(
         raise ValueError(f"need fps > 0 and detect_every >= 1, got {fps} and {detect_every}")
     check_input_file(path)
     call = call or CallInfo()
+    check_use(call, use)
     out = Path(out_dir) / (name or path.stem)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:
         return _annotate_into(
-            out, path, model, fps, detect_every, smooth_s, call, progress, speakers, options
+            out, path, model, fps, detect_every, smooth_s, call, progress, speakers, use, options
         )
     except BaseException:
         if created and out.is_dir() and not any(out.iterdir()):
@@ -213,6 +132,7 @@ def _annotate_into(
     call: CallInfo,
     progress: bool,
     speakers: bool,
+    use: str,
     options: dict[str, Any],
 ) -> dict[str, Any]:
     frames, native_fps = frame_count(path)
@@ -220,6 +140,7 @@ def _annotate_into(
         fps = min(fps, native_fps)
     expected = math.ceil(frames / native_fps * fps) if native_fps > 0 and frames > 0 else None
     tracker, rows, known_boxes = Tracker(), [], []
+    detector = options.pop("detector", "mtcnn")
     thumbs: dict[tuple[str, float], np.ndarray] = {}
     audio = read_audio(path) if speakers else None
     voiced = voice_activity(audio)[1] if audio is not None else None
@@ -233,11 +154,13 @@ def _annotate_into(
             glance = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (64, 36)).astype(float)
             cut = seen is not None and np.abs(glance - seen).mean() > SCENE_CUT
             seen = glance
-            detect = n % detect_every == 0 or cut  # a new layout: find the faces again now
-            faces = classify_faces(frame, model, boxes=None if detect else known_boxes, **options)
-            if detect:  # between detections the boxes, and so the ids, stay as they were
-                ids = tracker.assign([f["box"] for f in faces], frame if speakers else None)
-            known_boxes = [tuple(f["box"]) for f in faces]
+            refind = n % detect_every == 0 or cut  # a new layout: find the faces again now
+            found = detect(frame, detector=detector) if refind else known_boxes
+            if refind:  # between detections the boxes, and so the ids, stay as they were
+                known_boxes = [d.box for d in found]
+                ids = tracker.assign(known_boxes, frame if speakers else None)
+            read = [call.reads(pid, use) for pid in ids]
+            faces = classify_faces(frame, model, boxes=found, read=read, **options)
             heard = voiced_at([t], voiced)[0] if voiced is not None else None
             highlight = highlighted_tile(frame) if speakers else None
             unknown = [(None, "")] * len(faces)
@@ -263,7 +186,7 @@ def _annotate_into(
     timeline = pd.DataFrame(rows, columns=_columns())
     with atomic_path(out / "timeline.csv") as tmp:
         timeline.to_csv(tmp, index=False)
-    summary = summarise(path.name, timeline, call, smooth_s, fps)
+    summary = summarise(path.name, timeline, call, smooth_s, fps, use)
     summary["audio_track"] = audio is not None
     _figures(out, timeline, call, smooth_s, summary, thumbs)
     write_json(out / "summary.json", summary)
@@ -274,7 +197,8 @@ def _annotate_into(
 def smoothed(timeline: pd.DataFrame, seconds: float) -> pd.DataFrame:
     """Per participant, probabilities averaged over a centred window of ``seconds``."""
     parts = []
-    for pid, group in timeline[timeline["status"] != "too_small"].groupby("participant"):
+    read = timeline[timeline["status"].isin(["ok", "uncertain"])]
+    for pid, group in read.groupby("participant"):
         g = group.set_index(pd.to_timedelta(group["time"], unit="s"))[PROB_COLUMNS]
         g = g.rolling(pd.Timedelta(seconds=seconds), center=True, min_periods=1).mean()
         parts.append(
@@ -323,10 +247,16 @@ def shifts(smooth: pd.DataFrame, top: int = 3, min_gap: float = 10.0) -> list[di
 
 
 def summarise(
-    name: str, timeline: pd.DataFrame, call: CallInfo, smooth_s: float = 5.0, fps: float = 2.0
+    name: str,
+    timeline: pd.DataFrame,
+    call: CallInfo,
+    smooth_s: float = 5.0,
+    fps: float = 2.0,
+    use: str = DEFAULT_USE,
 ) -> dict[str, Any]:
-    """Participants, their expression shares overall and per stage, the shift moments, and
-    the talk metrics of :func:`capstone.talk.talk_metrics` (``fps``: the sampling rate)."""
+    """Participants, their expression shares overall and per stage, the shift moments, the
+    talk metrics of :func:`capstone.talk.talk_metrics` (``fps``: the sampling rate), and
+    the ``use`` record of :func:`capstone.call_info.use_record`."""
     classified = timeline[timeline["status"].isin(["ok", "uncertain"])]
     speaking = timeline[["time", "participant"]].assign(
         speaking=timeline["speaking"].map({"true": True, "false": False}).astype(object)
@@ -344,6 +274,7 @@ def summarise(
         }
         participants[pid] = {
             "role": call.role(pid),
+            "expressions_read": call.reads(str(pid), use),
             "samples": len(g),
             "classified": len(c),
             "shares": shares,
@@ -353,12 +284,13 @@ def summarise(
     return {
         "input": name,
         "note": "labels are perceived facial expressions, not felt emotions",
+        "use": use_record(call, use, [str(p) for p in participants]),
         "duration_s": float(timeline["time"].max()) if len(timeline) else 0.0,
         "participants": participants,
         "stages": call.stages,
         "moments": shifts(smoothed(timeline, smooth_s)),
         "talk": talk["call"],
-        "reactions": reactions(classified, call),
+        "reactions": reactions(timeline, call),
         "reaction_moments": reaction_moments(timeline, call),
     }
 
@@ -422,19 +354,17 @@ def reaction_moments(
     return moments
 
 
-def reactions(classified: pd.DataFrame, call: CallInfo) -> dict[str, Any]:
+def reactions(timeline: pd.DataFrame, call: CallInfo) -> dict[str, Any]:
     """For each prospect, the shares of their perceived expressions while the rep speaks and
     while they speak themselves, over the call (``all``) and per stage.
 
-    ``classified`` holds the timeline's classified face samples. Empty without a rep.
+    The rep's speaking counts whether or not the rep's face is read. Empty without a rep.
     """
     if call.rep is None:
         return {}
-    rep_times = set(
-        classified.loc[
-            (classified["participant"] == call.rep) & (classified["speaking"] == "true"), "time"
-        ]
-    )
+    rep = (timeline["participant"] == call.rep) & (timeline["speaking"] == "true")
+    rep_times = set(timeline.loc[rep, "time"])
+    classified = timeline[timeline["status"].isin(["ok", "uncertain"])]
     out: dict[str, Any] = {}
     for pid in call.prospects:
         own = classified[classified["participant"] == pid]
@@ -459,10 +389,15 @@ def _shares_by_stage(samples: pd.DataFrame) -> dict[str, dict[str, float]]:
 def summary_markdown(summary: dict[str, Any]) -> str:
     """The summary as a short markdown report."""
     lines = [f"# {summary['input']}", "", f"*{summary['note']}.*", ""]
+    roles = {pid: p["role"] for pid, p in summary["participants"].items()}
+    lines += [*use_lines(summary["use"], roles), ""]
     if not summary["participants"]:
         lines.append("No faces were found in this recording.")
     for pid, p in summary["participants"].items():
         role = f" ({p['role']})" if p["role"] else ""
+        if not p["expressions_read"]:
+            lines.append(f"- **{pid}**{role}: {p['samples']} samples; expressions not read")
+            continue
         top = (
             ", ".join(f"{k} {v:.0%}" for k, v in list(p["shares"].items())[:3]) or "not classified"
         )
@@ -621,8 +556,11 @@ def _figures(
     first: dict[str, np.ndarray] = {}
     for (pid, _), image in sorted(thumbs.items(), key=lambda item: item[0][1]):
         first.setdefault(pid, image)
+    roles = {p: call.role(p) or "not named" for p in first}
+    for p in summary["use"]["not_read"]:
+        roles[p] = f"{roles.get(p, 'not named')}, not read"
     fig = plots.participants(
-        [{"participant": p, "role": call.role(p), "image": im} for p, im in sorted(first.items())]
+        [{"participant": p, "role": roles[p], "image": im} for p, im in sorted(first.items())]
     )
     with atomic_path(out / "participants.png") as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")

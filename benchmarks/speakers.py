@@ -30,28 +30,8 @@ from matplotlib import cbook
 
 from capstone.annotation import load_image
 from capstone.inference import crop_settings_of, load_model, released_model
-from capstone.layouts import HOPPER_FACE, people, person_at, write_call
+from capstone.layouts import HOPPER_FACE, people, person_at, scripted_call, write_call
 from capstone.video import annotate_video
-
-
-def script_for(seconds: float) -> tuple[list, list]:
-    """Turns of 4-9 s in a fixed order with short pauses, and the scenes of the call."""
-    rng = np.random.default_rng(0)
-    turns, t, who = [], 0.0, 0
-    while t < seconds - 2:
-        length = float(rng.uniform(4, 9))
-        turns.append((who, t, min(t + length, seconds)))
-        t += length + float(rng.uniform(0.4, 1.5))
-        who = (who + int(rng.integers(1, 4))) % 4
-    q = seconds / 4
-    scenes = [
-        (0.0, "gallery", [0, 1, 2, 3]),
-        (q, "gallery", [2, 0, 3, 1]),  # the tiles reorder
-        (2 * q, "speaker", [0, 1, 2, 3]),  # speaker view
-        (3 * q, "gallery", [1, 0, 2]),  # participant 3 leaves
-        (3.5 * q, "gallery", [3, 1, 0, 2]),  # and comes back
-    ]
-    return turns, scenes
 
 
 def scores(timeline: pd.DataFrame, summary: dict, turns: list, frames: list, fps: int) -> dict:
@@ -88,7 +68,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None)
     args = parser.parse_args()
     hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-    turns, scenes = script_for(args.seconds)
+    turns, scenes = scripted_call(args.seconds)
     model_file = args.model or released_model()
     model = load_model(model_file)
     options = {"detector": args.detector, "crop": crop_settings_of(model_file)}

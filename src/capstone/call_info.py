@@ -6,8 +6,8 @@ the pitch ``stages``, and whether the participants were ``informed`` that their
 expressions are analysed.
 
 Since 2 February 2025 the EU AI Act, Art. 5(1)(f), prohibits inferring the emotions of
-people at work; the Commission's guidelines (C(2025) 884) do not extend this to
-customers. So a use of the product decides whose faces are classified:
+people at work; the Commission's guidelines on prohibited practices (4 February 2025) say
+that tracking customers' emotions is not covered. So a use of the product decides whose faces are classified:
 
 ``customers`` (the default)
     only the participants the metadata names as prospects. The rep, the staff and every

@@ -216,6 +216,28 @@ def speech_like(
     return audio.astype(np.float32)
 
 
+def scripted_call(seconds: float, seed: int = 0) -> tuple[list, list]:
+    """A script for :func:`write_call`: turns of 4-9 s with short pauses among four
+    participants, and scenes in which the tiles reorder at a quarter of the call, speaker
+    view runs from half, and participant 3 leaves at three quarters and comes back."""
+    rng = np.random.default_rng(seed)
+    turns, t, who = [], 0.0, 0
+    while t < seconds - 2:
+        length = float(rng.uniform(4, 9))
+        turns.append((who, t, min(t + length, seconds)))
+        t += length + float(rng.uniform(0.4, 1.5))
+        who = (who + int(rng.integers(1, 4))) % 4
+    q = seconds / 4
+    scenes = [
+        (0.0, "gallery", [0, 1, 2, 3]),
+        (q, "gallery", [2, 0, 3, 1]),
+        (2 * q, "speaker", [0, 1, 2, 3]),
+        (3 * q, "gallery", [1, 0, 2]),
+        (3.5 * q, "gallery", [3, 1, 0, 2]),
+    ]
+    return turns, scenes
+
+
 def write_call(
     photo: np.ndarray,
     face: Box,
@@ -260,6 +282,7 @@ def write_call(
         fps=fps,
         codec="libx264",
         macro_block_size=1,
+        ffmpeg_log_level="error",  # its notes on guessed layouts and rates are not for users
         audio_path=str(wav) if audio else None,
         audio_codec="aac" if audio else None,
     )

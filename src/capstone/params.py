@@ -247,7 +247,8 @@ class Demo:
     ``model``: ``released`` (models/), ``final``, ``selected`` or a run name. ``media``:
     images and videos to annotate (empty: media composed from photos shipped with
     matplotlib). ``call``: call metadata YAML (rep, prospects, stages) for the videos.
-    ``demo_seconds``: length of the composed demo recording.
+    ``demo_seconds``: length of the composed demo recording. ``use``: whose expressions are
+    read (:mod:`capstone.call_info`).
     """
 
     model: str = "released"
@@ -259,6 +260,7 @@ class Demo:
     fps: float = 2.0
     detect_every: int = 4
     demo_seconds: int = 40
+    use: Literal["customers", "self-review", "research"] = "customers"
 
 
 @dataclass(frozen=True)

@@ -508,6 +508,7 @@ def _h264_writer(path: Path, shape: tuple[int, ...], fps: float) -> Any:
         codec="libx264",
         pix_fmt_out="yuv420p",
         macro_block_size=1,
+        ffmpeg_log_level="error",  # its notes on guessed layouts and rates are not for users
         output_params=["-movflags", "+faststart"],
     )
     writer.send(None)

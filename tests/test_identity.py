@@ -6,12 +6,15 @@ from matplotlib import cbook
 
 from capstone.annotation import load_image
 from capstone.identity import Tracker, appearance
-from capstone.layouts import HOPPER_FACE, gallery, people, speaker
+from capstone.layouts import HOPPER_FACE, gallery, people, speaker, synthetic_people
 
 
-@pytest.fixture(scope="module")
-def cast():
+@pytest.fixture(scope="module", params=["photo", "synthetic"])
+def cast(request):
+    """Four participants: one photo in four lights, or four of the sample profile's faces."""
     hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    if request.param == "synthetic":
+        return hopper, synthetic_people()
     return hopper, people(hopper, HOPPER_FACE)
 
 

@@ -13,7 +13,9 @@ stages), ``moments.png`` (where each participant's expression shifts most),
 ``participants.png`` (each participant's id with a thumbnail, to name them in the call
 metadata), ``reactions.png`` (the prospects' faces at their largest shifts after the rep
 speaks up or a stage starts; with call metadata naming them),
-``annotated.mp4`` (H.264, plays in browsers), ``summary.json`` and ``summary.md``.
+``annotated.mp4`` (H.264, plays in browsers), ``summary.json``, ``summary.md`` and
+``report.html`` (all of it on one page, :mod:`capstone.report`). Nothing is kept per
+sample but the timeline's row: the thumbnails are read again from the video at the end.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from capstone.call_info import DEFAULT_USE, CallInfo, check_use, use_lines, use_
 from capstone.faces import detect
 from capstone.identity import Tracker
 from capstone.params import CLASSES
+from capstone.report import write_report
 from capstone.speakers import attribute, highlighted_tile
 from capstone.speech import read_audio, voice_activity, voiced_at
 from capstone.talk import talk_metrics
@@ -141,7 +144,6 @@ def _annotate_into(
     expected = math.ceil(frames / native_fps * fps) if native_fps > 0 and frames > 0 else None
     tracker, rows, known_boxes = Tracker(), [], []
     detector = options.pop("detector", "mtcnn")
-    thumbs: dict[tuple[str, float], np.ndarray] = {}
     audio = read_audio(path) if speakers else None
     voiced = voice_activity(audio)[1] if audio is not None else None
     video_tmp = out / ".annotated.part.mp4"
@@ -168,8 +170,6 @@ def _annotate_into(
             for pid, face, speech in zip(ids, faces, speaking, strict=True):
                 face["participant"] = pid
                 rows.append(_row(t, pid, face, call, speech))
-                x, y, w, h = face["box"]
-                thumbs[(pid, round(t, 3))] = cv2.resize(frame[y : y + h, x : x + w], (96, 96))
             labelled = [{**f, "label": f"{f['participant']} {f['label']}"} for f in faces]
             writer = writer or _h264_writer(video_tmp, frame.shape, fps)
             writer.send(_even(draw(frame, labelled))[:, :, ::-1].copy())
@@ -188,9 +188,10 @@ def _annotate_into(
         timeline.to_csv(tmp, index=False)
     summary = summarise(path.name, timeline, call, smooth_s, fps, use)
     summary["audio_track"] = audio is not None
-    _figures(out, timeline, call, smooth_s, summary, thumbs)
+    moments = _figures(out, path, timeline, call, smooth_s, summary)
     write_json(out / "summary.json", summary)
     write_text(out / "summary.md", summary_markdown(summary))
+    write_report(out, summary, moments)
     return summary
 
 
@@ -515,14 +516,38 @@ def _h264_writer(path: Path, shape: tuple[int, ...], fps: float) -> Any:
     return writer
 
 
+def face_crops_at(
+    path: str | Path, wanted: list[tuple[float, tuple[int, int, int, int]]], side: int = 96
+) -> list[np.ndarray | None]:
+    """The ``(x, y, w, h)`` box of the frame at each time (seconds), as a ``side`` x ``side``
+    thumbnail, read again from the video (so nothing is kept per sample while annotating);
+    ``None`` where the frame cannot be read."""
+    capture = cv2.VideoCapture(str(path))
+    native = capture.get(cv2.CAP_PROP_FPS) or 1.0
+    crops: list[np.ndarray | None] = [None] * len(wanted)
+    try:
+        for i in sorted(range(len(wanted)), key=lambda i: wanted[i][0]):
+            t, (x, y, w, h) = wanted[i]
+            capture.set(cv2.CAP_PROP_POS_FRAMES, round(t * native))
+            ok, frame = capture.read()
+            face = frame[max(0, y) : y + h, max(0, x) : x + w] if ok else None
+            if face is not None and face.size:
+                crops[i] = cv2.resize(face, (side, side))
+    finally:
+        capture.release()
+    return crops
+
+
 def _figures(
     out: Path,
+    path: Path,
     timeline: pd.DataFrame,
     call: CallInfo,
     smooth_s: float,
     summary: dict[str, Any],
-    thumbs: dict[tuple[str, float], np.ndarray],
-) -> None:
+) -> list[dict[str, Any]]:
+    """Write the figures; return the moments and reactions with their thumbnails (for the
+    report)."""
     from capstone import plots
 
     smooth = smoothed(timeline, smooth_s)
@@ -534,37 +559,53 @@ def _figures(
     )
     with atomic_path(out / "timeline.png") as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    moments = [
-        {**m, "image": thumbs.get((m["participant"], round(m["time"], 3)))}
-        for m in summary["moments"]
+    first = timeline.groupby("participant", sort=True).head(1)
+    reacted = [
+        {**m, "participant": f"{m['participant']} after {m['event']}", "time": m["at"]}
+        for m in summary["reaction_moments"]
     ]
+    wanted = [(m["participant"], m["time"]) for m in summary["moments"]]
+    wanted += [(m["participant"], m["at"]) for m in summary["reaction_moments"]]
+    wanted += [(r.participant, r.time) for r in first.itertuples()]
+    images = dict(
+        zip(wanted, face_crops_at(path, [_box_at(timeline, *w) for w in wanted]), strict=True)
+    )
+    moments = [{**m, "image": images[(m["participant"], m["time"])]} for m in summary["moments"]]
     fig = plots.moments([m for m in moments if m["image"] is not None])
     with atomic_path(out / "moments.png") as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
     reacted = [
-        {
-            **m,
-            "participant": f"{m['participant']} after {m['event']}",
-            "time": m["at"],
-            "image": thumbs.get((m["participant"], round(m["at"], 3))),
-        }
-        for m in summary["reaction_moments"]
+        {**r, "image": images[(m["participant"], m["at"])]}
+        for r, m in zip(reacted, summary["reaction_moments"], strict=True)
     ]
     if reacted:
         fig = plots.moments([m for m in reacted if m["image"] is not None])
         with atomic_path(out / "reactions.png") as tmp:
             fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    first: dict[str, np.ndarray] = {}
-    for (pid, _), image in sorted(thumbs.items(), key=lambda item: item[0][1]):
-        first.setdefault(pid, image)
-    roles = {p: call.role(p) or "not named" for p in first}
+    roles = {p: call.role(p) or "not named" for p in first["participant"]}
     for p in summary["use"]["not_read"]:
         roles[p] = f"{roles.get(p, 'not named')}, not read"
     fig = plots.participants(
-        [{"participant": p, "role": roles[p], "image": im} for p, im in sorted(first.items())]
+        [
+            {
+                "participant": r.participant,
+                "role": roles[r.participant],
+                "image": images[(r.participant, r.time)],
+            }
+            for r in first.itertuples()
+            if images[(r.participant, r.time)] is not None
+        ]
     )
     with atomic_path(out / "participants.png") as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
     import matplotlib.pyplot as plt
 
     plt.close("all")
+    return [{**m, "label": f"{m['from']} -> {m['to']}"} for m in moments + reacted]
+
+
+def _box_at(timeline: pd.DataFrame, pid: str, t: float) -> tuple[float, tuple[int, int, int, int]]:
+    """The time and box of participant ``pid``'s sample nearest ``t``."""
+    own = timeline[timeline["participant"] == pid]
+    r = own.iloc[int(np.abs(own["time"].to_numpy() - t).argmin())]
+    return float(r["time"]), (int(r["x"]), int(r["y"]), int(r["w"]), int(r["h"]))

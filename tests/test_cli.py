@@ -122,21 +122,21 @@ def test_a_folder_or_an_unreadable_video_leaves_nothing_behind(tmp_path: Path) -
 def test_an_unexpected_error_on_one_input_is_reported_and_the_others_go_on(
     tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    from capstone import annotation
+    from capstone import library
     from capstone.cli import main
 
     hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     for name in ("first.png", "second.png"):
         cv2.imwrite(str(tmp_path / name), hopper)
     compact_cnn(4).save(tmp_path / "model.keras")
-    real = annotation.annotate_image
+    real = library.annotate_image
 
     def flaky(path, *args, **kwargs):
         if Path(path).name == "first.png":
             raise ZeroDivisionError("a bug")
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(annotation, "annotate_image", flaky)
+    monkeypatch.setattr(library, "annotate_image", flaky)
     inputs = [str(tmp_path / "first.png"), str(tmp_path / "second.png")]
     model = ["--model", str(tmp_path / "model.keras"), "--detector", "haar"]
     assert main(["annotate", *inputs, "--out", str(tmp_path / "out"), *model]) == 1

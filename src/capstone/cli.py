@@ -62,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
         "inputs",
         nargs="+",
         type=Path,
-        help="images (png, jpg, webp) and videos (mp4, mov, webm, mkv)",
+        help="images (png, jpg, webp), videos (mp4, mov, webm, mkv), and folders of them "
+        "(searched recursively)",
     )
     ann.add_argument(
         "--fps",
@@ -90,7 +91,24 @@ def _parser() -> argparse.ArgumentParser:
         "metadata names, never staff or unnamed faces (EU AI Act Art. 5(1)(f)); self-review: "
         "a rep's own call, for the rep alone; research: faces not at work (datasets, films)",
     )
-    ann.add_argument("--out", type=Path, required=True, help="output folder")
+    ann.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output folder: a report per input, index.html, trends.png and store/ (Parquet)",
+    )
+    ann.add_argument(
+        "--workers",
+        type=_number(int, 1, 256),
+        default=1,
+        help="annotate this many inputs at once, in processes on this machine (default: 1)",
+    )
+    ann.add_argument(
+        "--scheduler",
+        help="run on a Dask cluster instead: its scheduler's address, e.g. tcp://host:8786 "
+        "(the workers must reach the inputs and --out)",
+    )
+    ann.add_argument("--force", action="store_true", help="annotate inputs again even if unchanged")
     ann.add_argument(
         "--model",
         type=Path,
@@ -205,70 +223,52 @@ def _save_traceback() -> str:
 
 
 def _annotate(args: argparse.Namespace) -> int:
-    from capstone.annotation import IMAGE_SUFFIXES, annotate_image, output_names, summary
     from capstone.call_info import check_use, load_call_info
-    from capstone.inference import crop_settings_of, load_model, released_model, uncertain_below_of
-    from capstone.video import VIDEO_SUFFIXES, annotate_video, summary_markdown
+    from capstone.inference import crop_settings_of, released_model, uncertain_below_of
+    from capstone.library import Settings, annotate_library, cached_model
 
     call = load_call_info(args.call)
     check_use(call, args.use)  # a use the metadata does not allow stops before any work
-    model_file = args.model or released_model()
-    model = load_model(model_file)
-    options = {
-        "crop": crop_settings_of(model_file),
-        "detector": args.detector,
-        "min_face": args.min_face,
-        "uncertain_below": uncertain_below_of(model_file)
-        if args.uncertain_below is None
-        else args.uncertain_below,
-    }
+    model_file = (args.model or released_model()).resolve()
+    cached_model(model_file)  # a bad model stops here, before any work
+    settings = Settings(
+        model=model_file,
+        call=call,
+        use=args.use,
+        fps=args.fps,
+        detect_every=args.detect_every,
+        options={
+            "crop": crop_settings_of(model_file),
+            "detector": args.detector,
+            "min_face": args.min_face,
+            "uncertain_below": uncertain_below_of(model_file)
+            if args.uncertain_below is None
+            else args.uncertain_below,
+        },
+    )
     args.out.mkdir(parents=True, exist_ok=True)  # a bad --out stops here, before any work
-    inputs = list(dict.fromkeys(args.inputs))  # a file given twice is annotated once
-    records, videos, failed = [], 0, 0
-    for path, name in zip(inputs, output_names(inputs), strict=True):
-        try:  # one bad input never loses the others' outputs
-            if path.suffix.lower() not in (*IMAGE_SUFFIXES, *VIDEO_SUFFIXES):
-                raise CapstoneError(
-                    f"{path}: not an image or a video; supported: "
-                    + ", ".join((*IMAGE_SUFFIXES, *VIDEO_SUFFIXES))
-                )
-            if path.suffix.lower() in VIDEO_SUFFIXES:
-                result = annotate_video(
-                    path,
-                    model,
-                    args.out,
-                    fps=args.fps,
-                    detect_every=args.detect_every,
-                    call=call,
-                    name=name,
-                    use=args.use,
-                    **options,
-                )
-                print(summary_markdown(result))
-                videos += 1
-            else:
-                records.append(
-                    annotate_image(path, model, args.out, name, call=call, use=args.use, **options)
-                )
-        except CapstoneError as err:
-            print(f"error: {err}", file=sys.stderr)
-            failed += 1
-        except OSError as err:
-            print(f"error: {path}: {_os_error(err)}", file=sys.stderr)
-            failed += 1
-        except Exception as err:  # noqa: BLE001 -- reported, and the other inputs go on
-            print(
-                f"error: {path}: could not be annotated ({type(err).__name__}: {err}); "
-                "the other inputs go on. If this file plays or opens elsewhere, please report it.",
-                file=sys.stderr,
-            )
-            failed += 1
-    if records:
-        print(summary(records))
-    print(f"wrote {len(records)} annotated image(s) and {videos} video(s) to {args.out}")
-    if failed:
-        print(f"{failed} of {len(inputs)} input(s) failed (see the errors above)", file=sys.stderr)
-    return 1 if failed else 0
+    outcome = annotate_library(
+        args.inputs,
+        args.out,
+        settings,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        force=args.force,
+        say=print,
+        warn=lambda line: print(line, file=sys.stderr),
+    )
+    kinds = list(outcome.written.values())
+    print(
+        f"wrote {kinds.count('image')} annotated image(s) and {kinds.count('video')} video(s) "
+        f"to {args.out}" + (f"; {len(outcome.skipped)} unchanged" if outcome.skipped else "")
+    )
+    if outcome.failed:
+        total = len(outcome.written) + len(outcome.skipped) + len(outcome.failed)
+        print(
+            f"{len(outcome.failed)} of {total} input(s) failed (see the errors above)",
+            file=sys.stderr,
+        )
+    return 1 if outcome.failed else 0
 
 
 def _os_error(err: OSError) -> str:

@@ -231,6 +231,40 @@ def timelines(
     return fig
 
 
+def trends(calls: pd.DataFrame, reactions: pd.DataFrame) -> Figure:
+    """Call by call (in name order): the rep's talk share, against Gong's 43% of won calls,
+    and the prospects' perceived expressions while the rep speaks (mean share over the
+    call's prospects)."""
+    fig, (talk, seen) = plt.subplots(2, 1, figsize=(10, 5.5), sharex=True)
+    names = sorted(calls["call"].unique()) if len(calls) else []
+    if len(calls) and "role" in calls:
+        rep = calls[calls["role"] == "rep"].set_index("call")["talk_share"].reindex(names)
+        talk.plot(names, rep.to_numpy(dtype=float), marker="o", color="tab:blue")
+    talk.axhline(0.43, color="grey", linestyle=":", linewidth=1)
+    talk.text(0, 0.44, " 43%: the rep's share on won calls (Gong)", fontsize=7, color="dimgrey")
+    talk.set(ylim=(0, 1), ylabel="rep's talk share", title="The rep's talk share, call by call")
+    if len(reactions) and "while" in reactions:
+        r = reactions[(reactions["while"] == "while_rep_speaks") & (reactions["stage"] == "all")]
+        shares = r.pivot_table(index="call", columns="label", values="share", aggfunc="mean")
+        shares = shares.reindex(names).fillna(0.0)
+        bottom = np.zeros(len(names))
+        palette = dict(zip(CLASSES, sns.color_palette("tab10", len(CLASSES)), strict=True))
+        for label in [c for c in CLASSES if c in shares]:
+            seen.bar(names, shares[label], bottom=bottom, label=label, color=palette[label])
+            bottom += shares[label].to_numpy()
+        seen.legend(ncol=len(CLASSES), fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+    seen.set(
+        ylim=(0, 1),
+        ylabel="share of readings",
+        title="The prospects' perceived expressions while the rep speaks",
+    )
+    if not names:
+        seen.text(0.5, 0.5, "no recordings yet", ha="center", transform=seen.transAxes)
+    seen.tick_params(axis="x", labelrotation=30)
+    fig.tight_layout()
+    return fig
+
+
 def thumbnails(images: list[np.ndarray], titles: list[str], empty: str) -> Figure:
     """A row of BGR face thumbnails, each with its title (``empty``: the text when none)."""
     fig, axes = plt.subplots(

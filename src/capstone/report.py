@@ -126,6 +126,51 @@ def write_report(out: Path, summary: dict[str, Any], moments: list[dict[str, Any
     return out / "report.html"
 
 
+INDEX = Template("""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Calls</title>
+<style>
+body { font: 15px/1.45 system-ui, sans-serif; max-width: 1100px; margin: 1em auto;
+       padding: 0 1em; color: #222; }
+table { border-collapse: collapse; font-size: 14px; }
+th, td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: left; }
+</style>
+</head>
+<body>
+<h1>Calls</h1>
+<p>$count annotated inputs. The labels are perceived facial expressions, not felt emotions.
+What every call measured is in <code>store/</code> (Parquet: <code>timelines/</code>,
+<code>calls.parquet</code>, <code>reactions.parquet</code>).</p>
+<table>
+<tr><th>input</th><th>kind</th><th>participants</th><th>length</th><th>report</th></tr>
+$rows
+</table>
+<h2>Trends</h2>
+<img src="$trends" alt="trends call by call" style="width: 100%">
+</body>
+</html>
+""")
+
+
+def write_index(out: Path, entries: dict[str, dict[str, Any]]) -> Path:
+    """Write ``out/index.html``: one row per annotated input (``entries``: output name ->
+    ``input``, ``kind``, ``participants``, ``duration_s``, ``link`` relative to ``out``),
+    and the trends figure ``out/trends.png``."""
+    rows = []
+    for name, e in sorted(entries.items()):
+        length = "" if e.get("duration_s") is None else f"{e['duration_s']:.0f} s"
+        cells = [html.escape(name), e["kind"], str(e.get("participants", "")), length]
+        link = f'<a href="{html.escape(e["link"])}">open</a>'
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in [*cells, link]) + "</tr>")
+    page = INDEX.substitute(
+        count=len(entries), rows="\n".join(rows), trends=data_uri(png=out / "trends.png")
+    )
+    write_text(out / "index.html", page)
+    return out / "index.html"
+
+
 def _call_table(summary: dict[str, Any]) -> Any:
     import pandas as pd
 

@@ -1,0 +1,308 @@
+"""Annotate a library of calls: every image and recording under the given folders,
+resumable, on several worker processes or a Dask cluster.
+
+Each input gets its outputs in ``out`` (:func:`capstone.annotation.annotate_image`,
+:func:`capstone.video.annotate_video`), then a marker ``out/.done/<name>.json`` holding
+the hash of what made them: the file's bytes, the model's bytes, the call metadata, the
+use and the settings. A rerun skips an input whose hash is unchanged, so a run killed at
+any point resumes where it stopped (outputs are written atomically, the marker last).
+After each input, the store (:mod:`capstone.call_store`), ``index.html`` (a link to every
+report) and ``trends.png`` (call by call) are brought up to date.
+
+Several workers, on this machine (``workers``) or on a cluster (``scheduler``, the
+address of a running Dask scheduler), each load the model once. Dask does the
+scheduling, the retries of an input whose worker died, and the moving of results; the
+workers must be able to read the inputs and write ``out`` (on a cluster: a shared disk).
+Dask was chosen over Ray for being a small pip install that runs the same code on a laptop
+and on a cluster, with a plain ``tcp://host:8786`` address.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from capstone.annotation import IMAGE_SUFFIXES, annotate_image, output_names
+from capstone.artefacts import read_json, sha256_file, sha256_json, write_json
+from capstone.call_info import DEFAULT_USE, CallInfo
+from capstone.call_store import CallStore
+from capstone.errors import CapstoneError
+from capstone.video import VIDEO_SUFFIXES, annotate_video
+
+MEDIA_SUFFIXES = (*IMAGE_SUFFIXES, *VIDEO_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every input is annotated with (sent to each worker as it is)."""
+
+    model: Path
+    call: CallInfo = field(default_factory=CallInfo)
+    use: str = DEFAULT_USE
+    fps: float = 2.0
+    detect_every: int = 4
+    options: dict[str, Any] = field(default_factory=dict)  # detector, min_face, crop, ...
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input: its file, its output name, and the hash of what its outputs depend on."""
+
+    path: Path
+    name: str
+    key: str = ""
+
+
+def find_media(inputs: list[Path]) -> tuple[list[tuple[Path, str]], list[str]]:
+    """The files to annotate with their output names, and the problems found on the way.
+
+    A file is taken as it is (named as :func:`~capstone.annotation.output_names` names
+    it). A folder is searched recursively, following symbolic links but never into a folder
+    already searched (a link loop is reported and skipped); its images and videos are named
+    by their path below the folder, and its other files are reported and skipped.
+    """
+    files = [p for p in dict.fromkeys(inputs) if not p.is_dir()]
+    named = list(zip(files, output_names(files), strict=True))
+    problems: list[str] = []
+    for folder in (p for p in dict.fromkeys(inputs) if p.is_dir()):
+        found = list(_walk(folder, problems))
+        if not found:
+            problems.append(f"{folder}: no images or videos in this folder")
+        named += [(path, _name_below(folder, path, found)) for path in found]
+    return named, problems
+
+
+def _walk(folder: Path, problems: list[str]) -> Iterator[Path]:
+    seen = {os.path.realpath(folder)}
+
+    def unreadable(err: OSError) -> None:
+        problems.append(f"{err.filename}: cannot be read ({err.strerror}); skipped")
+
+    for root, dirs, names in os.walk(folder, followlinks=True, onerror=unreadable):
+        kept = []
+        for d in sorted(dirs):
+            real = os.path.realpath(Path(root, d))
+            if real in seen:
+                problems.append(f"{Path(root, d)}: a link to a folder already searched")
+                continue
+            seen.add(real)
+            kept.append(d)
+        dirs[:] = kept
+        for n in sorted(names):
+            path = Path(root, n)
+            if path.suffix.lower() in MEDIA_SUFFIXES:
+                yield path
+            elif not n.startswith("."):
+                problems.append(f"{path}: not an image or a video; skipped")
+
+
+def _name_below(folder: Path, path: Path, found: list[Path]) -> str:
+    """``week1/call`` for ``folder/week1/call.mp4``; ``week1/call_mp4`` if a file of another
+    type in the same folder has the same stem."""
+    below = path.relative_to(folder)
+    twins = [p for p in found if p.parent == path.parent and p.stem == path.stem]
+    stem = f"{path.stem}_{path.suffix.lstrip('.')}" if len(twins) > 1 else path.stem
+    return (below.parent / stem).as_posix()
+
+
+def job_key(path: Path, settings: Settings) -> str:
+    """The hash of an input file, the model file, the call metadata and the settings."""
+    parts = asdict(settings) | {"model": sha256_file(settings.model), "input": sha256_file(path)}
+    return sha256_json(parts)
+
+
+@functools.lru_cache(maxsize=2)
+def cached_model(path: Path) -> Any:
+    """The model at ``path``, loaded once per process."""
+    from capstone.inference import load_model
+
+    return load_model(path)
+
+
+def annotate_one(job: Job, out: Path, settings: Settings) -> dict[str, Any]:
+    """Annotate one input (in whatever process runs it); returns what the store and the
+    index need, or ``{"error": message}`` where the input could not be annotated."""
+    try:
+        model = cached_model(settings.model)
+        if job.path.suffix.lower() not in MEDIA_SUFFIXES:
+            raise CapstoneError(
+                f"{job.path}: not an image or a video; supported: {', '.join(MEDIA_SUFFIXES)}"
+            )
+        common = {"call": settings.call, "use": settings.use, **settings.options}
+        if job.path.suffix.lower() in IMAGE_SUFFIXES:
+            (out / job.name).parent.mkdir(parents=True, exist_ok=True)
+            record = annotate_image(job.path, model, out, job.name, **common)
+            return {"kind": "image", "record": record}
+        summary = annotate_video(
+            job.path,
+            model,
+            out,
+            fps=settings.fps,
+            detect_every=settings.detect_every,
+            name=job.name,
+            progress=False,
+            **common,
+        )
+        timeline = pd.read_csv(out / job.name / "timeline.csv", keep_default_na=False)
+        return {"kind": "video", "summary": summary, "timeline": timeline}
+    except CapstoneError as err:
+        return {"error": str(err)}
+    except OSError as err:
+        return {"error": f"{job.path}: {err.strerror or err} ({err.filename or 'a file'})"}
+    except Exception as err:  # noqa: BLE001 -- reported, and the other inputs go on
+        return {"error": f"{job.path}: could not be annotated ({type(err).__name__}: {err})"}
+
+
+@dataclass
+class Outcome:
+    """What a run did: outputs ``written`` (name -> ``image`` or ``video``), inputs
+    ``skipped`` as unchanged, and the ``failed`` ones' errors."""
+
+    written: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def annotate_library(
+    inputs: list[Path],
+    out: Path,
+    settings: Settings,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    force: bool = False,
+    say: Callable[[str], None] = print,
+    warn: Callable[[str], None] = print,
+) -> Outcome:
+    """Annotate every input (files and folders) into ``out``; see the module docstring.
+
+    ``say`` gets each result's summary, ``warn`` one line per problem: an input that
+    failed, a file that is not media. ``force`` annotates unchanged inputs again.
+    """
+    named, problems = find_media(inputs)
+    outcome = Outcome(failed=list(problems))
+    for problem in problems:
+        warn(problem)
+    jobs = []
+    for path, name in named:
+        try:
+            key = job_key(path, settings) if path.is_file() else ""
+        except OSError as err:  # vanished or unreadable since it was found
+            key = f"unreadable: {err}"
+        job = Job(path, name, key)
+        done = _marker(out, name)
+        if not force and key and done.get("key") == key and (out / done["link"]).exists():
+            outcome.skipped.append(name)
+            say(f"{name}: unchanged since it was annotated; skipped")
+        else:
+            jobs.append(job)
+    for job, result in _results(jobs, out, settings, workers, scheduler):
+        if "error" in result:
+            outcome.failed.append(result["error"])
+            warn(f"error: {result['error']}")
+            continue
+        _finish(out, job, result)
+        outcome.written[job.name] = result["kind"]
+        say(_described(result))
+    if outcome.written or outcome.skipped:
+        _index(out)
+    return outcome
+
+
+def _described(result: dict[str, Any]) -> str:
+    from capstone.annotation import summary
+    from capstone.video import summary_markdown
+
+    if result["kind"] == "image":
+        return summary([result["record"]])
+    return summary_markdown(result["summary"])
+
+
+def _results(
+    jobs: list[Job], out: Path, settings: Settings, workers: int, scheduler: str | None
+) -> Iterator[tuple[Job, dict[str, Any]]]:
+    """Each job with its result, as they finish: here, or on Dask workers."""
+    if workers <= 1 and scheduler is None:
+        for job in jobs:
+            yield job, annotate_one(job, out, settings)
+        return
+    if not jobs:
+        return
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+    try:
+        with Client(scheduler or cluster) as client:
+            futures = {
+                client.submit(
+                    annotate_one, job, out, settings, key=f"annotate-{job.key}-{i}", retries=1
+                ): job
+                for i, job in enumerate(jobs)
+            }
+            for future in as_completed(futures):
+                try:
+                    yield futures[future], future.result()
+                except Exception as err:  # noqa: BLE001 -- a worker died, even after a retry
+                    error = f"{futures[future].path}: its worker stopped ({type(err).__name__})"
+                    yield futures[future], {"error": f"{error}; nothing of it was kept"}
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def _marker(out: Path, name: str) -> dict[str, Any]:
+    path = out / ".done" / f"{name}.json"
+    try:
+        return read_json(path) if path.is_file() else {}
+    except (OSError, ValueError):
+        return {}  # a damaged marker: annotate again
+
+
+def _finish(out: Path, job: Job, result: dict[str, Any]) -> None:
+    """Store a finished input, then write its marker (the last step, so a crash between
+    leaves it to be annotated again)."""
+    entry: dict[str, Any] = {"key": job.key, "input": str(job.path), "kind": result["kind"]}
+    if result["kind"] == "video":
+        summary = result["summary"]
+        CallStore(out / "store").add(job.name, summary, result["timeline"])
+        entry |= {
+            "link": f"{job.name}/report.html",
+            "duration_s": summary["duration_s"],
+            "participants": len(summary["participants"]),
+        }
+    else:
+        entry |= {
+            "link": f"{job.name}_annotated.png",
+            "participants": len(result["record"]["faces"]),
+        }
+    (out / ".done" / job.name).parent.mkdir(parents=True, exist_ok=True)
+    write_json(out / ".done" / f"{job.name}.json", entry)
+
+
+def _index(out: Path) -> None:
+    from capstone import plots
+    from capstone.artefacts import atomic_path
+    from capstone.report import write_index
+
+    entries = {
+        str(p.relative_to(out / ".done").with_suffix("")): read_json(p)
+        for p in sorted((out / ".done").rglob("*.json"))
+    }
+    store = CallStore(out / "store")
+    fig = plots.trends(store.calls(), store.reactions())
+    with atomic_path(out / "trends.png") as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    write_index(out, entries)

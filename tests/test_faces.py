@@ -27,6 +27,16 @@ def test_mtcnn_finds_every_tile_of_a_gallery(hopper: np.ndarray) -> None:
     assert len(detect_faces(frame)) == 6
 
 
+@pytest.mark.parametrize("min_size", [28, 48])
+def test_looking_only_for_larger_faces_still_finds_them(min_size: int) -> None:
+    from capstone.layouts import HOPPER_FACE, gallery
+
+    hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    frame, boxes = gallery(hopper, HOPPER_FACE, 3)  # 1280x720: mtcnn's own option finds none
+    found = detect(frame, min_size=min_size, pad=0)
+    assert match([d.box for d in found], boxes)["true_positives"] == 9
+
+
 def test_an_empty_image_has_no_faces() -> None:
     assert detect_faces(np.zeros((120, 160, 3), np.uint8)) == []
 

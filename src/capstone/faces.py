@@ -84,7 +84,28 @@ def _mtcnn() -> Any:
         raise CapstoneError(
             "the mtcnn face detector is not installed: pip install mtcnn (or use detector='haar')"
         ) from None
-    return MTCNN()
+    detector = MTCNN()
+    for stage in getattr(detector, "stages", []):  # its three networks, run as graphs
+        network = getattr(stage, "_model", None)
+        if network is not None:
+            stage._model = _as_graph(network)
+    return detector
+
+
+def _as_graph(network: Any) -> Any:
+    """``network`` as a TensorFlow graph function: MTCNN calls its networks eagerly, which
+    costs twice the time per frame. An empty batch (no face proposals) raises the error
+    MTCNN expects for it at once, instead of failing inside TensorFlow with a logged error."""
+    import tensorflow as tf
+
+    graph = tf.function(network, reduce_retracing=True)
+
+    def run(batch: Any) -> Any:
+        if batch.shape[0] == 0:
+            raise tf.errors.InvalidArgumentError(None, None, "no face proposals")
+        return graph(batch)
+
+    return run
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -127,6 +148,9 @@ def _to_bgr(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(to_gray(image), cv2.COLOR_GRAY2BGR)
 
 
+EYES = ("left_eye", "right_eye")
+
+
 def _run(
     image_bgr: np.ndarray, min_size: int, detector: str, min_confidence: float
 ) -> list[Detection]:
@@ -137,13 +161,17 @@ def _run(
             gray, scaleFactor=1.1, minNeighbors=5, minSize=(min_size, min_size)
         )
         return [Detection(tuple(int(v) for v in b)) for b in np.asarray(found).reshape(-1, 4)]
-    rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
-    found = _mtcnn().detect_faces(rgb, min_face_size=max(min_size, 12))
+    # MTCNN looks for faces from 12 pixels on. For larger ones, it is given a smaller copy
+    # rather than a larger min_face_size, which finds nothing at all for some frame sizes
+    # (mtcnn 1.0: min_face_size 28 on a 1280x720 frame) and costs the same.
+    scale = min(1.0, 12 / max(min_size, 12))
+    small = cv2.resize(image_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    found = _mtcnn().detect_faces(cv2.cvtColor(small, cv2.COLOR_BGR2RGB), min_face_size=12)
     return [
         Detection(
-            tuple(int(v) for v in face["box"]),
+            tuple(round(v / scale) for v in face["box"]),
             float(face["confidence"]),
-            (tuple(face["keypoints"]["left_eye"]), tuple(face["keypoints"]["right_eye"])),
+            tuple((x / scale, y / scale) for x, y in (face["keypoints"][k] for k in EYES)),
         )
         for face in found
         if face["confidence"] >= min_confidence and min(face["box"][2:]) > 0

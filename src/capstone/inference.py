@@ -144,6 +144,9 @@ def predict(model: Any, crops: np.ndarray, batch_size: int = 256) -> np.ndarray:
         inputs = crops.astype(np.uint8)
     else:
         inputs = crops[..., None].astype(np.float32) / 255.0
+    one_batch = getattr(model, "predict_on_batch", None)
+    if one_batch is not None and len(inputs) <= batch_size:  # skips predict()'s ~50 ms set-up
+        return np.asarray(one_batch(inputs), np.float64)
     return np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0), np.float64)
 
 

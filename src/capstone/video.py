@@ -144,6 +144,7 @@ def _annotate_into(
     expected = math.ceil(frames / native_fps * fps) if native_fps > 0 and frames > 0 else None
     tracker, rows, known_boxes = Tracker(), [], []
     detector = options.pop("detector", "mtcnn")
+    look_for = max(12, options.get("min_face", 24))  # smaller faces are not read: not sought
     audio = read_audio(path) if speakers else None
     voiced = voice_activity(audio)[1] if audio is not None else None
     video_tmp = out / ".annotated.part.mp4"
@@ -157,7 +158,7 @@ def _annotate_into(
             cut = seen is not None and np.abs(glance - seen).mean() > SCENE_CUT
             seen = glance
             refind = n % detect_every == 0 or cut  # a new layout: find the faces again now
-            found = detect(frame, detector=detector) if refind else known_boxes
+            found = detect(frame, min_size=look_for, detector=detector) if refind else known_boxes
             if refind:  # between detections the boxes, and so the ids, stay as they were
                 known_boxes = [d.box for d in found]
                 ids = tracker.assign(known_boxes, frame if speakers else None)

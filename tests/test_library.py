@@ -113,3 +113,11 @@ def test_two_dask_workers_annotate_like_one(calls, tmp_path: Path) -> None:
     assert sorted(outcome.written) == ["week1_monday_mp4", "week2_monday_mp4"]
     one = pd.read_csv(tmp_path / "week1_monday_mp4/timeline.csv")
     assert len(one) == 4 * len(one["participant"].unique())  # 2 s at 2 samples/s, per face
+
+
+def test_a_file_that_vanished_is_reported_and_the_rest_go_on(calls, tmp_path: Path) -> None:
+    folder, settings = calls
+    inputs = [tmp_path / "gone.mp4", folder / "week2/monday.png"]
+    outcome = annotate_library(inputs, tmp_path / "out", settings, say=print, warn=print)
+    assert outcome.written == {"monday": "image"}
+    assert outcome.failed == [f"{tmp_path / 'gone.mp4'}: no such file"]

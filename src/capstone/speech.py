@@ -20,6 +20,7 @@ import numpy as np
 RATE = 16_000
 FRAME_S = 0.03
 BAND_HZ = (300.0, 3400.0)
+CHUNK = 4096  # frames analysed at once (about 2 minutes of audio)
 
 
 def read_audio(path: str | Path, rate: int = RATE) -> np.ndarray | None:
@@ -80,11 +81,15 @@ def voice_activity(
     count = len(audio) // n
     if count == 0:
         return np.zeros(0), np.zeros(0, bool)
-    frames = audio[: count * n].reshape(count, n) * np.hanning(n)
-    spectrum = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    frames = audio[: count * n].reshape(count, n)
+    window = np.hanning(n).astype(np.float32)
     freqs = np.fft.rfftfreq(n, 1 / rate)
     band = (freqs >= BAND_HZ[0]) & (freqs <= BAND_HZ[1])
-    energy = 10 * np.log10(spectrum[:, band].sum(axis=1) / (n * n) + 1e-12)
+    power = np.empty(count)
+    for i in range(0, count, CHUNK):  # a chunk at a time: memory stays flat in the length
+        spectrum = np.abs(np.fft.rfft(frames[i : i + CHUNK] * window, axis=1)) ** 2
+        power[i : i + CHUNK] = spectrum[:, band].sum(axis=1)
+    energy = 10 * np.log10(power / (n * n) + 1e-12)
     noise = np.percentile(energy, 10)
     voiced = (energy > noise + margin_db) & (energy > floor_db)
     voiced = _fill_gaps(voiced, round(hangover_s / frame_s))

@@ -20,7 +20,10 @@ sample but the timeline's row: the thumbnails are read again from the video at t
 
 from __future__ import annotations
 
+import contextlib
 import math
+import queue
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +36,7 @@ from tqdm import tqdm
 from capstone.annotation import MediaError, check_input_file, classify_faces, draw
 from capstone.artefacts import atomic_path, write_json, write_text
 from capstone.call_info import DEFAULT_USE, CallInfo, check_use, use_lines, use_record
-from capstone.faces import detect
+from capstone.faces import DETECT_PAD, detect
 from capstone.identity import Tracker
 from capstone.params import CLASSES
 from capstone.report import write_report
@@ -67,6 +70,62 @@ def sample_frames(path: str | Path, fps: float) -> Iterator[tuple[float, np.ndar
             index += 1
     finally:
         capture.release()
+
+
+def prefetched(items: Iterator[Any], ahead: int = 4) -> Iterator[Any]:
+    """``items``, produced by a background thread up to ``ahead`` in advance, so that
+    decoding the video (OpenCV lets go of Python while it decodes) overlaps the rest of
+    the work. An error in producing them is raised here."""
+    q: queue.Queue[Any] = queue.Queue(ahead)
+    end, stop = object(), threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                q.put(item)
+                if stop.is_set():
+                    return
+            q.put(end)
+        except BaseException as err:  # noqa: BLE001 -- handed to the consumer, raised there
+            q.put(err)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while (item := q.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting to put
+            with contextlib.suppress(queue.Empty):
+                q.get_nowait()
+            thread.join(0.01)
+
+
+def find_faces(
+    frame: np.ndarray, known: list[Any], new_layout: bool, min_face: int, detector: str
+) -> list[Any]:
+    """The faces of a frame. On a new layout (the first frame, a scene cut), or with no
+    face known, every face from ``min_face`` pixels on, with the padded pass for a face
+    that fills the picture (:func:`capstone.faces.detect`). Otherwise the faces already
+    there are looked for again, cheaply: from half the smallest known face's size on, and
+    with the padded pass only while a known face is taller than 40% of the frame."""
+    if new_layout or not known:
+        return detect(frame, min_size=min_face, detector=detector)
+    smallest = min(min(box[2:]) for box in known)
+    large = max(box[3] for box in known) > 0.4 * frame.shape[0]
+    return detect(
+        frame,
+        min_size=max(min_face, smallest // 2),
+        detector=detector,
+        pad=DETECT_PAD if large else 0.0,
+    )
 
 
 def frame_count(path: str | Path) -> tuple[int, float]:
@@ -153,12 +212,15 @@ def _annotate_into(
         bar = tqdm(total=expected, desc=f"annotate {path.name}", unit="frame", disable=not progress)
         ids: list[str] = []
         seen = None
-        for n, (t, frame) in enumerate(sample_frames(path, fps)):
+        for n, (t, frame) in enumerate(prefetched(sample_frames(path, fps))):
             glance = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (64, 36)).astype(float)
             cut = seen is not None and np.abs(glance - seen).mean() > SCENE_CUT
             seen = glance
             refind = n % detect_every == 0 or cut  # a new layout: find the faces again now
-            found = detect(frame, min_size=look_for, detector=detector) if refind else known_boxes
+            if refind:
+                found = find_faces(frame, known_boxes, n == 0 or cut, look_for, detector)
+            else:
+                found = known_boxes
             if refind:  # between detections the boxes, and so the ids, stay as they were
                 known_boxes = [d.box for d in found]
                 ids = tracker.assign(known_boxes, frame if speakers else None)

@@ -573,7 +573,7 @@ def _h264_writer(path: Path, shape: tuple[int, ...], fps: float) -> Any:
         pix_fmt_out="yuv420p",
         macro_block_size=1,
         ffmpeg_log_level="error",  # its notes on guessed layouts and rates are not for users
-        output_params=["-movflags", "+faststart"],
+        output_params=["-preset", "veryfast", "-movflags", "+faststart"],  # a third of the CPU
     )
     writer.send(None)
     return writer

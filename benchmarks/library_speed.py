@@ -1,0 +1,58 @@
+"""A folder of recordings on one worker and on several: the speed-up of ``--workers``.
+
+    python benchmarks/library_speed.py --recordings 4 --seconds 60 --workers 2
+
+Composes ``--recordings`` H.264 recordings like ``annotation_speed.py`` does (720p 3x3
+gallery, 30 frames per second), then annotates the folder with
+``capstone.library.annotate_library`` (the released model, MTCNN, every face classified),
+once with one worker (in this process) and once with ``--workers`` Dask worker processes
+(their start-up included), each into a fresh output folder. The target: 2 workers at
+least 1.7x faster than one on 4 recordings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from annotation_speed import h264_recording
+
+from capstone.inference import crop_settings_of, released_model
+from capstone.library import Settings, annotate_library
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recordings", type=int, default=4)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    model = released_model().resolve()
+    settings = Settings(model, use="research", options={"crop": crop_settings_of(model)})
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "calls"
+        folder.mkdir()
+        first = h264_recording(Path(tmp), args.seconds, 3)
+        for i in range(args.recordings):
+            shutil.copy(first, folder / f"call{i + 1}.mp4")
+        took = {}
+        for workers in (1, args.workers):
+            start = time.perf_counter()
+            done = annotate_library(
+                [folder], Path(tmp) / f"out{workers}", settings, workers=workers, say=len
+            )
+            took[workers] = time.perf_counter() - start
+            assert len(done.written) == args.recordings, done.failed
+    print(f"{args.recordings} recordings of {args.seconds} s (720p 3x3, 2 frames/s sampled)")
+    for workers, seconds in took.items():
+        print(f"{workers} worker(s): {seconds:.1f} s")
+    ratio = took[1] / took[args.workers]
+    verdict = "meets" if ratio >= 1.7 else "misses"
+    print(f"speed-up with {args.workers} workers: {ratio:.2f}x ({verdict} 1.7x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -238,8 +238,13 @@ def _results(
 
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        one_thread = dict.fromkeys(("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"), "1")
+        cluster = LocalCluster(  # a process per input at a time, each on one thread of math
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            env=one_thread,
         )
     try:
         with Client(scheduler or cluster) as client:

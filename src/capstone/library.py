@@ -59,26 +59,30 @@ class Job:
     key: str = ""
 
 
-def find_media(inputs: list[Path]) -> tuple[list[tuple[Path, str]], list[str]]:
-    """The files to annotate with their output names, and the problems found on the way.
+def find_media(
+    inputs: list[Path],
+) -> tuple[list[tuple[Path, str]], list[str], list[str]]:
+    """The files to annotate with their output names, the problems found on the way (a
+    folder that cannot be read or holds no media), and the files passed over.
 
     A file is taken as it is (named as :func:`~capstone.annotation.output_names` names
     it). A folder is searched recursively, following symbolic links but never into a folder
     already searched (a link loop is reported and skipped); its images and videos are named
-    by their path below the folder, and its other files are reported and skipped.
+    by their path below the folder, and its other files are passed over.
     """
     files = [p for p in dict.fromkeys(inputs) if not p.is_dir()]
     named = list(zip(files, output_names(files), strict=True))
     problems: list[str] = []
+    passed: list[str] = []
     for folder in (p for p in dict.fromkeys(inputs) if p.is_dir()):
-        found = list(_walk(folder, problems))
+        found = list(_walk(folder, problems, passed))
         if not found:
             problems.append(f"{folder}: no images or videos in this folder")
         named += [(path, _name_below(folder, path, found)) for path in found]
-    return named, problems
+    return named, problems, passed
 
 
-def _walk(folder: Path, problems: list[str]) -> Iterator[Path]:
+def _walk(folder: Path, problems: list[str], passed: list[str]) -> Iterator[Path]:
     seen = {os.path.realpath(folder)}
 
     def unreadable(err: OSError) -> None:
@@ -89,7 +93,7 @@ def _walk(folder: Path, problems: list[str]) -> Iterator[Path]:
         for d in sorted(dirs):
             real = os.path.realpath(Path(root, d))
             if real in seen:
-                problems.append(f"{Path(root, d)}: a link to a folder already searched")
+                passed.append(f"{Path(root, d)}: a link to a folder already searched; skipped")
                 continue
             seen.add(real)
             kept.append(d)
@@ -99,7 +103,7 @@ def _walk(folder: Path, problems: list[str]) -> Iterator[Path]:
             if path.suffix.lower() in MEDIA_SUFFIXES:
                 yield path
             elif not n.startswith("."):
-                problems.append(f"{path}: not an image or a video; skipped")
+                passed.append(f"{path}: not an image or a video; skipped")
 
 
 def _name_below(folder: Path, path: Path, found: list[Path]) -> str:
@@ -182,13 +186,15 @@ def annotate_library(
 ) -> Outcome:
     """Annotate every input (files and folders) into ``out``; see the module docstring.
 
-    ``say`` gets each result's summary, ``warn`` one line per problem: an input that
-    failed, a file that is not media. ``force`` annotates unchanged inputs again.
+    ``say`` gets each result's summary and each file passed over (not media, a link
+    loop), ``warn`` one line per failure. ``force`` annotates unchanged inputs again.
     """
-    named, problems = find_media(inputs)
+    named, problems, passed = find_media(inputs)
     outcome = Outcome(failed=list(problems))
+    for line in passed:
+        say(line)
     for problem in problems:
-        warn(problem)
+        warn(f"error: {problem}")
     jobs = []
     for path, name in named:
         try:
@@ -197,7 +203,8 @@ def annotate_library(
             key = f"unreadable: {err}"
         job = Job(path, name, key)
         done = _marker(out, name)
-        if not force and key and done.get("key") == key and (out / done["link"]).exists():
+        kept = bool(done.get("link")) and (out / str(done.get("link"))).exists()
+        if not force and key and done.get("key") == key and kept:
             outcome.skipped.append(name)
             say(f"{name}: unchanged since it was annotated; skipped")
         else:

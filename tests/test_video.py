@@ -308,3 +308,15 @@ def test_one_participant_with_a_stereo_44_khz_track_speaks_when_the_track_is_voi
     ]
     assert set(timeline["speaking_source"]) == {"audio"}
     assert summary["participants"]["P1"]["talk_seconds"] == pytest.approx(2.0, abs=0.5)
+
+
+def test_thumbnails_are_read_again_from_the_right_frames(tmp_path: Path) -> None:
+    from capstone.video import face_crops_at
+
+    frames = [np.full((48, 64, 3), 2 * i, np.uint8) for i in range(100)]  # brightness = 2i
+    video = write_video(tmp_path / "counting.mp4", frames, fps=10)
+    times = [9.0, 0.0, 0.5, 0.5, 2.0, 8.9]  # out of order, repeated, near and far
+    crops = face_crops_at(video, [(t, (8, 8, 16, 16)) for t in times], side=8)
+    decoded = [float(np.median(frame)) for _, frame in sample_frames(video, fps=10)]
+    assert [float(np.median(c)) for c in crops] == [decoded[round(t * 10)] for t in times]
+    assert face_crops_at(video, [(99.0, (0, 0, 8, 8))]) == [None]  # past the end

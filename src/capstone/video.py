@@ -45,6 +45,7 @@ from capstone.speech import read_audio, voice_activity, voiced_at
 from capstone.talk import talk_metrics
 
 MIN_REACTION = 0.05  # summary.md leaves out reaction moments that changed less than this
+NEAR_FRAMES = 120  # thumbnails this many frames ahead are read on to, farther ones sought
 SCENE_CUT = 12.0  # mean change of a 64x36 grayscale glance (0-255) that means a new layout
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".mkv", ".avi")
 PROB_COLUMNS = [f"p_{c}" for c in CLASSES]
@@ -584,18 +585,28 @@ def face_crops_at(
 ) -> list[np.ndarray | None]:
     """The ``(x, y, w, h)`` box of the frame at each time (seconds), as a ``side`` x ``side``
     thumbnail, read again from the video (so nothing is kept per sample while annotating);
-    ``None`` where the frame cannot be read."""
+    ``None`` where the frame cannot be read. Each frame is read once, in order: by reading
+    on when it is near (a seek decodes from the last key frame, some 100 frames' work)."""
     capture = cv2.VideoCapture(str(path))
     native = capture.get(cv2.CAP_PROP_FPS) or 1.0
+    by_frame: dict[int, list[int]] = {}
+    for i, (t, _) in enumerate(wanted):
+        by_frame.setdefault(round(t * native), []).append(i)
     crops: list[np.ndarray | None] = [None] * len(wanted)
+    position = 0  # the index of the frame the next read returns
     try:
-        for i in sorted(range(len(wanted)), key=lambda i: wanted[i][0]):
-            t, (x, y, w, h) = wanted[i]
-            capture.set(cv2.CAP_PROP_POS_FRAMES, round(t * native))
+        for index in sorted(by_frame):
+            if not 0 <= index - position < NEAR_FRAMES:
+                capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+                position = index
+            while position < index and capture.grab():
+                position += 1
             ok, frame = capture.read()
-            face = frame[max(0, y) : y + h, max(0, x) : x + w] if ok else None
-            if face is not None and face.size:
-                crops[i] = cv2.resize(face, (side, side))
+            position += 1
+            for i in by_frame[index] if ok else []:
+                x, y, w, h = wanted[i][1]
+                face = frame[max(0, y) : y + h, max(0, x) : x + w]
+                crops[i] = cv2.resize(face, (side, side)) if face.size else None
     finally:
         capture.release()
     return crops

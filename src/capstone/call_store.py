@@ -18,9 +18,10 @@ from urllib.parse import quote
 import pandas as pd
 
 from capstone.artefacts import atomic_path
+from capstone.summary_tables import TALK_KEYS
 
 CALL_KEYS = ("duration_s", "speaker_switches_per_min", "talk_listen_ratio", "patience_s")
-PARTICIPANT_KEYS = ("samples", "classified", "talk_seconds", "talk_share", "longest_monologue_s")
+PARTICIPANT_KEYS = ("samples", "classified", *TALK_KEYS)
 
 
 def participant_rows(name: str, summary: dict[str, Any]) -> pd.DataFrame:

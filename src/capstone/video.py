@@ -218,11 +218,9 @@ def _annotate_into(
             cut = seen is not None and np.abs(glance - seen).mean() > SCENE_CUT
             seen = glance
             refind = n % detect_every == 0 or cut  # a new layout: find the faces again now
+            found = known_boxes  # between detections the boxes, and so the ids, stay as they were
             if refind:
                 found = find_faces(frame, known_boxes, n == 0 or cut, look_for, detector)
-            else:
-                found = known_boxes
-            if refind:  # between detections the boxes, and so the ids, stay as they were
                 known_boxes = [d.box for d in found]
                 ids = tracker.assign(known_boxes, frame if speakers else None)
             read = [call.reads(pid, use) for pid in ids]
@@ -634,10 +632,6 @@ def _figures(
     with atomic_path(out / "timeline.png") as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
     first = timeline.groupby("participant", sort=True).head(1)
-    reacted = [
-        {**m, "participant": f"{m['participant']} after {m['event']}", "time": m["at"]}
-        for m in summary["reaction_moments"]
-    ]
     wanted = [(m["participant"], m["time"]) for m in summary["moments"]]
     wanted += [(m["participant"], m["at"]) for m in summary["reaction_moments"]]
     wanted += [(r.participant, r.time) for r in first.itertuples()]
@@ -649,8 +643,13 @@ def _figures(
     with atomic_path(out / "moments.png") as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
     reacted = [
-        {**r, "image": images[(m["participant"], m["at"])]}
-        for r, m in zip(reacted, summary["reaction_moments"], strict=True)
+        {
+            **m,
+            "participant": f"{m['participant']} after {m['event']}",
+            "time": m["at"],
+            "image": images[(m["participant"], m["at"])],
+        }
+        for m in summary["reaction_moments"]
     ]
     if reacted:
         fig = plots.moments([m for m in reacted if m["image"] is not None])

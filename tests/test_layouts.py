@@ -1,10 +1,13 @@
+import itertools
+
+import cv2
 import numpy as np
 import pytest
 from matplotlib import cbook
 
 from capstone.annotation import load_image
 from capstone.layouts import HOPPER_FACE, call_layouts, score_detectors, variants, write_recording
-from capstone.video import sample_frames
+from capstone.video import SCENE_CUT, sample_frames
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +48,14 @@ def test_the_demo_recording_is_a_readable_video(hopper, tmp_path) -> None:
     frames = list(sample_frames(video, fps=5))
     assert len(frames) == 10
     assert frames[0][1].shape == (720, 1280, 3)
+
+
+def test_the_demo_recording_zooms_smoothly_without_jumps(hopper, tmp_path) -> None:
+    # A gallery recording holds its layout: no two frames apart by a scene cut's change.
+    video = write_recording(hopper, HOPPER_FACE, tmp_path / "rec.mp4", seconds=12, fps=2)
+    glances = [
+        cv2.resize(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY), (64, 36)).astype(float)
+        for _, f in sample_frames(video, fps=2)
+    ]
+    changes = [np.abs(b - a).mean() for a, b in itertools.pairwise(glances)]
+    assert len(changes) == 23 and max(changes) < SCENE_CUT / 2

@@ -66,6 +66,10 @@ def test_a_recording_gives_participants_timelines_and_a_browser_video(
         assert (out / name).stat().st_size > 0
     head = (out / "annotated.mp4").read_bytes()[:4096]
     assert b"ftyp" in head and b"avc1" in (out / "annotated.mp4").read_bytes()  # H.264
+    _, first = next(sample_frames(out / "annotated.mp4", fps=2))
+    _, source = next(sample_frames(call_video, fps=2))
+    kept, swapped = (np.abs(first.astype(int) - s).mean() for s in (source, source[..., ::-1]))
+    assert kept < swapped / 2  # the colours in their order, the boxes drawn on them aside
     assert not list(out.glob(".*part*"))
     # no audio track and no tile outlined: who speaks is unknown, and said so
     assert timeline["speaking"].isna().all() and summary["audio_track"] is False

@@ -192,7 +192,8 @@ def score_detectors(
 def write_recording(
     photo: np.ndarray, face: Box, path: Path, seconds: int = 40, fps: int = 10, n: int = 2
 ) -> Path:
-    """A gallery-view "recording" of the portrait: each tile zooms slowly in and out.
+    """A gallery-view "recording" of the portrait: each tile zooms slowly in (up to 8%)
+    and back out, every 10 s.
 
     Every face is the same photograph throughout, so a good reader should give a flat
     timeline: any swing in it is the model's noise, not a change of expression.
@@ -201,7 +202,7 @@ def write_recording(
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, FRAME)
     try:
         for k in range(seconds * fps):
-            zoom = 1 + 0.08 * np.sin(2 * np.pi * k / (fps * 10))
+            zoom = 1 + 0.04 * (1 - np.cos(2 * np.pi * k / (fps * 10)))  # from 1: a crop
             cw, ch = round(w / zoom), round(h / zoom)
             x0, y0 = (w - cw) // 2, (h - ch) // 2
             moved = cv2.resize(photo[y0 : y0 + ch, x0 : x0 + cw], (w, h))

@@ -214,7 +214,7 @@ def _annotate_into(
         ids: list[str] = []
         seen = None
         for n, (t, frame) in enumerate(prefetched(sample_frames(path, fps))):
-            glance = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (64, 36)).astype(float)
+            glance = cv2.cvtColor(cv2.resize(frame, (64, 36)), cv2.COLOR_BGR2GRAY).astype(float)
             cut = seen is not None and np.abs(glance - seen).mean() > SCENE_CUT
             seen = glance
             refind = n % detect_every == 0 or cut  # a new layout: find the faces again now
@@ -234,7 +234,7 @@ def _annotate_into(
                 rows.append(_row(t, pid, face, call, speech))
             labelled = [{**f, "label": f"{f['participant']} {f['label']}"} for f in faces]
             writer = writer or _h264_writer(video_tmp, frame.shape, fps)
-            writer.send(_even(draw(frame, labelled))[:, :, ::-1].copy())
+            writer.send(_even(draw(frame, labelled)))
             bar.update()
         bar.close()
         if writer is None:
@@ -569,6 +569,7 @@ def _h264_writer(path: Path, shape: tuple[int, ...], fps: float) -> Any:
         (w, h),
         fps=fps,
         codec="libx264",
+        pix_fmt_in="bgr24",  # OpenCV's frames as they are: no copy to RGB per frame
         pix_fmt_out="yuv420p",
         macro_block_size=1,
         ffmpeg_log_level="error",  # its notes on guessed layouts and rates are not for users

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -123,3 +127,50 @@ def test_a_file_that_vanished_is_reported_and_the_rest_go_on(calls, tmp_path: Pa
     outcome = annotate_library(inputs, tmp_path / "out", settings, say=print, warn=print)
     assert outcome.written == {"monday": "image"}
     assert outcome.failed == [f"{tmp_path / 'gone.mp4'}: no such file"]
+
+
+def test_a_worker_that_dies_mid_recording_leaves_the_earlier_outputs_whole(
+    calls, tmp_path: Path
+) -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    import dask
+
+    _, settings = calls
+    hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    video = write_recording(hopper, HOPPER_FACE, tmp_path / "call.mp4", seconds=10, fps=5)
+    out = tmp_path / "reports"
+    (out / "call").mkdir(parents=True)
+    (out / "call/summary.json").write_text('{"earlier": true}')  # an earlier run's outputs
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),  # report, not retry
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        pids = list(client.run(os.getpid).values())
+
+        def kill_once_it_writes() -> None:  # mid-recording: its annotated video begun
+            started = out / library.PARTIAL / "call/.annotated.part.mp4"
+            for _ in range(6000):
+                if started.exists():
+                    for pid in pids:
+                        os.kill(pid, signal.SIGKILL)
+                    return
+                time.sleep(0.01)
+
+        killer = threading.Thread(target=kill_once_it_writes)
+        killer.start()
+        outcome = annotate_library(
+            [video], out, settings, scheduler=cluster.scheduler_address, say=print, warn=print
+        )
+        killer.join()
+    assert outcome.written == {}
+    assert len(outcome.failed) == 1 and "its worker stopped" in outcome.failed[0]
+    assert sorted(p.name for p in (out / "call").iterdir()) == ["summary.json"]
+    assert (out / "call/summary.json").read_text() == '{"earlier": true}'
+    assert not (out / library.PARTIAL / "call").exists() and not (out / ".done").exists()
+    # the next run annotates it whole, in place of the earlier outputs
+    outcome = annotate_library([video], out, settings, say=print, warn=print)
+    assert outcome.written == {"call": "video"} and (out / "call/report.html").is_file()
+    assert "earlier" not in (out / "call/summary.json").read_text()

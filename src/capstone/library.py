@@ -5,9 +5,10 @@ Each input gets its outputs in ``out`` (:func:`capstone.annotation.annotate_imag
 :func:`capstone.video.annotate_video`), then a marker ``out/.done/<name>.json`` holding
 the hash of what made them: the file's bytes, the model's bytes, the call metadata, the
 use and the settings. A rerun skips an input whose hash is unchanged, so a run killed at
-any point resumes where it stopped (outputs are written atomically, the marker last).
-After each input, the store (:mod:`capstone.call_store`), ``index.html`` (a link to every
-report) and ``trends.png`` (call by call) are brought up to date.
+any point resumes where it stopped (outputs are written atomically, a recording's folder
+is swapped in whole once complete, and the marker is written last).
+After each input the store (:mod:`capstone.call_store`) is brought up to date, and at the
+end of the run ``index.html`` (a link to every report) and ``trends.png`` (call by call).
 
 Several workers, on this machine (``workers``) or on a cluster (``scheduler``, the
 address of a running Dask scheduler), each load the model once. Dask does the
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,6 +38,7 @@ from capstone.errors import CapstoneError
 from capstone.video import VIDEO_SUFFIXES, annotate_video
 
 MEDIA_SUFFIXES = (*IMAGE_SUFFIXES, *VIDEO_SUFFIXES)
+PARTIAL = ".partial"  # where recordings are annotated until they are complete
 
 
 @dataclass(frozen=True)
@@ -131,36 +134,67 @@ def cached_model(path: Path) -> Any:
 
 def annotate_one(job: Job, out: Path, settings: Settings) -> dict[str, Any]:
     """Annotate one input (in whatever process runs it); returns what the store and the
-    index need, or ``{"error": message}`` where the input could not be annotated."""
+    index need, or ``{"error": message}`` where the input could not be annotated.
+
+    A recording is annotated into ``out/.partial/<name>``, and that folder replaces
+    ``out/<name>`` only once it is complete: a process that dies on the way leaves the
+    earlier outputs as they were, never a mix of old and new.
+    """
     try:
-        model = cached_model(settings.model)
-        if job.path.suffix.lower() not in MEDIA_SUFFIXES:
-            raise CapstoneError(
-                f"{job.path}: not an image or a video; supported: {', '.join(MEDIA_SUFFIXES)}"
-            )
-        common = {"call": settings.call, "use": settings.use, **settings.options}
-        if job.path.suffix.lower() in IMAGE_SUFFIXES:
-            (out / job.name).parent.mkdir(parents=True, exist_ok=True)
-            record = annotate_image(job.path, model, out, job.name, **common)
-            return {"kind": "image", "record": record}
-        summary = annotate_video(
-            job.path,
-            model,
-            out,
-            fps=settings.fps,
-            detect_every=settings.detect_every,
-            name=job.name,
-            progress=False,
-            **common,
-        )
-        timeline = pd.read_csv(out / job.name / "timeline.csv", keep_default_na=False)
-        return {"kind": "video", "summary": summary, "timeline": timeline}
+        return _annotated(job, out, settings)
     except CapstoneError as err:
         return {"error": str(err)}
     except OSError as err:
         return {"error": f"{job.path}: {err.strerror or err} ({err.filename or 'a file'})"}
     except Exception as err:  # noqa: BLE001 -- reported, and the other inputs go on
         return {"error": f"{job.path}: could not be annotated ({type(err).__name__}: {err})"}
+
+
+def discard_partial(out: Path, job: Job) -> None:
+    """Remove what an unfinished annotation of ``job`` left in ``out/.partial``."""
+    shutil.rmtree(out / PARTIAL / job.name, ignore_errors=True)
+    shutil.rmtree(out / PARTIAL / f"{job.name}.replaced", ignore_errors=True)
+
+
+def _swap_in(new: Path, target: Path) -> None:
+    """Put the finished folder ``new`` where ``target`` is (two renames and a removal)."""
+    replaced = new.with_name(f"{new.name}.replaced")
+    shutil.rmtree(replaced, ignore_errors=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        target.rename(replaced)
+    new.rename(target)
+    shutil.rmtree(replaced, ignore_errors=True)
+
+
+def _annotated(job: Job, out: Path, settings: Settings) -> dict[str, Any]:
+    model = cached_model(settings.model)
+    if job.path.suffix.lower() not in MEDIA_SUFFIXES:
+        raise CapstoneError(
+            f"{job.path}: not an image or a video; supported: {', '.join(MEDIA_SUFFIXES)}"
+        )
+    common = {"call": settings.call, "use": settings.use, **settings.options}
+    if job.path.suffix.lower() in IMAGE_SUFFIXES:
+        (out / job.name).parent.mkdir(parents=True, exist_ok=True)
+        record = annotate_image(job.path, model, out, job.name, **common)
+        return {"kind": "image", "record": record}
+    discard_partial(out, job)
+    try:
+        summary = annotate_video(
+            job.path,
+            model,
+            out / PARTIAL,
+            fps=settings.fps,
+            detect_every=settings.detect_every,
+            name=job.name,
+            progress=False,
+            **common,
+        )
+        timeline = pd.read_csv(out / PARTIAL / job.name / "timeline.csv", keep_default_na=False)
+        _swap_in(out / PARTIAL / job.name, out / job.name)
+    finally:
+        discard_partial(out, job)
+    return {"kind": "video", "summary": summary, "timeline": timeline}
 
 
 @dataclass
@@ -211,6 +245,7 @@ def annotate_library(
             jobs.append(job)
     for job, result in _results(jobs, out, settings, workers, scheduler):
         if "error" in result:
+            discard_partial(out, job)  # what a worker that died left behind
             outcome.failed.append(result["error"])
             warn(f"error: {result['error']}")
             continue

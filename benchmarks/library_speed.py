@@ -13,6 +13,7 @@ least 1.7x faster than one on 4 recordings.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 import time
@@ -38,20 +39,31 @@ def main() -> None:
         first = h264_recording(Path(tmp), args.seconds, 3)
         for i in range(args.recordings):
             shutil.copy(first, folder / f"call{i + 1}.mp4")
-        took = {}
+        took, busy = {}, {}
         for workers in (1, args.workers):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), os.times()
             done = annotate_library(
                 [folder], Path(tmp) / f"out{workers}", settings, workers=workers, say=len
             )
             took[workers] = time.perf_counter() - start
+            busy[workers] = cpu_seconds(os.times()) - cpu_seconds(cpu)
             assert len(done.written) == args.recordings, done.failed
     print(f"{args.recordings} recordings of {args.seconds} s (720p 3x3, 2 frames/s sampled)")
     for workers, seconds in took.items():
-        print(f"{workers} worker(s): {seconds:.1f} s")
+        cores = f"{busy[workers] / seconds:.2f} cores busy" if workers == 1 else ""
+        print(f"{workers} worker(s): {seconds:.1f} s {cores}")
     ratio = took[1] / took[args.workers]
     verdict = "meets" if ratio >= 1.7 else "misses"
     print(f"speed-up with {args.workers} workers: {ratio:.2f}x ({verdict} 1.7x)")
+    ceiling = os.cpu_count() / (busy[1] / took[1])
+    print(
+        f"ceiling on {os.cpu_count()} cores with one worker keeping that many busy: {ceiling:.2f}x"
+    )
+
+
+def cpu_seconds(times: os.times_result) -> float:
+    """CPU time of this process and of its finished children (ffmpeg)."""
+    return times.user + times.system + times.children_user + times.children_system
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import yaml
 from conftest import run_capstone
 
 from capstone import metrics_schema, pipeline
-from capstone.params import STAGES
+from capstone.stages import NAMES as STAGES
 
 pytestmark = pytest.mark.slow
 

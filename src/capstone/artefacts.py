@@ -27,6 +27,18 @@ def sha256_json(data: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def sha256_contents(path: str | Path) -> str:
+    """The sha256 of a file's bytes, or of a folder's files (their paths and bytes), or
+    ``"missing"`` when there is nothing at ``path``."""
+    path = Path(path)
+    if path.is_file():
+        return sha256_file(path)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file())
+        return sha256_json({p.relative_to(path).as_posix(): sha256_file(p) for p in files})
+    return "missing"
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it replaces ``path`` in one step.

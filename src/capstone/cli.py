@@ -21,7 +21,7 @@ from typing import Any
 
 from capstone.call_info import DEFAULT_USE, USES
 from capstone.errors import CapstoneError
-from capstone.params import STAGES
+from capstone.stages import NAMES as STAGES
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -28,19 +28,19 @@ import yaml
 
 import capstone
 from capstone import provenance
-from capstone.artefacts import read_json, sha256_file, sha256_json, write_json, write_text
+from capstone.artefacts import (
+    read_json,
+    sha256_contents,
+    sha256_file,
+    sha256_json,
+    write_json,
+    write_text,
+)
 from capstone.errors import StageError
-from capstone.params import STAGES, Params, load
+from capstone.params import Params, load
 from capstone.paths import ProjectPaths
+from capstone.stages import BY_NAME, NAMES
 
-NOTEBOOKS = {
-    "download": "01_download.ipynb",
-    "eda": "02_eda.ipynb",
-    "baseline": "03_baseline.ipynb",
-    "merged": "04_merged.ipynb",
-    "evaluation": "05_evaluation.ipynb",
-    "demo": "06_demo.ipynb",
-}
 MARKER = ".done.json"
 
 
@@ -95,12 +95,11 @@ def _module_files(pkg: Path, module: str) -> list[Path]:
 
 
 def outputs_of(paths: ProjectPaths, stage: str) -> list[Path]:
-    """The files a stage produced (its build folder, plus the data stores for ``download``)."""
-    folders = [paths.stage(stage)]
-    if stage == "download":
-        folders += [paths.processed]
+    """The files a stage produced: those in the folders it writes, its executed notebook,
+    and for ``download`` the raw datasets' manifests."""
+    folders = BY_NAME[stage].writes(paths)
     files = [p for f in folders if f.exists() for p in sorted(f.rglob("*")) if p.is_file()]
-    files += [paths.executed / NOTEBOOKS[stage]]
+    files += [paths.executed / BY_NAME[stage].notebook]
     if stage == "download":
         files += sorted(paths.raw.glob("*/manifest.json"))
     return [p for p in files if p.name != MARKER]
@@ -109,12 +108,15 @@ def outputs_of(paths: ProjectPaths, stage: str) -> list[Path]:
 def stage_inputs(
     paths: ProjectPaths, params: Params, stage: str, upstream: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """Everything a stage's result depends on."""
-    notebook = paths.notebooks / NOTEBOOKS[stage]
+    """Everything a stage's result depends on: its params, notebook and code, the contents
+    of the files it reads (:mod:`capstone.stages`), and the stage before it."""
+    notebook = paths.notebooks / BY_NAME[stage].notebook
+    reads = BY_NAME[stage].reads(params, paths)
     return {
         "params": params.stage(stage),
         "notebook": sha256_file(notebook),
         "code": code_hash(notebook),
+        "reads": {str(p): sha256_contents(paths.root / p) for p in reads},
         "upstream": None if upstream is None else upstream["key"] + upstream["outputs_hash"],
     }
 
@@ -181,10 +183,10 @@ def run(
     params_path = Path(params_file)
     params = load(params_path if params_path.is_absolute() else paths.root / params_path, root)
     for option, stage in (("--from", from_stage), ("--to", to_stage), ("--only", only)):
-        if stage is not None and stage not in STAGES:
-            raise StageError(f"{option} {stage!r}: no such stage; stages are {', '.join(STAGES)}")
-    last = STAGES.index(to_stage) if to_stage else len(STAGES) - 1
-    rerun_from = 0 if force else STAGES.index(from_stage) if from_stage else len(STAGES)
+        if stage is not None and stage not in NAMES:
+            raise StageError(f"{option} {stage!r}: no such stage; stages are {', '.join(NAMES)}")
+    last = NAMES.index(to_stage) if to_stage else len(NAMES) - 1
+    rerun_from = 0 if force else NAMES.index(from_stage) if from_stage else len(NAMES)
     with run_lock(paths):
         if only is not None:
             return [_run_only(paths, params, params_path, only)]
@@ -228,39 +230,39 @@ def _run_stages(
     book: bool,
 ) -> list[StageResult]:
     results, upstream = [], None
-    for index, stage in enumerate(STAGES[: last + 1]):
+    for index, stage in enumerate(NAMES[: last + 1]):
         inputs = stage_inputs(paths, params, stage, upstream)
         key = sha256_json(inputs)
         marker = read_marker(paths, stage)
-        label = f"[{index + 1}/{len(STAGES)}] {stage}"
+        label = f"[{index + 1}/{len(NAMES)}] {stage}"
         if index < rerun_from and is_current(paths, marker, key):
             print(f"{label}: up to date, skipped")
             results.append(StageResult(stage, "skipped", 0.0))
         else:
-            print(f"{label}: running notebooks/{NOTEBOOKS[stage]}", flush=True)
+            print(f"{label}: running notebooks/{BY_NAME[stage].notebook}", flush=True)
             marker = _run_stage(paths, params_path, stage, key, inputs)
             print(f"{label}: done in {marker['seconds']:.0f} s", flush=True)
             results.append(StageResult(stage, "ran", marker["seconds"]))
         upstream = marker
-    if book and last == len(STAGES) - 1:
+    if book and last == len(NAMES) - 1:
         build_book(paths, params)
     return results
 
 
 def _run_only(paths: ProjectPaths, params: Params, params_path: Path, stage: str) -> StageResult:
-    index = STAGES.index(stage)
+    index = NAMES.index(stage)
     upstream = None
     if index > 0:
-        upstream = read_marker(paths, STAGES[index - 1])
+        upstream = read_marker(paths, NAMES[index - 1])
         if upstream is None:
             raise StageError(
-                f"--only {stage}: stage {STAGES[index - 1]!r} has not completed in "
+                f"--only {stage}: stage {NAMES[index - 1]!r} has not completed in "
                 f"{paths.build}; run the pipeline up to it first"
             )
-    print(f"[{index + 1}/{len(STAGES)}] {stage}: running alone (earlier stages not checked)")
+    print(f"[{index + 1}/{len(NAMES)}] {stage}: running alone (earlier stages not checked)")
     inputs = stage_inputs(paths, params, stage, upstream)
     marker = _run_stage(paths, params_path, stage, sha256_json(inputs), inputs)
-    print(f"[{index + 1}/{len(STAGES)}] {stage}: done in {marker['seconds']:.0f} s", flush=True)
+    print(f"[{index + 1}/{len(NAMES)}] {stage}: done in {marker['seconds']:.0f} s", flush=True)
     return StageResult(stage, "ran", marker["seconds"])
 
 
@@ -274,14 +276,14 @@ def _run_stage(
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / MARKER).unlink(missing_ok=True)  # from here on, the stage counts as not done
     paths.executed.mkdir(parents=True, exist_ok=True)
-    final = paths.executed / NOTEBOOKS[stage]
+    final = paths.executed / BY_NAME[stage].notebook
     partial = paths.executed / f".{stage}.part.ipynb"
     os.environ.setdefault("PYTHONHASHSEED", "0")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     start = time.perf_counter()
     try:
         papermill.execute_notebook(
-            str(paths.notebooks / NOTEBOOKS[stage]),
+            str(paths.notebooks / BY_NAME[stage].notebook),
             str(partial),
             parameters={"root": ".", "params_file": params_file.as_posix()},
             cwd=str(paths.root),
@@ -291,11 +293,11 @@ def _run_stage(
             request_save_on_cell_execute=False,
         )
     except PapermillExecutionError as err:
-        failed = paths.executed / "failed" / NOTEBOOKS[stage]
+        failed = paths.executed / "failed" / BY_NAME[stage].notebook
         failed.parent.mkdir(exist_ok=True)
         partial.replace(failed)
         raise StageError(
-            f"stage {stage!r} failed in notebooks/{NOTEBOOKS[stage]}, cell {err.exec_count}:\n"
+            f"stage {stage!r} failed in notebooks/{BY_NAME[stage].notebook}, cell {err.exec_count}:\n"
             f"  {err.ename}: {err.evalue}\n"
             f"  The executed notebook, with the full traceback, is {failed}"
         ) from None
@@ -326,7 +328,7 @@ def build_book(paths: ProjectPaths, params: Params) -> Path:
     Sphinx warnings are errors.
     """
     sources = sorted(p for p in paths.book.rglob("*") if p.is_file() and "_build" not in p.parts)
-    markers = {s: (read_marker(paths, s) or {}).get("key") for s in STAGES}
+    markers = {s: (read_marker(paths, s) or {}).get("key") for s in NAMES}
     if None in markers.values():
         missing = [s for s, k in markers.items() if k is None]
         raise StageError(f"cannot build the book: stages {', '.join(missing)} have not run")
@@ -392,7 +394,7 @@ def model_card_page(paths: ProjectPaths) -> str:
 def reproducibility_page(paths: ProjectPaths, params: Params) -> str:
     """The book's appendix: params, commit, packages, data manifests and stage timings."""
     rows = []
-    for stage in STAGES:
+    for stage in NAMES:
         marker = read_marker(paths, stage) or {}
         rows.append(f"| {stage} | {marker.get('seconds', '?')} | {marker.get('finished', '?')} |")
     versions = "\n".join(f"| {k} | {v} |" for k, v in provenance.package_versions().items())

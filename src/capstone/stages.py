@@ -1,0 +1,86 @@
+"""The pipeline's stages, in order: each one's notebook, the files it reads and what it writes.
+
+This table is the one place that names the stages: the pipeline runs and hashes them from
+it (:mod:`capstone.pipeline`) and the CLI offers their names. Besides its slice of the
+params and the stage before it, a stage *reads* files whose contents decide its result
+(local datasets, a model to start from, the extra test sets, the demo's media and call
+metadata, the released model): their contents are part of its key, so replacing one
+reruns the stage and everything after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from capstone.params import Params
+from capstone.paths import ProjectPaths
+
+
+def _local_datasets(params: Params, paths: ProjectPaths) -> list[Path]:
+    sources = (params.download.fer2013, params.download.affectnet)
+    return [Path(s.path) for s in sources if s.source == "local" and s.path]
+
+
+def _start_files(runs: list) -> list[Path]:
+    return [Path(run.init_file) for run in runs if run.init_file]
+
+
+def _released(paths: ProjectPaths) -> list[Path]:
+    from capstone.inference import released_model  # numpy: not for the CLI's start
+
+    model = released_model(paths.root)
+    return [model, model.with_suffix(".json")]
+
+
+def _evaluation_reads(params: Params, paths: ProjectPaths) -> list[Path]:
+    return [Path(p) for p in params.evaluation.extra_test_sets] + _released(paths)
+
+
+def _demo_reads(params: Params, paths: ProjectPaths) -> list[Path]:
+    call = [Path(params.demo.call)] if params.demo.call else []
+    return [Path(p) for p in params.demo.media] + call + _released(paths)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage: ``name``, its ``notebook`` (under ``notebooks/``), the files it ``reads``
+    (from the params and the project folder) and the folders it ``writes`` (its build
+    folder, and for ``download`` the processed data too)."""
+
+    name: str
+    notebook: str
+    reads: Callable[[Params, ProjectPaths], list[Path]]
+    writes: Callable[[ProjectPaths], list[Path]]
+
+
+def _build_folder(name: str) -> Callable[[ProjectPaths], list[Path]]:
+    return lambda paths: [paths.stage(name)]
+
+
+TABLE: tuple[Stage, ...] = (
+    Stage(
+        "download",
+        "01_download.ipynb",
+        _local_datasets,
+        lambda paths: [paths.stage("download"), paths.processed],
+    ),
+    Stage("eda", "02_eda.ipynb", lambda params, paths: [], _build_folder("eda")),
+    Stage(
+        "baseline",
+        "03_baseline.ipynb",
+        lambda params, paths: _start_files(params.baseline.runs),
+        _build_folder("baseline"),
+    ),
+    Stage(
+        "merged",
+        "04_merged.ipynb",
+        lambda params, paths: _start_files(params.merged.runs),
+        _build_folder("merged"),
+    ),
+    Stage("evaluation", "05_evaluation.ipynb", _evaluation_reads, _build_folder("evaluation")),
+    Stage("demo", "06_demo.ipynb", _demo_reads, _build_folder("demo")),
+)
+NAMES: tuple[str, ...] = tuple(stage.name for stage in TABLE)
+BY_NAME: dict[str, Stage] = {stage.name: stage for stage in TABLE}

@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from capstone.errors import ParamsError
-from capstone.params import STAGES, load
+from capstone.params import load
+from capstone.stages import NAMES as STAGES
 
 
 def write_profile(tmp_path: Path, repo: Path, edit) -> Path:
@@ -143,11 +144,29 @@ def test_shift_tta_out_of_range_is_refused(tmp_path: Path, repo: Path, pixels: i
 
 def test_full_and_shared_profiles_train_the_same_recipe(repo: Path) -> None:
     """The shared profile is the full one with local data: only the download section differs."""
-    full, shared = (
-        yaml.safe_load((repo / "params" / n).read_text()) for n in ("full.yaml", "shared.yaml")
-    )
+    full, shared = (load(repo / "params" / n, repo) for n in ("full.yaml", "shared.yaml"))
     for section in ("eda", "baseline", "merged", "evaluation", "demo"):
-        assert full[section] == shared[section], section
+        assert getattr(full, section) == getattr(shared, section), section
+    assert full.download != shared.download and shared.seed == full.seed
+    overlay = yaml.safe_load((repo / "params/shared.yaml").read_text())
+    assert set(overlay) == {"extends", "profile", "description", "download"}  # the data alone
+
+
+def test_a_profile_extends_another_section_by_section(tmp_path: Path, repo: Path) -> None:
+    base = write_profile(tmp_path, repo, lambda d: None)
+    (tmp_path / "mine.yaml").write_text(
+        f"extends: {base.name}\nprofile: mine\neda: {{examples_per_class: 5}}\n"
+    )
+    mine, recipe = load(tmp_path / "mine.yaml", repo), load(base, repo)
+    assert (mine.profile, mine.eda.examples_per_class) == ("mine", 5)
+    assert mine.baseline == recipe.baseline and mine.download == recipe.download
+    loop = tmp_path / "loop.yaml"
+    loop.write_text("extends: loop.yaml\n")
+    with pytest.raises(ParamsError, match=r"loop\.yaml: extends loop\.yaml, which extends it back"):
+        load(loop, repo)
+    (tmp_path / "orphan.yaml").write_text("extends: gone.yaml\n")
+    with pytest.raises(ParamsError, match=r"params file not found: .*gone\.yaml"):
+        load(tmp_path / "orphan.yaml", repo)
 
 
 def test_a_run_needs_phases_or_a_file_to_adopt(tmp_path: Path, repo: Path) -> None:

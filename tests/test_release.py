@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from capstone import release
-from capstone.artefacts import read_json, write_json
+from capstone.artefacts import read_json, sha256_file, write_json
 from capstone.errors import CapstoneError
 from capstone.evaluation import classification_metrics
 from capstone.models import compact_cnn
@@ -110,6 +109,8 @@ def test_publish_writes_model_params_record_and_card(project: ProjectPaths) -> N
     saved = read_json(out / "fer_cnn.json")
     assert saved["size_bytes"] == model.stat().st_size
     assert len(saved["model_sha256"]) == 64
+    written = out / "fer_cnn.params.yaml"  # the whole profile, loadable as it is
+    assert load(written, REPO) == params and saved["params_sha256"] == sha256_file(written)
 
 
 def test_card_says_which_finishing_steps_were_dropped_and_where_training_ran() -> None:
@@ -170,8 +171,8 @@ def test_released_model_is_there_with_its_card() -> None:
 
 def test_the_shipped_profile_still_trains_the_released_model() -> None:
     """Rerunning ``params/<profile>.yaml`` must rebuild what ``models/`` holds: same recipe."""
-    released = yaml.safe_load((REPO / "models/fer_cnn.params.yaml").read_text())
-    shipped = yaml.safe_load((REPO / "params" / f"{released['profile']}.yaml").read_text())
+    released = load(REPO / "models/fer_cnn.params.yaml", REPO).to_dict()
+    shipped = load(REPO / "params" / f"{released['profile']}.yaml", REPO).to_dict()
     for section in ("download", "baseline", "merged", "evaluation"):
         assert shipped[section] == released[section], (
             f"params/{released['profile']}.yaml [{section}] differs from the released model's "

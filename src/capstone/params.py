@@ -21,7 +21,6 @@ import yaml
 from capstone.errors import ParamsError
 
 CLASSES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
-STAGES: tuple[str, ...] = ("download", "eda", "baseline", "merged", "evaluation", "demo")
 
 
 #: What a video call does to a face, imitated while training (capstone.augmentation).
@@ -263,6 +262,9 @@ class Demo:
     use: Literal["customers", "self-review", "research"] = "customers"
 
 
+SHARED_KEYS = ("profile", "description", "seed", "source_file")  # the rest: a stage each
+
+
 @dataclass(frozen=True)
 class Params:
     """A whole profile. ``profile`` and ``seed`` are shared by every stage."""
@@ -280,8 +282,9 @@ class Params:
 
     def stage(self, name: str) -> dict[str, Any]:
         """The slice of the profile that stage ``name`` depends on, as plain data."""
-        if name not in STAGES:
-            raise ParamsError(f"unknown stage {name!r}; stages are {', '.join(STAGES)}")
+        stages = [f.name for f in dataclasses.fields(self) if f.name not in SHARED_KEYS]
+        if name not in stages:
+            raise ParamsError(f"unknown stage {name!r}; stages are {', '.join(stages)}")
         return {
             "profile": self.profile,
             "seed": self.seed,
@@ -338,6 +341,18 @@ def load(path: str | Path, root: str | Path = ".") -> Params:
         wrong type, or a file the profile names does not exist.
     """
     path = Path(path)
+    raw = read_profile(path)
+    params = _build(Params, {**raw, "source_file": str(path)}, "", str(path), Path(root))
+    return params
+
+
+def read_profile(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The profile at ``path`` as a mapping, with ``extends: <file>`` resolved.
+
+    A profile that ``extends`` another (a path relative to its own folder) takes that
+    profile's sections and replaces the ones it gives, whole: ``shared.yaml`` is
+    ``full.yaml``'s recipe with its own ``download`` section.
+    """
     if not path.is_file():
         raise ParamsError(
             f"params file not found: {path}. Pick one of params/*.yaml, e.g. params/sample.yaml."
@@ -348,8 +363,21 @@ def load(path: str | Path, root: str | Path = ".") -> Params:
         raise ParamsError(f"{path}: not valid YAML: {err}") from None
     if not isinstance(raw, dict):
         raise ParamsError(f"{path}: expected a mapping of keys at the top level")
-    params = _build(Params, {**raw, "source_file": str(path)}, "", str(path), Path(root))
-    return params
+    base = raw.pop("extends", None)
+    if base is None:
+        return raw
+    if not isinstance(base, str):
+        raise ParamsError(f"{path}: extends must name one profile file, got {base!r}")
+    parent = (path.parent / base).resolve()
+    if parent in _seen or parent == path.resolve():
+        raise ParamsError(f"{path}: extends {base}, which extends it back; remove one of the two")
+    return read_profile(parent, (*_seen, path.resolve())) | raw
+
+
+def profile_yaml(params: Params) -> str:
+    """The whole profile as YAML, every default and every section it extends written out."""
+    header = f"# {params.source_file or 'a profile'}, written out whole (capstone.params)\n"
+    return header + yaml.safe_dump(params.to_dict(), sort_keys=False)
 
 
 def _build(cls: type, data: Any, key: str, file: str, root: Path) -> Any:

@@ -10,6 +10,7 @@ never published.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from capstone.calibration import calibrate, steps_table
 from capstone.errors import CapstoneError
 from capstone.evaluation import BOOTSTRAP_RESAMPLES, annotation_scores, score
 from capstone.inference import MODEL_NAME, load_model, predict, released_model, self_contained
-from capstone.params import CLASSES, Params
+from capstone.params import CLASSES, Params, profile_yaml
 from capstone.paths import ProjectPaths
 
 
@@ -88,7 +89,7 @@ def prepare(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
         "starts_from": _starting_network(paths, params, selected),
         "profile": params.profile,
         "params_file": params.source_file,
-        "params_sha256": sha256_file(paths.root / params.source_file),
+        "params_sha256": hashlib.sha256(profile_yaml(params).encode()).hexdigest(),
         "data": provenance.data_line(paths),
         "commit": provenance.git_commit(paths.root),
         "training_commit": read_json(paths.model(selected).with_suffix(".json")).get("commit"),
@@ -172,8 +173,9 @@ def publish(paths: ProjectPaths, params: Params, dest: str | Path | None = None)
     record["size_bytes"] = (src / "final.keras").stat().st_size
     with atomic_path(dest / f"{MODEL_NAME}.keras") as tmp:
         shutil.copyfile(src / "final.keras", tmp)
-    with atomic_path(dest / f"{MODEL_NAME}.params.yaml") as tmp:
-        shutil.copyfile(paths.root / params.source_file, tmp)
+    profile = profile_yaml(params)  # whole: what it extends and its defaults written out
+    record["params_sha256"] = hashlib.sha256(profile.encode()).hexdigest()
+    write_text(dest / f"{MODEL_NAME}.params.yaml", profile)
     write_json(dest / f"{MODEL_NAME}.json", record)
     write_text(dest / "README.md", model_card(record))
     return dest / f"{MODEL_NAME}.keras"

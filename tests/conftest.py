@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from capstone.params import CLASSES
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # Property-based tests (tests/test_robustness.py): "ci" is what CI affords, "thorough" ten
@@ -85,3 +87,62 @@ def run_capstone(*args: str, env: dict[str, str] | None = None, timeout: int = 9
 def capstone_cli():
     """The function :func:`run_capstone`."""
     return run_capstone
+
+
+def _metrics(acc: float) -> dict:
+    per_class = {c: {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 10} for c in CLASSES}
+    return {"n": 70, "accuracy": acc, "macro_f1": 0.5, "per_class": per_class, "confusion": []}
+
+
+@pytest.fixture
+def final_record() -> dict:
+    """A ``final.json`` record as the evaluation stage writes it (figures made up)."""
+    step = {"accuracy": 0.6, "macro_f1": 0.55, "ece": 0.05}
+    return {
+        "name": "fer_cnn",
+        "source_model": "two_stage",
+        "source_stage": "merged",
+        "architecture": "compact_cnn",
+        "width": 4,
+        "parameters": 1234,
+        "classes": list(CLASSES),
+        "input": "48x48 grayscale",
+        "calibration": {
+            "tta_flip": True,
+            "temperature": 1.234,
+            "class_offsets": [0.0] * 7,
+            "uncertain_below": 0.55,
+            "shown_share": 0.61,
+            "validation": {"class_offsets": step, "temperature": step, "trained": step},
+        },
+        "test": {"fer2013": _metrics(0.6789), "affectnet": _metrics(0.4321)},
+        "annotate": {
+            "affectnet": {
+                "n": 405,
+                "face_found": 0.93,
+                "uncertain": 0.05,
+                "accuracy": 0.4612,
+                "macro_f1": 0.3712,
+            }
+        },
+        "crop": {
+            "function": "capstone.faces.crop_face",
+            "size": 48,
+            "margin": 0.0,
+            "align": False,
+            "contrast": "none",
+            "detector_pad": 0.75,
+        },
+        "starts_from": {
+            "file": "models/archive/fer_cnn_v1.keras",
+            "sha256": "dd" * 32,
+            "training_seconds": 5319.5,
+            "profile": "shared",
+        },
+        "training_seconds": 600.0,
+        "profile": "shared",
+        "params_file": "params/shared.yaml",
+        "params_sha256": "ab" * 32,
+        "data": "fer2013 from local",
+        "commit": "abc1234",
+    }

@@ -12,78 +12,21 @@ from capstone.artefacts import read_json, sha256_file, write_json
 from capstone.errors import CapstoneError
 from capstone.evaluation import classification_metrics
 from capstone.models import compact_cnn
-from capstone.params import CLASSES, load
+from capstone.params import load
 from capstone.paths import ProjectPaths
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def metrics(acc: float) -> dict:
-    per_class = {c: {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 10} for c in CLASSES}
-    return {"n": 70, "accuracy": acc, "macro_f1": 0.5, "per_class": per_class, "confusion": []}
-
-
-def record() -> dict:
-    step = {"accuracy": 0.6, "macro_f1": 0.55, "ece": 0.05}
-    return {
-        "name": "fer_cnn",
-        "source_model": "two_stage",
-        "source_stage": "merged",
-        "architecture": "compact_cnn",
-        "width": 4,
-        "parameters": 1234,
-        "classes": list(CLASSES),
-        "input": "48x48 grayscale",
-        "calibration": {
-            "tta_flip": True,
-            "temperature": 1.234,
-            "class_offsets": [0.0] * 7,
-            "uncertain_below": 0.55,
-            "shown_share": 0.61,
-            "validation": {"class_offsets": step, "temperature": step, "trained": step},
-        },
-        "test": {"fer2013": metrics(0.6789), "affectnet": metrics(0.4321)},
-        "annotate": {
-            "affectnet": {
-                "n": 405,
-                "face_found": 0.93,
-                "uncertain": 0.05,
-                "accuracy": 0.4612,
-                "macro_f1": 0.3712,
-            }
-        },
-        "crop": {
-            "function": "capstone.faces.crop_face",
-            "size": 48,
-            "margin": 0.0,
-            "align": False,
-            "contrast": "none",
-            "detector_pad": 0.75,
-        },
-        "starts_from": {
-            "file": "models/archive/fer_cnn_v1.keras",
-            "sha256": "dd" * 32,
-            "training_seconds": 5319.5,
-            "profile": "shared",
-        },
-        "training_seconds": 600.0,
-        "profile": "shared",
-        "params_file": "params/shared.yaml",
-        "params_sha256": "ab" * 32,
-        "data": "fer2013 from local",
-        "commit": "abc1234",
-    }
-
-
 @pytest.fixture
-def project(tmp_path: Path) -> ProjectPaths:
+def project(tmp_path: Path, final_record: dict) -> ProjectPaths:
     """A project folder whose evaluation stage left a (tiny) final model and its record."""
     paths = ProjectPaths(tmp_path)
     (tmp_path / "params").mkdir()
     (tmp_path / "params/full.yaml").write_text((REPO / "params/full.yaml").read_text())
     paths.stage("evaluation").mkdir(parents=True)
     compact_cnn(width=4).save(paths.stage("evaluation") / "final.keras")
-    write_json(paths.stage("evaluation") / "final.json", record())
+    write_json(paths.stage("evaluation") / "final.json", final_record)
     return paths
 
 
@@ -111,40 +54,6 @@ def test_publish_writes_model_params_record_and_card(project: ProjectPaths) -> N
     assert len(saved["model_sha256"]) == 64
     written = out / "fer_cnn.params.yaml"  # the whole profile, loadable as it is
     assert load(written, REPO) == params and saved["params_sha256"] == sha256_file(written)
-
-
-def test_card_says_which_finishing_steps_were_dropped_and_where_training_ran() -> None:
-    rec = record()
-    rec |= {"size_bytes": 1000, "model_sha256": "cd" * 32, "training_commit": "f00d123"}
-    step = rec["calibration"]["validation"]["trained"]
-    rec["calibration"] |= {
-        "head_refit": {"kept": True, "c": 1.0, "seconds": 12.0},
-        "class_offsets_heldout": {"kept": False, "f1_without": 0.648, "f1_with": 0.637},
-        "validation": {**rec["calibration"]["validation"], "head_refit": step},
-    }
-    card = release.model_card(rec)
-    assert "trained at code commit `f00d123`" in card
-    assert "learned from FER2013 alone" not in card  # the record's pick is a merged run
-    assert "learned from FER2013 alone" in release.model_card(rec | {"source_stage": "baseline"})
-    assert "Last layer: refitted on the clean training images" in card
-    rec["calibration"]["head_refit"]["kept"] = False
-    assert "refit on the training images was tried" in release.model_card(rec)
-    assert "no class offsets" in card and "from 0.648 to 0.637" in card
-    assert "| + class offsets (not kept) |" in card
-    assert card.index("| as trained |") < card.index("| + head refitted on clean training")
-    assert "Test-time augmentation: predictions average in the mirror image (" in card
-    rec["calibration"] |= {"tta_flip": False, "tta_shift": 2}
-    assert "average in copies shifted 2 pixels up, down" in release.model_card(rec)
-
-
-def test_card_gives_the_intervals_where_the_record_has_them() -> None:
-    rec = record() | {"size_bytes": 1000, "model_sha256": "cd" * 32}
-    assert "In brackets" not in release.model_card(rec)  # as records released before intervals
-    for m in rec["test"].values():
-        m |= {"accuracy_95ci": [0.6684, 0.6974], "macro_f1_95ci": [0.6299, 0.6729]}
-    card = release.model_card(rec)
-    assert "% (66.8-69.7%) | 0." in card and " (0.630-0.673) |" in card
-    assert "In brackets: 95% bootstrap intervals" in card
 
 
 def test_publish_refuses_the_sample_profile(project: ProjectPaths) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,10 +62,25 @@ class ProjectPaths:
         return self.processed / "splits.npz"
 
     def model(self, name: str) -> Path:
-        """The model file called ``name`` trained by the baseline or merged stage.
+        """The model file a profile names: ``released`` (``models/fer_cnn.keras``),
+        ``final`` (the evaluation stage's), ``selected`` (the merged stage's pick), or a run
+        of the baseline or merged stage.
 
         Raises ``FileNotFoundError`` naming the places it looked.
         """
+        if name == "released":
+            from capstone.inference import released_model  # numpy: only when asked
+
+            return released_model(self.root)
+        if name == "final":
+            return self.stage("evaluation") / "final.keras"
+        if name == "selected":
+            picked = self.stage("merged") / "selected.json"
+            if not picked.is_file():
+                raise FileNotFoundError(
+                    f"{picked} is missing: no model has been picked yet; run the merged stage"
+                )
+            name = json.loads(picked.read_text(encoding="utf-8"))["selected"]
         places = [self.stage(stage) / f"{name}.keras" for stage in ("merged", "baseline")]
         for path in places:
             if path.is_file():

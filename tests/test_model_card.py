@@ -1,0 +1,39 @@
+"""The model card: every line from the record."""
+
+from __future__ import annotations
+
+from capstone.model_card import model_card
+
+
+def test_card_says_which_finishing_steps_were_dropped_and_where_training_ran(final_record) -> None:
+    rec = dict(final_record)
+    rec |= {"size_bytes": 1000, "model_sha256": "cd" * 32, "training_commit": "f00d123"}
+    step = rec["calibration"]["validation"]["trained"]
+    rec["calibration"] |= {
+        "head_refit": {"kept": True, "c": 1.0, "seconds": 12.0},
+        "class_offsets_heldout": {"kept": False, "f1_without": 0.648, "f1_with": 0.637},
+        "validation": {**rec["calibration"]["validation"], "head_refit": step},
+    }
+    card = model_card(rec)
+    assert "trained at code commit `f00d123`" in card
+    assert "learned from FER2013 alone" not in card  # the record's pick is a merged run
+    assert "learned from FER2013 alone" in model_card(rec | {"source_stage": "baseline"})
+    assert "Last layer: refitted on the clean training images" in card
+    rec["calibration"]["head_refit"]["kept"] = False
+    assert "refit on the training images was tried" in model_card(rec)
+    assert "no class offsets" in card and "from 0.648 to 0.637" in card
+    assert "| + class offsets (not kept) |" in card
+    assert card.index("| as trained |") < card.index("| + head refitted on clean training")
+    assert "Test-time augmentation: predictions average in the mirror image (" in card
+    rec["calibration"] |= {"tta_flip": False, "tta_shift": 2}
+    assert "average in copies shifted 2 pixels up, down" in model_card(rec)
+
+
+def test_card_gives_the_intervals_where_the_record_has_them(final_record) -> None:
+    rec = final_record | {"size_bytes": 1000, "model_sha256": "cd" * 32}
+    assert "In brackets" not in model_card(rec)  # as records released before intervals
+    for m in rec["test"].values():
+        m |= {"accuracy_95ci": [0.6684, 0.6974], "macro_f1_95ci": [0.6299, 0.6729]}
+    card = model_card(rec)
+    assert "% (66.8-69.7%) | 0." in card and " (0.630-0.673) |" in card
+    assert "In brackets: 95% bootstrap intervals" in card

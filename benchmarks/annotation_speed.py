@@ -36,7 +36,7 @@ from matplotlib import cbook
 
 from capstone.annotation import load_image
 from capstone.inference import crop_settings_of, load_model, released_model
-from capstone.layouts import HOPPER_FACE, write_recording
+from capstone.synthetic_calls import HOPPER_FACE, write_recording
 from capstone.video import annotate_video, sample_frames
 
 

@@ -4,7 +4,7 @@
     python benchmarks/speakers.py --seconds 60 --detector haar
 
 A 2x2 call of four participants (one portrait in four looks and lights,
-:func:`capstone.layouts.people`) is written with a scripted sequence of speakers: the
+:func:`capstone.synthetic_calls.people`) is written with a scripted sequence of speakers: the
 app's outline on the speaker's tile, a voice-like audio track, the tiles reordered at a
 quarter of the call, a switch to speaker view (the speaker in the main tile) at half, one
 participant leaving and coming back in the last quarter. ``capstone.video.annotate_video``
@@ -30,7 +30,7 @@ from matplotlib import cbook
 
 from capstone.annotation import load_image
 from capstone.inference import crop_settings_of, load_model, released_model
-from capstone.layouts import HOPPER_FACE, people, person_at, scripted_call, write_call
+from capstone.synthetic_calls import HOPPER_FACE, people, person_at, scripted_call, write_call
 from capstone.video import annotate_video
 
 

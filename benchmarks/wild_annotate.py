@@ -10,7 +10,7 @@
    "uncertain" reading counts as wrong. Macro-F1 counts such an
    image as a prediction of no class. The ``fer`` package's network (the peer) is scored on
    the same crops, where the ``fer`` package is installed.
-2. The composed call layouts of :mod:`capstone.layouts` (gallery 2x2 to 7x7, speaker view,
+2. The composed call layouts of :mod:`capstone.synthetic_calls` (gallery 2x2 to 7x7, speaker view,
    screen share): faces found, missed and invented by the detector annotation uses.
 """
 
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import cbook
 
-from capstone import cli, faces, layouts, metrics, peers
+from capstone import cli, faces, metrics, peers, synthetic_calls
 from capstone.annotation import load_image
 from capstone.errors import CapstoneError
 from capstone.inference import released_model
@@ -156,7 +156,9 @@ def main() -> None:
         if peer:
             results["fer network, same crops"] = peer
     hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-    found = pd.DataFrame(layouts.score_detectors(layouts.call_layouts(hopper), ["mtcnn"]))
+    found = pd.DataFrame(
+        synthetic_calls.score_detectors(synthetic_calls.call_layouts(hopper), ["mtcnn"])
+    )
     totals = found[["true_positives", "false_positives", "missed"]].sum().to_dict()
     results["call layouts (mtcnn)"] = {k: int(v) for k, v in totals.items()}
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -9,8 +9,8 @@ import numpy as np
 from matplotlib import cbook
 
 from capstone.annotation import load_image
-from capstone.layouts import HOPPER_FACE, gallery, write_recording
 from capstone.models import compact_cnn
+from capstone.synthetic_calls import HOPPER_FACE, gallery, write_recording
 
 
 def test_one_bad_input_never_loses_the_others(tmp_path: Path, capstone_cli) -> None:

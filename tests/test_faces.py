@@ -29,7 +29,7 @@ def test_mtcnn_finds_every_tile_of_a_gallery(hopper: np.ndarray) -> None:
 
 @pytest.mark.parametrize("min_size", [28, 48])
 def test_looking_only_for_larger_faces_still_finds_them(min_size: int) -> None:
-    from capstone.layouts import HOPPER_FACE, gallery
+    from capstone.synthetic_calls import HOPPER_FACE, gallery
 
     hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     frame, boxes = gallery(hopper, HOPPER_FACE, 3)  # 1280x720: mtcnn's own option finds none

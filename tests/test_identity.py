@@ -6,7 +6,7 @@ from matplotlib import cbook
 
 from capstone.annotation import load_image
 from capstone.identity import Tracker, appearance
-from capstone.layouts import HOPPER_FACE, gallery, people, speaker, synthetic_people
+from capstone.synthetic_calls import HOPPER_FACE, gallery, people, speaker, synthetic_people
 
 
 @pytest.fixture(scope="module", params=["photo", "synthetic"])

@@ -16,9 +16,9 @@ from matplotlib import cbook
 from capstone import library
 from capstone.annotation import load_image
 from capstone.call_info import CallInfo
-from capstone.layouts import HOPPER_FACE, gallery, write_recording
 from capstone.library import Settings, annotate_library, find_media
 from capstone.models import compact_cnn
+from capstone.synthetic_calls import HOPPER_FACE, gallery, write_recording
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import pytest
 from matplotlib import cbook
 
 from capstone.annotation import load_image
-from capstone.layouts import HOPPER_FACE, gallery, speaker
 from capstone.speakers import attribute, highlighted_tile, speaker_view_face
+from capstone.synthetic_calls import HOPPER_FACE, gallery, speaker
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from capstone.layouts import speech_like
 from capstone.speech import RATE, read_audio, voice_activity, voiced_at
+from capstone.synthetic_calls import speech_like
 
 
 def test_voiced_frames_follow_the_script() -> None:

@@ -160,7 +160,7 @@ SCRIPT = [(0, 0.0, 5.25), (1, 6.25, 11.25), (2, 12.25, 16.25), (3, 16.25, 20.0)]
 
 def scripted_truth(timeline: pd.DataFrame, truth: list, fps: int = 10) -> pd.Series:
     """Whether each row's face is the scripted speaker at its time (found by its box)."""
-    from capstone.layouts import person_at
+    from capstone.synthetic_calls import person_at
 
     rows = []
     for r in timeline.itertuples():
@@ -171,7 +171,7 @@ def scripted_truth(timeline: pd.DataFrame, truth: list, fps: int = 10) -> pd.Ser
 
 @pytest.mark.parametrize("audio", [True, False])
 def test_who_speaks_follows_the_script(tmp_path: Path, audio: bool) -> None:
-    from capstone.layouts import HOPPER_FACE, write_call
+    from capstone.synthetic_calls import HOPPER_FACE, write_call
 
     hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     video = tmp_path / "scripted.mp4"
@@ -275,7 +275,7 @@ def test_one_participant_with_a_stereo_44_khz_track_speaks_when_the_track_is_voi
 
     import imageio_ffmpeg
 
-    from capstone.layouts import speech_like
+    from capstone.synthetic_calls import speech_like
 
     hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     frame = np.ascontiguousarray(cv2.resize(hopper, (256, 320))[:, :, ::-1])

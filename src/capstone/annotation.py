@@ -21,8 +21,8 @@ from capstone.call_info import DEFAULT_USE, CallInfo, check_use, use_lines, use_
 from capstone.errors import CapstoneError
 from capstone.faces import Detection, crop_face, detect
 from capstone.inference import predict
-from capstone.layouts import place
 from capstone.params import CLASSES
+from capstone.synthetic_calls import place
 
 MAX_PIXELS = 40_000_000  # larger images are refused rather than exhausting memory
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")

@@ -151,9 +151,17 @@ def annotate_one(job: Job, out: Path, settings: Settings) -> dict[str, Any]:
 
 
 def discard_partial(out: Path, job: Job) -> None:
-    """Remove what an unfinished annotation of ``job`` left in ``out/.partial``."""
+    """Remove what an unfinished annotation of ``job`` left in ``out/.partial``, and the
+    folders that leaves empty."""
     shutil.rmtree(out / PARTIAL / job.name, ignore_errors=True)
     shutil.rmtree(out / PARTIAL / f"{job.name}.replaced", ignore_errors=True)
+    folder = (out / PARTIAL / job.name).parent
+    while folder != out and folder.is_dir() and not any(folder.iterdir()):
+        try:
+            folder.rmdir()
+        except OSError:  # another worker has just put something in it
+            return
+        folder = folder.parent
 
 
 def _swap_in(new: Path, target: Path) -> None:

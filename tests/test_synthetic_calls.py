@@ -6,7 +6,13 @@ import pytest
 from matplotlib import cbook
 
 from capstone.annotation import load_image
-from capstone.layouts import HOPPER_FACE, call_layouts, score_detectors, variants, write_recording
+from capstone.synthetic_calls import (
+    HOPPER_FACE,
+    call_layouts,
+    score_detectors,
+    variants,
+    write_recording,
+)
 from capstone.video import SCENE_CUT, sample_frames
 
 

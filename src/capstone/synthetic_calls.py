@@ -1,4 +1,6 @@
-"""Video-call layouts composed from a real photo, with the true face boxes, to score detectors.
+"""Synthetic video calls: frames and recordings composed from a real photo, with the true
+face boxes (for the demo, the tests and the benchmarks; not to be confused with
+:mod:`capstone.data.layout`, the datasets' folder layouts).
 
 Gallery view (2x2 to 7x7 tiles in a 1280x720 frame), speaker view (one large tile and a strip
 of small thumbnails), and screen share (a slide with a strip of thumbnails). Each tile holds

@@ -30,7 +30,7 @@ from matplotlib import cbook
 from capstone import cli, faces, metrics, peers, synthetic_calls
 from capstone.annotation import load_image
 from capstone.errors import CapstoneError
-from capstone.inference import released_model
+from capstone.inference import released_model, uncertain_below_of
 from capstone.params import CLASSES
 
 
@@ -118,11 +118,6 @@ def peer_row(truth: dict[Path, int], table: pd.DataFrame) -> dict[str, float] | 
     return scores(peer)
 
 
-def record_file(model: Path | None) -> Path:
-    """The JSON record beside ``model`` (default: the released model's)."""
-    return (model or released_model()).with_suffix(".json")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wild", type=Path, default=Path("../shared/data/wild/sfew.zip"))
@@ -149,8 +144,7 @@ def main() -> None:
             "seconds": round(seconds, 1),
             "exit": status,
         }
-        released = json.loads(record_file(args.model).read_text())["calibration"]
-        curve = threshold_curve(table, released["uncertain_below"])
+        curve = threshold_curve(table, uncertain_below_of(args.model or released_model()))
         results["thresholds"] = curve.to_dict(orient="records")
         peer = peer_row(truth, table)
         if peer:

@@ -1,3 +1,5 @@
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -9,6 +11,8 @@ from capstone.calibration import (
     fit_class_offsets,
     fit_temperature,
 )
+from capstone.calibration_record import STEPS, CalibrationRecord, steps_table
+from capstone.errors import CapstoneError
 from capstone.evaluation import classification_metrics
 from capstone.metrics import expected_calibration_error
 from capstone.models import compact_cnn
@@ -91,10 +95,24 @@ def test_confidence_threshold_keeps_shown_readings_accurate(overconfident) -> No
     assert (probs.argmax(1)[lower] == y[lower]).mean() < 0.7
 
 
+def a_record(**changes) -> CalibrationRecord:
+    """A calibration record, as ``final.json`` holds it, read back."""
+    saved = {
+        "temperature": 1.0,
+        "class_offsets": [0.0] * 7,
+        "uncertain_below": 0.4,
+        "shown_share": 0.9,
+        "validation": {k: {"accuracy": 0.5} for k in sorted(STEPS)},
+        "tta_flip": True,
+        "tta_shift": 1,
+        "head_refit": {"kept": True, "c": 1.0, "seconds": 1.0},
+    }
+    return CalibrationRecord.from_json(json.loads(json.dumps(saved | changes)))
+
+
 def test_steps_table_restores_the_order_a_saved_record_lost() -> None:
-    saved = {"validation": {k: {"accuracy": 0.5} for k in sorted(calibration.STEPS)}}
-    labels = [label for label, _ in calibration.steps_table(saved)]
-    assert labels == list(calibration.STEPS.values())
+    labels = [label for label, _ in steps_table(a_record())]
+    assert labels == list(STEPS.values())
     assert labels[0] == "as trained"
 
 
@@ -164,28 +182,24 @@ def test_calibrate_records_the_head_refit_and_the_offsets_decision() -> None:
     final, record = calibration.calibrate(
         model, "compact_cnn", 4, striped_faces(140, seed=4), batch_size=64, train_xy=(x, y)
     )
-    assert record["head_refit"]["kept"] is True
-    assert record["head_refit"]["seconds"] >= 0
-    assert record["validation"]["head_refit"]["accuracy"] > 0.9
-    assert set(record["class_offsets_heldout"]) >= {"f1_with", "f1_without", "kept"}
-    if not record["class_offsets_heldout"]["kept"]:
-        assert record["class_offsets"] == [0.0] * 7
-    labels = [label for label, _ in calibration.steps_table(record)]
+    assert record.head_refit.kept is True
+    assert record.head_refit.seconds >= 0
+    assert record.validation["head_refit"]["accuracy"] > 0.9
+    assert {"f1_with", "f1_without", "kept"} <= set(record.to_json()["class_offsets_heldout"])
+    if not record.class_offsets_heldout.kept:
+        assert record.class_offsets == [0.0] * 7
+    assert CalibrationRecord.from_json(json.loads(json.dumps(record.to_json()))) == record
+    labels = [label for label, _ in steps_table(record)]
     assert labels[:2] == ["as trained", "+ head refitted on clean training images"]
     assert final.count_params() == model.count_params()
 
 
 def test_steps_table_marks_steps_that_were_not_kept() -> None:
-    step = {"accuracy": 0.5}
-    record = {
-        "head_refit": {"kept": False},
-        "tta_flip": True,
-        "class_offsets_heldout": {"kept": False},
-        "validation": dict.fromkeys(calibration.STEPS, step),
-    }
-    labels = dict(
-        zip(calibration.STEPS, [lab for lab, _ in calibration.steps_table(record)], strict=True)
+    record = a_record(
+        head_refit={"kept": False, "c": 1.0, "seconds": 2.0},
+        class_offsets_heldout={"kept": False, "f1_without": 0.6, "f1_with": 0.5},
     )
+    labels = dict(zip(STEPS, [lab for lab, _ in steps_table(record)], strict=True))
     assert labels["head_refit"].endswith("(not kept)")
     assert labels["class_offsets"].endswith("(not kept)")
     assert labels["flip_tta"] == "+ flip test-time augmentation"
@@ -208,11 +222,24 @@ def test_calibrate_keeps_shift_tta_only_if_it_beats_the_flip(monkeypatch, shift_
     monkeypatch.setattr(calibration, "self_contained", fake_wrap)
     monkeypatch.setattr(calibration, "predict", fake_predict)
     _, record = calibration.calibrate(amplified_cnn(), "compact_cnn", 4, (x, y), try_shift=2)
-    assert record["tta_flip"] is True
-    assert record["tta_shift"] == kept
-    assert record["validation"]["shift_tta"]["accuracy"] == pytest.approx(shift_right / 70)
+    assert record.tta_flip is True
+    assert record.tta_shift == kept
+    assert record.validation["shift_tta"]["accuracy"] == pytest.approx(shift_right / 70)
     expected = round((shift_right if kept else 50) / 70, 6)
-    assert round(record["validation"]["temperature"]["accuracy"], 6) == expected
-    labels = [label for label, _ in calibration.steps_table(record)]
+    assert round(record.validation["temperature"]["accuracy"], 6) == expected
+    labels = [label for label, _ in steps_table(record)]
     shifted = "+ shifted copies (test-time augmentation)"
     assert (shifted in labels) == bool(kept) and (f"{shifted} (not kept)" in labels) != bool(kept)
+
+
+def test_a_record_is_versioned_and_older_ones_still_read(repo) -> None:
+    archived = json.loads((repo / "models/archive/fer_cnn_v1.json").read_text())["calibration"]
+    old = CalibrationRecord.from_json(archived)  # before version 1: no tta_shift
+    assert (old.version, old.tta_shift, old.validation_faces) == (1, 0, None)
+    assert a_record().to_json()["version"] == 1
+    with pytest.raises(CapstoneError, match=r"missing keys \['temperature'\]"):
+        CalibrationRecord.from_json({k: v for k, v in archived.items() if k != "temperature"})
+    with pytest.raises(CapstoneError, match="version 2 is newer than this code reads"):
+        CalibrationRecord.from_json(archived | {"version": 2})
+    with pytest.raises(CapstoneError, match="unknown keys \\['pixel_scale'\\]"):
+        CalibrationRecord.from_json(archived | {"pixel_scale": 255})

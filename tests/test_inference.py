@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from capstone import inference
+from capstone.calibration_record import CalibrationRecord
 from capstone.inference import ModelError, load_model, predict, self_contained
 from capstone.models import compact_cnn
 
@@ -115,7 +116,10 @@ def test_the_record_beside_the_model_gives_threshold_and_crop(tmp_path) -> None:
     model = tmp_path / "fer_cnn.keras"
     assert inference.uncertain_below_of(model) == 0.4
     assert inference.crop_settings_of(model) == {}
-    record = {"calibration": {"uncertain_below": 0.35}, "crop": {"margin": 0.3, "size": 48}}
+    calibration = CalibrationRecord(
+        1.0, [0.0] * 7, uncertain_below=0.35, shown_share=0.9, validation={}
+    )
+    record = {"calibration": calibration.to_json(), "crop": {"margin": 0.3, "size": 48}}
     (tmp_path / "fer_cnn.json").write_text(json.dumps(record))
     assert inference.uncertain_below_of(model) == 0.35
     assert inference.crop_settings_of(model) == {"margin": 0.3}

@@ -79,6 +79,10 @@ def test_first_run_executes_every_stage_and_builds_the_book(project) -> None:
         assert images, f"{page.name} shows no figure"
         for src in images:
             assert (page.parent / src).stat().st_size > 0
+    for page in sorted((html / "notebooks").glob("0[1-6]_*.html")):
+        text = page.read_text()
+        assert "WARNING:tensorflow" not in text, f"{page.name} shows TensorFlow's notes"
+        assert "tag_hide-input" in text, f"{page.name} shows its set-up cell"
     metrics = json.loads((root / "build/evaluation/metrics.json").read_text())
     metrics_schema.validate(metrics)
     assert {"majority class", "seed_cnn", "final"} <= set(metrics["models"])

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shutil
 from pathlib import Path
+
+import pytest
 
 from capstone.artefacts import sha256_contents
 from capstone.params import load
 from capstone.paths import ProjectPaths
 from capstone.pipeline import stage_inputs
-from capstone.stages import BY_NAME, NAMES, TABLE
+from capstone.stages import BY_NAME, NAMES, TABLE, open_stage
 
 
 def test_every_stage_has_its_notebook(repo: Path) -> None:
@@ -80,3 +83,15 @@ def test_contents_of_a_missing_path_say_so(tmp_path) -> None:
     empty = sha256_contents(tmp_path / "d")
     (tmp_path / "d/f").write_text("x")
     assert sha256_contents(tmp_path / "d") != empty
+
+
+def test_a_stage_opens_with_its_params_paths_and_folder(repo, tmp_path) -> None:
+    (tmp_path / "params").mkdir()
+    shutil.copy(repo / "params/sample.yaml", tmp_path / "params/sample.yaml")
+    stage = open_stage(tmp_path, "params/sample.yaml", "eda")
+    assert stage.out == tmp_path / "build/eda" and stage.out.is_dir()
+    assert stage.params.profile == "sample" and stage.paths.root == tmp_path
+    assert "sample" in stage.banner
+    assert logging.getLogger("tensorflow").level == logging.ERROR  # no retracing notes
+    with pytest.raises(ValueError, match="no stage called 'training'"):
+        open_stage(tmp_path, "params/sample.yaml", "training")

@@ -23,27 +23,18 @@ probabilities by itself.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import keras
 import numpy as np
 from scipy.optimize import minimize_scalar
 from sklearn.linear_model import LogisticRegression
 
+from capstone.calibration_record import CalibrationRecord, HeadRefit, OffsetsHeldOut
 from capstone.inference import predict, self_contained
 from capstone.metrics import check_probs, expected_calibration_error, macro_f1
 from capstone.models import INPUT_SHAPE, build
 
 HEAD_REFIT_C = 1.0  # inverse L2 strength of the head refit's logistic regression
-
-STEPS = {  # what calibrate() measures on validation, in the order it applies the steps
-    "trained": "as trained",
-    "head_refit": "+ head refitted on clean training images",
-    "flip_tta": "+ flip test-time augmentation",
-    "shift_tta": "+ shifted copies (test-time augmentation)",
-    "temperature": "+ temperature",
-    "class_offsets": "+ class offsets",
-}
 
 
 def log_probs(probs: np.ndarray) -> np.ndarray:
@@ -240,7 +231,7 @@ def calibrate(
     try_flip: bool = True,
     train_xy: tuple[np.ndarray, np.ndarray] | None = None,
     try_shift: int = 0,
-) -> tuple[keras.Model, dict[str, Any]]:
+) -> tuple[keras.Model, CalibrationRecord]:
     """Fit every post-hoc choice and fold it into a final model.
 
     In order, each kept only if it helps on data it was not fitted on: the head refit on
@@ -265,7 +256,7 @@ def calibrate(
     plain = predict(model, x, batch_size)
     steps = {"trained": scores(plain)}
     current = steps["trained"]
-    record: dict[str, Any] = {"head_refit": None}
+    head = None
     if train_xy is not None:
         start = time.perf_counter()
         refitted_head = refit_head(model, train_xy, batch_size)
@@ -274,7 +265,7 @@ def calibrate(
         refitted_plain = predict(refitted, x, batch_size)
         steps["head_refit"] = scores(refitted_plain)
         kept = steps["head_refit"]["accuracy"] > current["accuracy"]
-        record["head_refit"] = {"kept": bool(kept), "c": HEAD_REFIT_C, "seconds": seconds}
+        head = HeadRefit(kept=bool(kept), c=HEAD_REFIT_C, seconds=seconds)
         if kept:
             model, plain = refitted, refitted_plain  # its last layer holds the new head
             current = steps["head_refit"]
@@ -294,40 +285,22 @@ def calibrate(
     temperature = round(temperature, 4)
     offsets = np.round(fit_class_offsets(probs, y, temperature), 4)
     steps["class_offsets"] = scores(adjust(probs, temperature, offsets))
-    heldout = offsets_heldout(probs, y, temperature)
-    heldout["kept"] = heldout["f1_with"] > heldout["f1_without"]
-    if not heldout["kept"]:
+    held = offsets_heldout(probs, y, temperature)
+    heldout = OffsetsHeldOut(kept=held["f1_with"] > held["f1_without"], **held)
+    if not heldout.kept:
         offsets = np.zeros_like(offsets)
     finished = adjust(probs, temperature, offsets)
     threshold = confidence_threshold(finished, y)
-    record |= {
-        **tta,
-        "temperature": temperature,
-        "class_offsets": [float(v) for v in offsets],
-        "class_offsets_heldout": heldout,
-        "uncertain_below": threshold,
-        "shown_share": float((finished.max(axis=1) >= threshold).mean()),
-        "validation": steps,
-    }
+    record = CalibrationRecord(
+        temperature=temperature,
+        class_offsets=[float(v) for v in offsets],
+        uncertain_below=threshold,
+        shown_share=float((finished.max(axis=1) >= threshold).mean()),
+        validation=steps,
+        tta_flip=bool(tta["tta_flip"]),
+        tta_shift=int(tta["tta_shift"]),
+        head_refit=head,
+        class_offsets_heldout=heldout,
+    )
     final = finalize(model, architecture, width, temperature, offsets, fused_batch_norm=False)
     return final, record
-
-
-def steps_table(record: dict[str, Any]) -> list[tuple[str, dict[str, float]]]:
-    """``(label, scores)`` of each step in a :func:`calibrate` record, in the order applied.
-
-    Saved records sort their keys alphabetically; this puts the steps back in order. A step
-    that was tried but not kept is labelled so; the steps after it start from the last kept one.
-    """
-    kept = {
-        "head_refit": (record.get("head_refit") or {}).get("kept", True),
-        "flip_tta": record.get("tta_flip", True),
-        "shift_tta": bool(record.get("tta_shift", True)),
-        "class_offsets": record.get("class_offsets_heldout", {}).get("kept", True),
-    }
-    done = record["validation"]
-    return [
-        (label if kept.get(step, True) else f"{label} (not kept)", done[step])
-        for step, label in STEPS.items()
-        if step in done
-    ]

@@ -15,6 +15,7 @@ from typing import Any
 from capstone import faces, provenance, training
 from capstone.artefacts import atomic_path, read_json, sha256_file, write_json
 from capstone.calibration import calibrate
+from capstone.calibration_record import CalibrationRecord
 from capstone.errors import CapstoneError
 from capstone.evaluation import annotation_scores, score
 from capstone.inference import MODEL_NAME, load_model, predict, self_contained
@@ -52,10 +53,10 @@ def finish(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
         try_shift=params.evaluation.tta_shift,
         train_xy=train_xy if params.evaluation.refit_head else None,
     )
-    calibration["validation_faces"] = {
-        name: {"faces": len(data.xy(name, "val")[1]), "repeat": 1} for name in data.stores
-    }
-    final = self_contained(network, calibration["tta_flip"], calibration["tta_shift"])
+    calibration = calibration.with_validation_faces(
+        {name: {"faces": len(data.xy(name, "val")[1]), "repeat": 1} for name in data.stores}
+    )
+    final = self_contained(network, calibration.tta_flip, calibration.tta_shift)
     out = paths.stage("evaluation")
     with atomic_path(out / "final.keras") as tmp:
         final.save(tmp)
@@ -79,7 +80,7 @@ def finish(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
         "input": "48x48 grayscale face crops, uint8, as capstone.faces.crop_face cuts them",
         "input_shape": list(final.input_shape[1:]),
         "crop": crop_record(),
-        "calibration": calibration,
+        "calibration": calibration.to_json(),
         "test": test,
         "annotate": _annotate_test_sets(paths, params, data, final, calibration),
         "training_seconds": _training_seconds(paths, params, calibration),
@@ -96,7 +97,7 @@ def finish(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
 
 
 def _annotate_test_sets(
-    paths: ProjectPaths, params: Params, data: Any, final: Any, calibration: dict[str, Any]
+    paths: ProjectPaths, params: Params, data: Any, final: Any, calibration: CalibrationRecord
 ) -> dict[str, Any]:
     """:func:`capstone.evaluation.annotation_scores` of ``final`` on the raw images of the
     test split of every dataset that is cut out of its pictures (``crop`` is a detector)."""
@@ -111,7 +112,7 @@ def _annotate_test_sets(
             [paths.raw / name / f for f in files],
             y,
             detector=detector,
-            uncertain_below=calibration["uncertain_below"],
+            uncertain_below=calibration.uncertain_below,
             min_face=params.demo.min_face,
         )
     return scores
@@ -147,9 +148,10 @@ def crop_record() -> dict[str, Any]:
     }
 
 
-def _training_seconds(paths: ProjectPaths, params: Params, calibration: dict[str, Any]) -> float:
+def _training_seconds(paths: ProjectPaths, params: Params, calibration: CalibrationRecord) -> float:
     """Every model of the baseline and merged stages, plus the head refit if one was fitted."""
     runs = [("baseline", r.name) for r in params.baseline.runs]
     runs += [("merged", r.name) for r in params.merged.runs]
     seconds = sum(read_json(paths.stage(s) / f"{n}.json")["train_seconds"] for s, n in runs)
-    return round(seconds + (calibration.get("head_refit") or {}).get("seconds", 0.0), 1)
+    refit = calibration.head_refit.seconds if calibration.head_refit else 0.0
+    return round(seconds + refit, 1)

@@ -219,7 +219,12 @@ def record_of(path: str | Path) -> dict[str, Any]:
 
 def uncertain_below_of(path: str | Path, default: float = 0.4) -> float:
     """The confidence below which the model's readings are called uncertain (its record's)."""
-    return float(record_of(path).get("calibration", {}).get("uncertain_below", default))
+    from capstone.calibration_record import CalibrationRecord
+
+    calibration = record_of(path).get("calibration")
+    if calibration is None:
+        return default
+    return float(CalibrationRecord.from_json(calibration, f"{path}'s record").uncertain_below)
 
 
 def crop_settings_of(path: str | Path) -> dict[str, Any]:

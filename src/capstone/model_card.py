@@ -10,8 +10,8 @@ from __future__ import annotations
 from string import Template
 from typing import Any
 
-from capstone.calibration import steps_table
-from capstone.evaluation import BOOTSTRAP_RESAMPLES
+from capstone.calibration_record import CalibrationRecord, HeadRefit, steps_table
+from capstone.metrics import BOOTSTRAP_RESAMPLES
 
 TEMPLATE = Template("""\
 # Model card: `$name`
@@ -105,7 +105,7 @@ and a coach who watches the call.
 
 def model_card(record: dict[str, Any]) -> str:
     """The model card (markdown) for a ``final.json`` record."""
-    cal = record["calibration"]
+    cal = CalibrationRecord.from_json(record["calibration"], "the model's record")
     return TEMPLATE.substitute(
         name=record["name"],
         classes=", ".join(record["classes"]),
@@ -117,12 +117,12 @@ def model_card(record: dict[str, Any]) -> str:
         input=record["input"],
         crop=crop_line(record.get("crop", {})),
         tta=tta_line(cal),
-        head=head_line(cal.get("head_refit")),
+        head=head_line(cal.head_refit),
         validation=validation_line(cal),
-        temperature=f"{cal['temperature']:.3f}",
+        temperature=f"{cal.temperature:.3f}",
         offsets=offsets_line(record["classes"], cal),
-        uncertain_below=f"{cal.get('uncertain_below', 0.4):.2f}",
-        shown_share=f"{cal.get('shown_share', float('nan')):.0%}",
+        uncertain_below=f"{cal.uncertain_below:.2f}",
+        shown_share=f"{cal.shown_share:.0%}",
         model_sha256=record["model_sha256"],
         data=record["data"],
         profile=record["profile"],
@@ -184,7 +184,7 @@ def class_rows(per_class: dict[str, Any]) -> str:
     )
 
 
-def validation_rows(cal: dict[str, Any]) -> str:
+def validation_rows(cal: CalibrationRecord) -> str:
     """A table row per post-hoc step on the validation split."""
     return "\n".join(
         f"| {label} | {v['accuracy']:.1%} | {v['macro_f1']:.3f} | {v['ece']:.3f} |"
@@ -192,21 +192,21 @@ def validation_rows(cal: dict[str, Any]) -> str:
     )
 
 
-def offsets_line(classes: list[str], cal: dict[str, Any]) -> str:
+def offsets_line(classes: list[str], cal: CalibrationRecord) -> str:
     """The class offsets, or why there are none."""
-    heldout = cal.get("class_offsets_heldout")
-    if heldout and not heldout["kept"]:
+    heldout = cal.class_offsets_heldout
+    if heldout and not heldout.kept:
         return (
             "no class offsets (fitted on one half of validation, they changed macro-F1 on the "
-            f"other half from {heldout['f1_without']:.3f} to {heldout['f1_with']:.3f})"
+            f"other half from {heldout.f1_without:.3f} to {heldout.f1_with:.3f})"
         )
-    pairs = zip(classes, cal["class_offsets"], strict=True)
+    pairs = zip(classes, cal.class_offsets, strict=True)
     return "class offsets " + ", ".join(f"{c} {v:+.2f}" for c, v in pairs)
 
 
-def head_line(refit: dict[str, Any] | None) -> str:
+def head_line(refit: HeadRefit | None) -> str:
     """The last layer: as trained, or refitted (and whether the refit was kept)."""
-    if refit and refit["kept"]:
+    if refit and refit.kept:
         return (
             "refitted on the clean training images (a logistic regression on the features of "
             "every training face and its mirror image; kept because it raised validation accuracy)"
@@ -271,23 +271,22 @@ def annotate_section(annotate: dict[str, Any]) -> str:
     )
 
 
-def validation_line(cal: dict[str, Any]) -> str:
+def validation_line(cal: CalibrationRecord) -> str:
     """Which validation faces calibration read (older records: FER2013 PublicTest alone)."""
-    faces = cal.get("validation_faces")
-    if not faces:
+    if not cal.validation_faces:
         return "FER2013 PublicTest"
     return ", ".join(
         f"{name}: {v['faces']:,} faces"
         + (f", each counted {v['repeat']} times" if v["repeat"] > 1 else "")
-        for name, v in faces.items()
+        for name, v in cal.validation_faces.items()
     )
 
 
-def tta_line(cal: dict[str, Any]) -> str:
-    """The model card's line on test-time augmentation (older records have no ``tta_shift``)."""
-    views = ["the mirror image"] if cal.get("tta_flip") else []
-    if cal.get("tta_shift"):
-        views.append(f"copies shifted {cal['tta_shift']} pixels up, down, left and right")
+def tta_line(cal: CalibrationRecord) -> str:
+    """The model card's line on test-time augmentation."""
+    views = ["the mirror image"] if cal.tta_flip else []
+    if cal.tta_shift:
+        views.append(f"copies shifted {cal.tta_shift} pixels up, down, left and right")
     if not views:
         return "none"
     return (

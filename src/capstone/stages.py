@@ -10,11 +10,13 @@ reruns the stage and everything after it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from capstone.params import Params
+from capstone import provenance
+from capstone.params import Params, load
 from capstone.paths import ProjectPaths
 
 
@@ -84,3 +86,31 @@ TABLE: tuple[Stage, ...] = (
 )
 NAMES: tuple[str, ...] = tuple(stage.name for stage in TABLE)
 BY_NAME: dict[str, Stage] = {stage.name: stage for stage in TABLE}
+
+
+@dataclass(frozen=True)
+class StageRun:
+    """What a stage starts from: its validated ``params``, the project's ``paths``, its
+    output folder ``out`` and the ``banner`` that says which profile and data it ran on."""
+
+    params: Params
+    paths: ProjectPaths
+    out: Path
+    banner: str
+
+
+def open_stage(root: str | Path, params_file: str | Path, name: str) -> StageRun:
+    """Start stage ``name`` in the project at ``root`` with the profile ``params_file``
+    (relative to ``root``): the params validated, its output folder created.
+
+    TensorFlow's notes on retracing, which predicting with several models in one process
+    sets off and which say nothing about the results, are kept out of the stage's output.
+    """
+    if name not in BY_NAME:
+        raise ValueError(f"no stage called {name!r}; stages are {', '.join(NAMES)}")
+    params = load(Path(root) / params_file, root)
+    paths = ProjectPaths(root)
+    out = paths.stage(name)
+    out.mkdir(parents=True, exist_ok=True)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    return StageRun(params, paths, out, provenance.banner(params, paths))

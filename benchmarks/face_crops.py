@@ -133,14 +133,14 @@ def main() -> None:
         boxes = [largest(found[name][n][pad], image) for n, image, _ in images]
         if name.startswith("fer"):  # FER2013's own framing, as the network was trained on it
             x = np.stack([faces.to_gray(image) for _, image, _ in images])
-            rows.append(score(model, x, y, name, "as FER2013 cut it", None, None, None))
+            rows.append(score(model, x, y, name, "as FER2013 cut it"))
         squashed = np.stack(
             [
                 cv2.resize(squash(image, d.box), (48, 48), interpolation=cv2.INTER_AREA)
                 for (_, image, _), d in zip(images, boxes, strict=True)
             ]
         )
-        rows.append(score(model, squashed, y, name, "box resized (before)", None, None, None))
+        rows.append(score(model, squashed, y, name, "box resized (before)"))
         for margin, align, contrast in itertools.product(
             (0.0, 0.1, 0.2, 0.3, 0.4), (False, True), faces.CONTRASTS
         ):
@@ -150,7 +150,7 @@ def main() -> None:
                     for (_, image, _), d in zip(images, boxes, strict=True)
                 ]
             )
-            rows.append(score(model, x, y, name, "square", margin, align, contrast))
+            rows.append(score(model, x, y, name, "square", settings=(margin, align, contrast)))
     table = pd.DataFrame(rows)
     table.to_csv(args.out, index=False)
     print("\nCrop settings (accuracy / macro-F1 of the network on each validation set)")
@@ -170,9 +170,12 @@ def squash(image: np.ndarray, box) -> np.ndarray:
     return gray[y : y + max(1, h), x : x + max(1, w)]
 
 
-def score(model, x, y, name, crop, margin, align, contrast) -> dict:
+def score(model, x, y, name, crop, *, settings=(None, None, None)) -> dict:
+    """One row: accuracy and macro-F1 on ``x``, cut by ``crop`` with ``settings``
+    (margin, align, contrast)."""
     probs = inference.predict(model, x)
     pred = probs.argmax(axis=1)
+    margin, align, contrast = settings
     return {
         "set": name,
         "crop": crop,

@@ -76,9 +76,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         video = Path(tmp) / "call.mp4"
         looks = people(hopper, HOPPER_FACE)
-        frames = write_call(
-            hopper, HOPPER_FACE, video, turns, args.seconds, args.fps, scenes=scenes, looks=looks
-        )
+        frames = write_call(looks, video, turns, args.seconds, fps=args.fps, scenes=scenes)
         for speakers in (False, True):
             start = time.perf_counter()
             out = Path(tmp) / f"out_{speakers}"

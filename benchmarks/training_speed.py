@@ -36,6 +36,7 @@ def images_per_second(
     x: np.ndarray,
     y: np.ndarray,
     repeats: int,
+    *,
     size: int = 48,
     fused_batch_norm: bool = True,
 ) -> list[float]:
@@ -101,7 +102,9 @@ def main() -> None:
             jit_compile=jit,
             phases=[Phase(epochs=1)],
         )
-        speeds = images_per_second(run, x, y, args.repeats, size, batch_norm == "fused")
+        speeds = images_per_second(
+            run, x, y, args.repeats, size=size, fused_batch_norm=batch_norm == "fused"
+        )
         rows.append(
             {
                 "batch norm": batch_norm,

@@ -12,6 +12,7 @@ from capstone.annotation import (
     MediaError,
     annotate_image,
     classify_faces,
+    faces_table,
     gallery_frame,
     load_image,
     output_names,
@@ -54,6 +55,12 @@ def test_gallery_frame_faces_are_found_and_labelled(tmp_path: Path, hopper: np.n
     assert record["use"]["read"] == ["P2"]
     assert json.loads((tmp_path / "out/call.json").read_text()) == record
     assert cv2.imread(str(tmp_path / "out/call_annotated.png")).shape == frame.shape
+    table = faces_table([record])
+    assert table[["participant", "role", "status"]].values.tolist() == [
+        ["P1", "rep", "not_read"],
+        ["P2", "prospect (Dana)", "ok"],
+    ]
+    assert table["perceived expression"].tolist() == ["not read", "happy"]
 
 
 def test_an_image_without_call_metadata_reads_nobody_and_says_why(

@@ -9,6 +9,9 @@ from capstone.annotation import load_image
 from capstone.synthetic_calls import (
     HOPPER_FACE,
     call_layouts,
+    demo_call_info,
+    demo_media,
+    people,
     score_detectors,
     variants,
     write_recording,
@@ -65,3 +68,12 @@ def test_the_demo_recording_zooms_smoothly_without_jumps(hopper, tmp_path) -> No
     ]
     changes = [np.abs(b - a).mean() for a, b in itertools.pairwise(glances)]
     assert len(changes) == 23 and max(changes) < SCENE_CUT / 2
+
+
+def test_the_demo_call_has_its_metadata_and_media(hopper, tmp_path) -> None:
+    call = demo_call_info(10)
+    assert (call.rep, call.staff, call.informed) == ("P1", ("P4",), True)
+    assert list(call.stages.values()) == [0.0, 2.0, 4.0, 6.0, 8.0]
+    screenshot, recording = demo_media(tmp_path, 2, people(hopper, HOPPER_FACE))
+    assert cv2.imread(str(screenshot)).shape == (720, 1280, 3)
+    assert len(list(sample_frames(recording, fps=5))) == 10

@@ -91,7 +91,7 @@ def test_a_run_can_start_from_another_models_weights(tmp_path: Path) -> None:
         phases=[Phase(epochs=1, learning_rate=0.0)],
     )
     model, _ = train(
-        second, (x, y), (x, y), tmp_path, 0, verbose=0, init_weights=tmp_path / "first.keras"
+        second, (x, y), (x, y), tmp_path, seed=0, verbose=0, init_weights=tmp_path / "first.keras"
     )
     assert np.allclose(model.get_weights()[0], start.get_weights()[0])
 

@@ -171,11 +171,12 @@ def scripted_truth(timeline: pd.DataFrame, truth: list, fps: int = 10) -> pd.Ser
 
 @pytest.mark.parametrize("audio", [True, False])
 def test_who_speaks_follows_the_script(tmp_path: Path, audio: bool) -> None:
-    from capstone.synthetic_calls import HOPPER_FACE, write_call
+    from capstone.synthetic_calls import HOPPER_FACE, variants, write_call
 
     hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     video = tmp_path / "scripted.mp4"
-    truth_frames = write_call(hopper, HOPPER_FACE, video, SCRIPT, seconds=20, fps=10, audio=audio)
+    looks = variants(hopper, HOPPER_FACE)
+    truth_frames = write_call(looks, video, SCRIPT, seconds=20, fps=10, audio=audio)
     summary = annotate_video(video, ShiftingModel(), tmp_path / "out", fps=2, progress=False)
     timeline = pd.read_csv(tmp_path / "out/scripted/timeline.csv", keep_default_na=False)
     assert summary["audio_track"] is audio

@@ -45,7 +45,14 @@ def main(out: Path) -> None:
     )
     model, history = train(run, (x, y), (x[:42], y[:42]), out, seed=0, verbose=0)
     final, record = calibrate(
-        model, "compact_cnn", 4, (x[42:], y[42:]), 32, try_flip=True, try_shift=1, train_xy=(x, y)
+        model,
+        "compact_cnn",
+        4,
+        (x[42:], y[42:]),
+        batch_size=32,
+        try_flip=True,
+        try_shift=1,
+        train_xy=(x, y),
     )
     released = self_contained(final, record["tta_flip"], record["tta_shift"])
     released.save(out / "final.keras")

@@ -297,3 +297,24 @@ __all__ = [
     "reading_order",
     "summary",
 ]
+
+
+def faces_table(records: list[dict[str, Any]]) -> Any:
+    """A row per face of annotated images' records (:func:`annotate_image`): who it is,
+    whether it was read, and the perceived expression."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [
+            {
+                "image": r["input"],
+                "participant": f["participant"],
+                "role": f["role"],
+                "status": f["status"],
+                "perceived expression": f["label"],
+                "probability": f["probability"],
+            }
+            for r in records
+            for f in r["faces"]
+        ]
+    )

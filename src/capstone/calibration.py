@@ -184,6 +184,7 @@ def finalize(
     model: keras.Model,
     architecture: str,
     width: int,
+    *,
     temperature: float = 1.0,
     offsets: np.ndarray | None = None,
     head: tuple[np.ndarray, np.ndarray] | None = None,
@@ -227,6 +228,7 @@ def calibrate(
     architecture: str,
     width: int,
     val_xy: tuple[np.ndarray, np.ndarray],
+    *,
     batch_size: int = 256,
     try_flip: bool = True,
     train_xy: tuple[np.ndarray, np.ndarray] | None = None,
@@ -302,5 +304,7 @@ def calibrate(
         head_refit=head,
         class_offsets_heldout=heldout,
     )
-    final = finalize(model, architecture, width, temperature, offsets, fused_batch_norm=False)
+    final = finalize(
+        model, architecture, width, temperature=temperature, offsets=offsets, fused_batch_norm=False
+    )
     return final, record

@@ -224,7 +224,7 @@ def _save_traceback() -> str:
 
 def _annotate(args: argparse.Namespace) -> int:
     from capstone.call_info import check_use, load_call_info
-    from capstone.inference import crop_settings_of, released_model, uncertain_below_of
+    from capstone.inference import reading_options, released_model
     from capstone.library import Settings, annotate_library, cached_model
 
     call = load_call_info(args.call)
@@ -237,14 +237,12 @@ def _annotate(args: argparse.Namespace) -> int:
         use=args.use,
         fps=args.fps,
         detect_every=args.detect_every,
-        options={
-            "crop": crop_settings_of(model_file),
-            "detector": args.detector,
-            "min_face": args.min_face,
-            "uncertain_below": uncertain_below_of(model_file)
-            if args.uncertain_below is None
-            else args.uncertain_below,
-        },
+        options=reading_options(
+            model_file,
+            detector=args.detector,
+            min_face=args.min_face,
+            uncertain_below=args.uncertain_below,
+        ),
     )
     args.out.mkdir(parents=True, exist_ok=True)  # a bad --out stops here, before any work
     outcome = annotate_library(

@@ -106,11 +106,10 @@ def throughput(
     start = time.perf_counter()
     model.predict(inputs, batch_size=batch_size, verbose=0)
     batched = 1 / ((time.perf_counter() - start) / len(inputs) + prep_per_image)
-    one = inputs[:1]
-    model(one, training=False)
+    model.predict_on_batch(inputs[:1])  # one image a call, as annotation reads a frame's face
     start = time.perf_counter()
     for i in range(min(single, len(inputs))):
-        model(inputs[i : i + 1], training=False)
+        model.predict_on_batch(inputs[i : i + 1])
     single_rate = 1 / ((time.perf_counter() - start) / min(single, len(inputs)) + prep_per_image)
     return {"batched_images_per_s": round(batched, 1), "single_images_per_s": round(single_rate, 1)}
 

@@ -48,7 +48,7 @@ def finish(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
         run.architecture,
         run.width,
         data.merged("val"),  # each face once: the class offsets' held-out check needs that
-        params.evaluation.batch_size,
+        batch_size=params.evaluation.batch_size,
         try_flip=params.evaluation.tta_flip,
         try_shift=params.evaluation.tta_shift,
         train_xy=train_xy if params.evaluation.refit_head else None,

@@ -438,6 +438,10 @@ def _check(hint: Any, value: Any, key: str, file: str, root: Path) -> Any:
         if not isinstance(value, list):
             raise ParamsError(f"{file}: {key}: expected a list, got {_show(value)}")
         return [_check(args[0], v, f"{key}[{i}]", file, root) for i, v in enumerate(value)]
+    return _check_scalar(hint, value, key, file)
+
+
+def _check_scalar(hint: Any, value: Any, key: str, file: str) -> Any:
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if hint in (int, float, str, bool) and (

@@ -190,7 +190,7 @@ def run(
     with run_lock(paths):
         if only is not None:
             return [_run_only(paths, params, params_path, only)]
-        return _run_stages(paths, params, params_path, rerun_from, last, book)
+        return _run_stages(paths, params, params_path, rerun_from=rerun_from, last=last, book=book)
 
 
 @contextlib.contextmanager
@@ -225,6 +225,7 @@ def _run_stages(
     paths: ProjectPaths,
     params: Params,
     params_path: Path,
+    *,
     rerun_from: int,
     last: int,
     book: bool,

@@ -51,6 +51,7 @@ def read_audio(path: str | Path, rate: int = RATE) -> np.ndarray | None:
 
 def voice_activity(
     audio: np.ndarray,
+    *,
     rate: int = RATE,
     frame_s: float = FRAME_S,
     margin_db: float = 12.0,

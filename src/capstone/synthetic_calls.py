@@ -17,6 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from capstone.call_info import CallInfo
 from capstone.faces import Box, detect_faces, match
 
 FRAME = (1280, 720)
@@ -87,6 +88,7 @@ def gallery(
     photo: np.ndarray,
     face: Box,
     n: int,
+    *,
     highlight: int | None = None,
     looks: list[tuple[np.ndarray, Box]] | None = None,
     order: list[int] | None = None,
@@ -192,7 +194,7 @@ def score_detectors(
 
 
 def write_recording(
-    photo: np.ndarray, face: Box, path: Path, seconds: int = 40, fps: int = 10, n: int = 2
+    photo: np.ndarray, face: Box, path: Path, seconds: int = 40, *, fps: int = 10, n: int = 2
 ) -> Path:
     """A gallery-view "recording" of the portrait: each tile zooms slowly in (up to 8%)
     and back out, every 10 s.
@@ -259,17 +261,17 @@ def scripted_call(seconds: float, seed: int = 0) -> tuple[list, list]:
 
 
 def write_call(
-    photo: np.ndarray,
-    face: Box,
+    looks: list[tuple[np.ndarray, Box]],
     path: Path,
     script: list[tuple[int, float, float]],
     seconds: int = 20,
+    *,
     fps: int = 10,
     audio: bool = True,
     scenes: list[tuple[float, str, list[int]]] | None = None,
-    looks: list[tuple[np.ndarray, Box]] | None = None,
 ) -> list[tuple[list[Box], list[int]]]:
-    """A call recording in which participant ``p`` speaks from ``start`` to ``end`` for each
+    """A call recording of the participants ``looks`` (each a picture and its face box, e.g.
+    :func:`people`) in which participant ``p`` speaks from ``start`` to ``end`` for each
     ``(p, start, end)`` of ``script``, with its true boxes and speakers.
 
     ``scenes`` lists ``(start, layout, order)``: from ``start`` seconds on, a 2x2
@@ -278,8 +280,7 @@ def write_call(
     2x2 gallery of participants 0-3 throughout). In gallery view the speaker's tile is
     outlined as the app outlines it (the outline stays on the last speaker through
     silences, as in Zoom). With ``audio``, an AAC track holds a voice-like sound while
-    anyone speaks. ``looks`` are the participants (default: :func:`variants`). Returns, for
-    each frame written, the face boxes on screen and which participant each one is. H.264
+    anyone speaks. Returns, for each frame written, the face boxes on screen and which participant each one is. H.264
     through imageio-ffmpeg.
     """
     import wave
@@ -287,7 +288,7 @@ def write_call(
     import imageio_ffmpeg
 
     scenes = scenes or [(0.0, "gallery", [0, 1, 2, 3])]
-    looks = looks or variants(photo, face)
+    photo, face = looks[0]  # the layouts' default look, unused with looks given
     wav = path.with_suffix(".wav")
     if audio:
         pcm = (speech_like(seconds, [(a, b) for _, a, b in script]) * 32767).astype("<i2")
@@ -335,3 +336,29 @@ def person_at(frames: list[tuple[list[Box], list[int]]], time: float, box: Box, 
     centres = np.array([(x + w / 2, y + h / 2) for x, y, w, h in boxes])
     x, y, w, h = box
     return who[int(np.argmin(((centres - (x + w / 2, y + h / 2)) ** 2).sum(axis=1)))]
+
+
+def demo_call_info(seconds: float) -> CallInfo:
+    """The call metadata of :func:`demo_media`'s recording: rep P1, staff P4, prospects P2
+    and P3 (informed), and five stages of equal length."""
+    step = seconds / 5
+    names = ["intro", "discovery", "demo", "pricing", "close"]
+    return CallInfo(
+        rep="P1",
+        staff=("P4",),
+        prospects={"P2": "Dana", "P3": "Sam"},
+        informed=True,
+        stages={s: round(i * step, 1) for i, s in enumerate(names)},
+    )
+
+
+def demo_media(out: Path, seconds: int, looks: list[tuple[np.ndarray, Box]]) -> list[Path]:
+    """A call screenshot (a 2x2 gallery of ``looks``) and a scripted recording of ``seconds``
+    (:func:`scripted_call`), written into ``out``."""
+    photo, face = looks[0]
+    screenshot = out / "gallery_call.png"
+    cv2.imwrite(str(screenshot), gallery(photo, face, 2, looks=looks)[0])
+    turns, scenes = scripted_call(seconds)
+    recording = out / "demo_call.mp4"
+    write_call(looks, recording, turns, seconds, scenes=scenes)
+    return [screenshot, recording]

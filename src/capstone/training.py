@@ -184,6 +184,7 @@ def train(
     train_xy: tuple[np.ndarray, np.ndarray],
     val_xy: tuple[np.ndarray, np.ndarray],
     out_dir: str | Path,
+    *,
     seed: int,
     verbose: int | str = "auto",
     init_weights: str | Path | None = None,
@@ -214,7 +215,7 @@ def train(
     for number, phase in enumerate(run.phases, start=1):
         with scope():
             train_ds, fitted = training_inputs(
-                model, train_xy, run.batch_size, phase, seed + number
+                model, train_xy, run.batch_size, phase, seed=seed + number
             )
             fitted.compile(
                 optimizer=_optimizer(run, phase.learning_rate, phase.epochs * len(train_ds)),
@@ -278,6 +279,43 @@ def train(
     return best, history
 
 
+@dataclasses.dataclass
+class TrainedRuns:
+    """What :func:`train_runs` trained: each run's per-epoch ``histories`` and its
+    ``test_metrics`` (run -> test set -> :func:`capstone.evaluation.classification_metrics`)."""
+
+    histories: dict[str, pd.DataFrame]
+    test_metrics: dict[str, dict[str, Any]]
+
+
+def train_runs(
+    runs: list[TrainRun],
+    train_xy: tuple[np.ndarray, np.ndarray],
+    val_xy: tuple[np.ndarray, np.ndarray],
+    *,
+    paths: ProjectPaths,
+    stage: str,
+    seed: int,
+    test_sets: dict[str, tuple[np.ndarray, np.ndarray]],
+) -> TrainedRuns:
+    """Train each run of a stage in turn (each from its :func:`start_weights`) into the
+    stage's folder, and score it on every test set; ``test_metrics.json`` holds the scores."""
+    from capstone.evaluation import classification_metrics
+    from capstone.inference import predict
+
+    out = paths.stage(stage)
+    trained = TrainedRuns({}, {})
+    for run in runs:
+        init = start_weights(run, paths)
+        model, history = train(run, train_xy, val_xy, out, seed=seed, verbose=2, init_weights=init)
+        trained.histories[run.name] = history
+        trained.test_metrics[run.name] = {
+            name: classification_metrics(y, predict(model, x)) for name, (x, y) in test_sets.items()
+        }
+    write_json(out / "test_metrics.json", trained.test_metrics)
+    return trained
+
+
 def start_weights(run: TrainRun, paths: ProjectPaths) -> Path | None:
     """The ``.keras`` file ``run`` starts from: its ``init_from`` run's model, its
     ``init_file`` (relative to the project folder), or ``None`` (random initialisation)."""
@@ -293,6 +331,7 @@ def training_inputs(
     xy: tuple[np.ndarray, np.ndarray],
     batch_size: int,
     phase: Phase,
+    *,
     seed: int,
     tf_data: bool | None = None,
 ) -> tuple[Any, keras.Model]:
@@ -308,7 +347,12 @@ def training_inputs(
         tf_data = keras.backend.backend() == "tensorflow"
     if tf_data:
         data = training_dataset(
-            xy, batch_size, phase.augment, seed, phase.image_size, phase.degrade
+            xy,
+            batch_size,
+            phase.augment,
+            seed=seed,
+            image_size=phase.image_size,
+            degrade=phase.degrade,
         )
         return data, network
     data = ImageBatches(*xy, batch_size, shuffle=True, seed=seed, image_size=phase.image_size)
@@ -323,6 +367,7 @@ def training_dataset(
     xy: tuple[np.ndarray, np.ndarray],
     batch_size: int,
     level: str,
+    *,
     seed: int,
     image_size: int | None = None,
     degrade: tuple[str, ...] | list[str] = (),

@@ -25,6 +25,7 @@ import math
 import queue
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ from capstone.speakers import attribute, highlighted_tile
 from capstone.speech import read_audio, voice_activity, voiced_at
 from capstone.talk import talk_metrics
 
+SMOOTH_S = 5.0  # seconds of the rolling mean the moments and figures are read from
 MIN_REACTION = 0.05  # summary.md leaves out reaction moments that changed less than this
 NEAR_FRAMES = 120  # thumbnails this many frames ahead are read on to, farther ones sought
 SCENE_CUT = 12.0  # mean change of a 64x36 grayscale glance (0-255) that means a new layout
@@ -138,14 +140,13 @@ def frame_count(path: str | Path) -> tuple[int, float]:
         capture.release()
 
 
-def annotate_video(
+def annotate_video(  # noqa: PLR0913 -- an entry point; every option is keyword-only
     path: str | Path,
     model: Any,
     out_dir: str | Path,
     *,
     fps: float = 2.0,
     detect_every: int = 4,
-    smooth_s: float = 5.0,
     call: CallInfo | None = None,
     progress: bool = True,
     name: str | None = None,
@@ -176,62 +177,82 @@ def annotate_video(
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:
-        return _annotate_into(
-            out, path, model, fps, detect_every, smooth_s, call, progress, speakers, use, options
+        native_fps = frame_count(path)[1]
+        if native_fps > 0:
+            fps = min(fps, native_fps)
+        audio = read_audio(path) if speakers else None
+        reader = _Reader(
+            model,
+            call,
+            use,
+            speakers,
+            detect_every,
+            options,
+            voiced=voice_activity(audio)[1] if audio is not None else None,
+            detector=options.pop("detector", "mtcnn"),
         )
+        rows = _annotate_into(out, path, reader, fps, progress)
+        return _write_results(out, path, rows, reader, fps)
     except BaseException:
         if created and out.is_dir() and not any(out.iterdir()):
             out.rmdir()
         raise
 
 
+@dataclass
+class _Reader:
+    """What one pass over a recording reads each sampled frame with, and what it has seen:
+    the faces found at the last detection, the participants they are, the last glance."""
+
+    model: Any
+    call: CallInfo
+    use: str
+    speakers: bool
+    detect_every: int
+    options: dict[str, Any]
+    voiced: np.ndarray | None
+    detector: str = "mtcnn"
+    tracker: Tracker = field(default_factory=Tracker)
+    known_boxes: list[Any] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    seen: np.ndarray | None = None
+
+    def read(self, n: int, t: float, frame: np.ndarray) -> tuple[list[dict[str, Any]], list]:
+        """The timeline rows of sampled frame ``n`` (at ``t`` seconds) and its faces."""
+        glance = cv2.cvtColor(cv2.resize(frame, (64, 36)), cv2.COLOR_BGR2GRAY).astype(float)
+        cut = self.seen is not None and np.abs(glance - self.seen).mean() > SCENE_CUT
+        self.seen = glance
+        found = self.known_boxes  # between detections the boxes, and so the ids, stay put
+        if n % self.detect_every == 0 or cut:  # a new layout: find the faces again now
+            look_for = max(12, self.options.get("min_face", 24))  # smaller ones are not read
+            found = find_faces(frame, self.known_boxes, n == 0 or cut, look_for, self.detector)
+            self.known_boxes = [d.box for d in found]
+            self.ids = self.tracker.assign(self.known_boxes, frame if self.speakers else None)
+        read = [self.call.reads(pid, self.use) for pid in self.ids]
+        faces = classify_faces(frame, self.model, boxes=found, read=read, **self.options)
+        speaking = [(None, "")] * len(faces)
+        if self.speakers:
+            heard = voiced_at([t], self.voiced)[0] if self.voiced is not None else None
+            speaking = attribute(self.known_boxes, highlighted_tile(frame), heard)
+        rows = []
+        for pid, face, speech in zip(self.ids, faces, speaking, strict=True):
+            face["participant"] = pid
+            rows.append(_row(t, pid, face, self.call, speech))
+        return rows, faces
+
+
 def _annotate_into(
-    out: Path,
-    path: Path,
-    model: Any,
-    fps: float,
-    detect_every: int,
-    smooth_s: float,
-    call: CallInfo,
-    progress: bool,
-    speakers: bool,
-    use: str,
-    options: dict[str, Any],
-) -> dict[str, Any]:
+    out: Path, path: Path, reader: _Reader, fps: float, progress: bool
+) -> list[dict[str, Any]]:
+    """Read every sampled frame of ``path`` into timeline rows, and write ``annotated.mp4``."""
     frames, native_fps = frame_count(path)
-    if native_fps > 0:
-        fps = min(fps, native_fps)
     expected = math.ceil(frames / native_fps * fps) if native_fps > 0 and frames > 0 else None
-    tracker, rows, known_boxes = Tracker(), [], []
-    detector = options.pop("detector", "mtcnn")
-    look_for = max(12, options.get("min_face", 24))  # smaller faces are not read: not sought
-    audio = read_audio(path) if speakers else None
-    voiced = voice_activity(audio)[1] if audio is not None else None
-    video_tmp = out / ".annotated.part.mp4"
-    writer = None
+    video_tmp, writer, rows = out / ".annotated.part.mp4", None, []
     try:
         bar = tqdm(total=expected, desc=f"annotate {path.name}", unit="frame", disable=not progress)
-        ids: list[str] = []
-        seen = None
         for n, (t, frame) in enumerate(prefetched(sample_frames(path, fps))):
-            glance = cv2.cvtColor(cv2.resize(frame, (64, 36)), cv2.COLOR_BGR2GRAY).astype(float)
-            cut = seen is not None and np.abs(glance - seen).mean() > SCENE_CUT
-            seen = glance
-            refind = n % detect_every == 0 or cut  # a new layout: find the faces again now
-            found = known_boxes  # between detections the boxes, and so the ids, stay as they were
-            if refind:
-                found = find_faces(frame, known_boxes, n == 0 or cut, look_for, detector)
-                known_boxes = [d.box for d in found]
-                ids = tracker.assign(known_boxes, frame if speakers else None)
-            read = [call.reads(pid, use) for pid in ids]
-            faces = classify_faces(frame, model, boxes=found, read=read, **options)
-            heard = voiced_at([t], voiced)[0] if voiced is not None else None
-            highlight = highlighted_tile(frame) if speakers else None
-            unknown = [(None, "")] * len(faces)
-            speaking = attribute(known_boxes, highlight, heard) if speakers else unknown
-            for pid, face, speech in zip(ids, faces, speaking, strict=True):
-                face["participant"] = pid
-                rows.append(_row(t, pid, face, call, speech))
+            new_rows, faces = reader.read(n, t, frame)
+            rows += new_rows
             labelled = [{**f, "label": f"{f['participant']} {f['label']}"} for f in faces]
             writer = writer or _h264_writer(video_tmp, frame.shape, fps)
             writer.send(_even(draw(frame, labelled)))
@@ -245,12 +266,19 @@ def _annotate_into(
         if writer is not None:
             writer.close()  # stops ffmpeg, which would otherwise write the file again later
         video_tmp.unlink(missing_ok=True)
+    return rows
+
+
+def _write_results(
+    out: Path, path: Path, rows: list[dict[str, Any]], reader: _Reader, fps: float
+) -> dict[str, Any]:
+    """The timeline, the summary, the figures and the report of a recording read."""
     timeline = pd.DataFrame(rows, columns=_columns())
     with atomic_path(out / "timeline.csv") as tmp:
         timeline.to_csv(tmp, index=False)
-    summary = summarise(path.name, timeline, call, smooth_s, fps, use)
-    summary["audio_track"] = audio is not None
-    moments = _figures(out, path, timeline, call, smooth_s, summary)
+    summary = summarise(path.name, timeline, reader.call, fps=fps, use=reader.use)
+    summary["audio_track"] = reader.voiced is not None
+    moments = _figures(out, path, timeline, reader.call, summary=summary)
     write_json(out / "summary.json", summary)
     write_text(out / "summary.md", summary_markdown(summary))
     write_report(out, summary, moments)
@@ -313,9 +341,10 @@ def summarise(
     name: str,
     timeline: pd.DataFrame,
     call: CallInfo,
-    smooth_s: float = 5.0,
+    *,
     fps: float = 2.0,
     use: str = DEFAULT_USE,
+    smooth_s: float = SMOOTH_S,
 ) -> dict[str, Any]:
     """Participants, their expression shares overall and per stage, the shift moments, the
     talk metrics of :func:`capstone.talk.talk_metrics` (``fps``: the sampling rate), and
@@ -456,7 +485,21 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     lines += [*use_lines(summary["use"], roles), ""]
     if not summary["participants"]:
         lines.append("No faces were found in this recording.")
-    for pid, p in summary["participants"].items():
+    lines += _participant_lines(summary["participants"])
+    lines += _talk_lines(summary)
+    lines += _reaction_lines(summary)
+    if summary["moments"]:
+        lines += ["", "Largest shifts:"]
+        lines += [
+            f"- {m['participant']} at {m['time']:.1f} s: {m['from']} -> {m['to']}"
+            for m in summary["moments"]
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _participant_lines(participants: dict[str, Any]) -> list[str]:
+    lines = []
+    for pid, p in participants.items():
         role = f" ({p['role']})" if p["role"] else ""
         if not p["expressions_read"]:
             lines.append(f"- **{pid}**{role}: {p['samples']} samples; expressions not read")
@@ -470,23 +513,35 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         for stage, shares in p["per_stage"].items():
             best = ", ".join(f"{k} {v:.0%}" for k, v in list(shares.items())[:2])
             lines.append(f"  - {stage}: {best}")
+    return lines
+
+
+def _talk_lines(summary: dict[str, Any]) -> list[str]:
     talk = summary.get("talk") or {}
-    if talk.get("known_share"):
-        lines += ["", "Talk:"]
-        for pid, p in summary["participants"].items():
-            share = "" if p.get("talk_share") is None else f" ({p['talk_share']:.0%} of the talk)"
-            lines.append(
-                f"- {pid}: {p.get('talk_seconds', 0):.0f} s{share}, longest monologue "
-                f"{p.get('longest_monologue_s', 0):.0f} s"
-            )
-        ratio, patience = talk.get("talk_listen_ratio"), talk.get("patience_s")
-        if ratio is not None:
-            lines.append(f"- the rep's talk-listen ratio: {ratio:.0%} : {1 - ratio:.0%}")
-        if patience is not None:
-            lines.append(f"- patience (pause before the rep answers): {patience:.1f} s")
-        lines.append(f"- speaker switches per minute: {talk['speaker_switches_per_min']}")
-    if summary.get("reactions"):
-        lines += ["", "The prospects' perceived expressions, by who speaks:"]
+    if not talk.get("known_share"):
+        return []
+    lines = ["", "Talk:"]
+    for pid, p in summary["participants"].items():
+        share = "" if p.get("talk_share") is None else f" ({p['talk_share']:.0%} of the talk)"
+        lines.append(
+            f"- {pid}: {p.get('talk_seconds', 0):.0f} s{share}, longest monologue "
+            f"{p.get('longest_monologue_s', 0):.0f} s"
+        )
+    ratio, patience = talk.get("talk_listen_ratio"), talk.get("patience_s")
+    if ratio is not None:
+        lines.append(f"- the rep's talk-listen ratio: {ratio:.0%} : {1 - ratio:.0%}")
+    if patience is not None:
+        lines.append(f"- patience (pause before the rep answers): {patience:.1f} s")
+    lines.append(f"- speaker switches per minute: {talk['speaker_switches_per_min']}")
+    return lines
+
+
+def _reaction_lines(summary: dict[str, Any]) -> list[str]:
+    lines = (
+        ["", "The prospects' perceived expressions, by who speaks:"]
+        if summary.get("reactions")
+        else []
+    )
     for pid, seen in (summary.get("reactions") or {}).items():
         for key, when in (
             ("while_rep_speaks", "while the rep speaks"),
@@ -504,13 +559,7 @@ def summary_markdown(summary: dict[str, Any]) -> str:
             f"{m['from']} -> {m['to']} (change {m['change']:.2f})"
             for m in shifted
         ]
-    if summary["moments"]:
-        lines += ["", "Largest shifts:"]
-        lines += [
-            f"- {m['participant']} at {m['time']:.1f} s: {m['from']} -> {m['to']}"
-            for m in summary["moments"]
-        ]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _columns() -> list[str]:
@@ -616,14 +665,14 @@ def _figures(
     path: Path,
     timeline: pd.DataFrame,
     call: CallInfo,
-    smooth_s: float,
+    *,
     summary: dict[str, Any],
 ) -> list[dict[str, Any]]:
     """Write the figures; return the moments and reactions with their thumbnails (for the
     report)."""
     from capstone import plots
 
-    smooth = smoothed(timeline, smooth_s)
+    smooth = smoothed(timeline, SMOOTH_S)
     fig = plots.timelines(
         smooth,
         call.stages,

@@ -46,6 +46,7 @@ class ImageBatches(keras.utils.PyDataset):
         x: np.ndarray,
         y: np.ndarray,
         batch_size: int,
+        *,
         shuffle: bool = False,
         seed: int = 0,
         image_size: int | None = None,

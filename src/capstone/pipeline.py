@@ -325,7 +325,8 @@ def _run_stage(
 def build_book(paths: ProjectPaths, params: Params) -> Path:
     """Build the Jupyter Book into ``book/_build/html`` from ``book/`` and the executed notebooks.
 
-    Skipped when neither the book sources nor any stage changed since the last build.
+    Skipped when neither the book sources, any stage, nor the code that writes its generated
+    pages changed since the last build.
     Sphinx warnings are errors.
     """
     sources = sorted(p for p in paths.book.rglob("*") if p.is_file() and "_build" not in p.parts)
@@ -339,6 +340,7 @@ def build_book(paths: ProjectPaths, params: Params) -> Path:
             "stages": markers,
             "params": params.to_dict(),
             "model_card": model_card_page(paths),
+            "pages": sha256_file(Path(__file__)),  # the code that writes the generated pages
         }
     )
     done = paths.build / "book.done.json"
@@ -398,6 +400,13 @@ def reproducibility_page(paths: ProjectPaths, params: Params) -> str:
     for stage in NAMES:
         marker = read_marker(paths, stage) or {}
         rows.append(f"| {stage} | {marker.get('seconds', '?')} | {marker.get('finished', '?')} |")
+    read = [
+        f"| {stage} | `{file}` | `{digest[:16]}` |"
+        for stage in NAMES
+        for file, digest in (
+            (read_marker(paths, stage) or {}).get("inputs", {}).get("reads") or {}
+        ).items()
+    ]
     versions = "\n".join(f"| {k} | {v} |" for k, v in provenance.package_versions().items())
     manifests = yaml.safe_dump(provenance.manifests(paths), sort_keys=False)
     profile = yaml.safe_dump(params.to_dict(), sort_keys=False)
@@ -413,6 +422,15 @@ The time each stage took when it last ran (a skipped stage keeps its earlier tim
 | stage | seconds | finished |
 |---|---|---|
 {chr(10).join(rows)}
+
+## Files the stages read
+
+Besides its params, notebook and code, each stage's key holds the contents of the files it
+read (`capstone.stages`): a new file there reruns that stage and the ones after it.
+
+| stage | file | sha256 (first 16) |
+|---|---|---|
+{chr(10).join(read) or "| (none) | | |"}
 
 ## Packages
 

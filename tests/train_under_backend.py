@@ -54,13 +54,12 @@ def main(out: Path) -> None:
         try_shift=1,
         train_xy=(x, y),
     )
-    released = self_contained(final, record["tta_flip"], record["tta_shift"])
+    released = self_contained(final, record.tta_flip, record.tta_shift)
     released.save(out / "final.keras")
     np.save(out / "crops.npy", x[:10])
     np.save(out / "probs.npy", predict(released, x[:10]))
-    record["backend"] = keras.backend.backend()
-    record["epochs_trained"] = len(history)
-    (out / "record.json").write_text(json.dumps(record, default=float))
+    saved = record.to_json() | {"backend": keras.backend.backend(), "epochs_trained": len(history)}
+    (out / "record.json").write_text(json.dumps(saved, default=float))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import numpy as np
 
 from capstone import evaluation, metrics_schema, peers
 from capstone.errors import CapstoneError
-from capstone.inference import released_model
 from capstone.params import CLASSES, Params
 from capstone.paths import ProjectPaths
 
@@ -57,8 +56,8 @@ def keras_models(paths: ProjectPaths, params: Params) -> dict[str, tuple[str, Pa
         for stage, runs in (("baseline", params.baseline.runs), ("merged", params.merged.runs))
         for run in runs
     }
-    models["final"] = ("final", paths.stage("evaluation") / "final.keras")
-    models["released"] = ("released", released_model(paths.root))
+    models["final"] = ("final", paths.model("final"))
+    models["released"] = ("released", paths.model("released"))
     return models
 
 
@@ -119,7 +118,7 @@ def _report(params: Params, tests: TestSets) -> dict[str, Any]:
         "seed": params.seed,
         "classes": list(CLASSES),
         "test_sets": {
-            r["test set"]: {"images": r["images"], "source": r["source"]} for r in tests.table()
+            n: {"images": len(y), "source": tests.sources[n]} for n, (_, y) in tests.xy.items()
         },
         "models": {},
         "comparisons": [],

@@ -177,9 +177,11 @@ def annotate_video(  # noqa: PLR0913 -- an entry point; every option is keyword-
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:
-        native_fps = frame_count(path)[1]
+        frames, native_fps = frame_count(path)
         if native_fps > 0:
             fps = min(fps, native_fps)
+        known = native_fps > 0 and frames > 0
+        expected = math.ceil(frames / native_fps * fps) if known else None
         audio = read_audio(path) if speakers else None
         reader = _Reader(
             model,
@@ -191,7 +193,7 @@ def annotate_video(  # noqa: PLR0913 -- an entry point; every option is keyword-
             voiced=voice_activity(audio)[1] if audio is not None else None,
             detector=options.pop("detector", "mtcnn"),
         )
-        rows = _annotate_into(out, path, reader, fps, progress)
+        rows = _annotate_into(out, path, reader, fps, progress=progress, expected=expected)
         return _write_results(out, path, rows, reader, fps)
     except BaseException:
         if created and out.is_dir() and not any(out.iterdir()):
@@ -242,11 +244,10 @@ class _Reader:
 
 
 def _annotate_into(
-    out: Path, path: Path, reader: _Reader, fps: float, progress: bool
+    out: Path, path: Path, reader: _Reader, fps: float, *, progress: bool, expected: int | None
 ) -> list[dict[str, Any]]:
-    """Read every sampled frame of ``path`` into timeline rows, and write ``annotated.mp4``."""
-    frames, native_fps = frame_count(path)
-    expected = math.ceil(frames / native_fps * fps) if native_fps > 0 and frames > 0 else None
+    """Read every sampled frame of ``path`` into timeline rows, and write ``annotated.mp4``
+    (``expected``: how many sampled frames the progress bar counts to, if known)."""
     video_tmp, writer, rows = out / ".annotated.part.mp4", None, []
     try:
         bar = tqdm(total=expected, desc=f"annotate {path.name}", unit="frame", disable=not progress)

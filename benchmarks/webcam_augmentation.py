@@ -47,7 +47,7 @@ def main() -> None:
     pick = rng.choice(len(y), size=min(args.fer_images, len(y)), replace=False)
     train_xy = (x[pick], y[pick])
     fer_val = data.xy("fer2013", "val")
-    wild = data.stores["affectnet"]
+    wild = data.stores["wild"]
     wild_val = (wild.x[wild.subset == "train"], wild.y[wild.subset == "train"])
     variants = {"none": [], **{k: [k] for k in WEBCAM_KINDS}, "all": list(WEBCAM_KINDS)}
     rows = []

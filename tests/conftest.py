@@ -57,8 +57,8 @@ def shared_project(tmp_path_factory: pytest.TempPathFactory):
     # Cut the in-the-wild faces out with the fast Haar detector: these tests check counts
     # and splits, and MTCNN on all 1,260 images would add minutes to every test run.
     dl = params.download
-    wild = dataclasses.replace(dl.affectnet, crop="haar")
-    params = dataclasses.replace(params, download=dataclasses.replace(dl, affectnet=wild))
+    wild = dataclasses.replace(dl.wild, crop="haar")
+    params = dataclasses.replace(params, download=dataclasses.replace(dl, wild=wild))
     paths = ProjectPaths(tmp_path_factory.mktemp("shared"))
     return prepare.run(params, paths, progress=False), paths
 
@@ -115,9 +115,9 @@ def final_record() -> dict:
             "shown_share": 0.61,
             "validation": {"class_offsets": step, "temperature": step, "trained": step},
         },
-        "test": {"fer2013": _metrics(0.6789), "affectnet": _metrics(0.4321)},
+        "test": {"fer2013": _metrics(0.6789), "wild": _metrics(0.4321)},
         "annotate": {
-            "affectnet": {
+            "wild": {
                 "n": 405,
                 "face_found": 0.93,
                 "uncertain": 0.05,

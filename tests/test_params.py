@@ -27,7 +27,7 @@ def test_shipped_profiles_load(repo: Path, name: str) -> None:
 
 def test_shared_profile_loads(repo: Path, shared_data: Path) -> None:
     params = load(repo / "params" / "shared.yaml", repo)
-    assert params.download.fer2013.source == params.download.affectnet.source == "local"
+    assert params.download.fer2013.source == params.download.wild.source == "local"
 
 
 def test_stage_slice_holds_only_that_stage(repo: Path) -> None:
@@ -197,5 +197,29 @@ def test_the_real_profiles_adopt_the_archived_network_and_crop_the_wild_faces(re
     params = load(repo / "params" / "full.yaml", repo)
     baseline = params.run("baseline")
     assert baseline.init_file == "models/archive/fer_cnn_v1.keras" and not baseline.phases
-    assert params.download.affectnet.crop == "mtcnn" and params.download.fer2013.crop == "none"
+    assert params.download.wild.crop == "mtcnn" and params.download.fer2013.crop == "none"
     assert params.merged.wild_weight > 0
+
+
+def test_profiles_that_call_the_wild_dataset_affectnet_still_load(tmp_path, repo) -> None:
+    def old_names(d):
+        dl = d["download"]
+        dl["affectnet"] = dl.pop("wild")
+        dl["sample"]["affectnet_size"] = dl["sample"].pop("wild_size")
+        dl["splits"] = {"affectnet_val": 0.2}
+
+    old = load(write_profile(tmp_path, repo, old_names), repo)
+    new = load(repo / "params/sample.yaml", repo)
+    assert old.download.wild == new.download.wild and old.download.splits.wild_val == 0.2
+    assert old.download.sample == new.download.sample
+
+    def both_names(d):
+        d["download"]["affectnet"] = d["download"]["wild"]
+
+    with pytest.raises(ParamsError, match=r"download\.affectnet and download\.wild are the same"):
+        load(write_profile(tmp_path, repo, both_names), repo)
+
+
+def test_the_released_models_profile_still_loads(repo: Path, shared_data: Path) -> None:
+    released = load(repo / "models/fer_cnn.params.yaml", repo)
+    assert released.download == load(repo / "params/shared.yaml", repo).download

@@ -45,7 +45,7 @@ def test_publish_writes_model_params_record_and_card(project: ProjectPaths) -> N
     assert "temperature 1.234" in card
     assert card.index("| as trained |") < card.index("| + class offsets |")
     assert "whose training run did not record its commit" in card
-    assert "| affectnet | 405 | 93.0% | 5.0% | 46.1% | 0.371 |" in card  # through annotate
+    assert "| wild | 405 | 93.0% | 5.0% | 46.1% | 0.371 |" in card  # through annotate
     assert "continued from `models/archive/fer_cnn_v1.keras`" in card and "88.7 minutes" in card
     assert "enlarged by 0%, not rotated, contrast normalisation none" in card
     assert 'keras.models.load_model("models/fer_cnn.keras").predict(crops)' in card

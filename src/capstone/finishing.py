@@ -42,7 +42,7 @@ def finish(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
             f"only a compact_cnn can be released; {selected!r} is {run.architecture}"
         )
     model = load_model(paths.model(selected))
-    train_xy = data.merged("train", {"affectnet": params.merged.wild_repeat})
+    train_xy = data.merged("train", {"wild": params.merged.wild_repeat})
     network, calibration = calibrate(
         model,
         run.architecture,

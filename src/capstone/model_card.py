@@ -70,7 +70,7 @@ probs = keras.models.load_model("models/fer_cnn.keras").predict(crops)
 $test_rows
 
 ${intervals_note}The `fer2013` row is the standard FER2013 PrivateTest split (models were selected on
-PublicTest). The `affectnet` row is the in-the-wild stand-in's own held-out split (colour
+PublicTest). The `wild` row is the in-the-wild stand-in's own held-out split (colour
 film stills, the faces cut out by the same function; where the detector found none, around
 the whole picture).$annotate_section
 

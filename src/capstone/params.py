@@ -7,6 +7,7 @@ and the dotted key, e.g. ``params/sample.yaml: baseline.runs[0].epochs: expected
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import re
@@ -25,6 +26,18 @@ CLASSES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "neutral", "sad
 
 #: What a video call does to a face, imitated while training (capstone.augmentation).
 Degradation = Literal["blur", "jpeg", "noise", "low_light", "cast", "downscale"]
+
+#: Keys that earlier profiles (such as ``models/fer_cnn.params.yaml``) spell the old way,
+#: read under their new names: the in-the-wild dataset was called ``affectnet`` though the
+#: shared profile's is SFEW 2.0.
+RENAMED_KEYS: dict[str, str] = {
+    "download.affectnet": "download.wild",
+    "download.sample.affectnet": "download.sample.wild",
+    "download.sample.affectnet_size": "download.sample.wild_size",
+    "download.splits.affectnet_val": "download.splits.wild_val",
+    "download.splits.affectnet_test": "download.splits.wild_test",
+    "download.splits.affectnet_group": "download.splits.wild_group",
+}
 
 #: Metadata of fields that hold a file or folder that must exist when the profile is loaded.
 MUST_EXIST = {"must_exist": True}
@@ -55,45 +68,49 @@ class SampleSpec:
 
     fer_train: int = 1400
     fer_test: int = 250
-    affectnet: int = 420
-    affectnet_size: int = 96
+    wild: int = 420
+    wild_size: int = 96
 
 
 @dataclass(frozen=True)
 class SplitSpec:
     """How the images are split; see :mod:`capstone.data.splits` for the two protocols.
 
-    ``affectnet_group`` is a regular expression on the second dataset's file names whose first
+    ``wild_group`` is a regular expression on the second dataset's file names whose first
     group names a clip or person (e.g. ``^(.+)_\\d+$`` for SFEW's ``<movie>_<clip>_<frame>``);
     images of one group stay in one split, so near-identical frames cannot leak.
     """
 
     protocol: Literal["fer2013", "seed"] = "fer2013"
     remove_leakage: bool = True
-    affectnet_val: float = 0.15
-    affectnet_test: float = 0.15
-    affectnet_group: str | None = None
+    wild_val: float = 0.15
+    wild_test: float = 0.15
+    wild_group: str | None = None
     seed_fractions: list[float] = field(default_factory=lambda: [0.7, 0.2, 0.1])
 
     def __post_init__(self) -> None:
         if len(self.seed_fractions) != 3 or abs(sum(self.seed_fractions) - 1) > 1e-6:
             raise ValueError("seed_fractions must be three numbers (train, val, test) summing to 1")
-        if not 0 <= self.affectnet_val < 1 or not 0 <= self.affectnet_test < 1:
-            raise ValueError("affectnet_val and affectnet_test must be fractions in [0, 1)")
-        if self.affectnet_group is not None:
+        if not 0 <= self.wild_val < 1 or not 0 <= self.wild_test < 1:
+            raise ValueError("wild_val and wild_test must be fractions in [0, 1)")
+        if self.wild_group is not None:
             try:
-                if re.compile(self.affectnet_group).groups < 1:
-                    raise ValueError("affectnet_group needs one capture group, e.g. ^(.+)_\\d+$")
+                if re.compile(self.wild_group).groups < 1:
+                    raise ValueError("wild_group needs one capture group, e.g. ^(.+)_\\d+$")
             except re.error as err:
-                raise ValueError(
-                    f"affectnet_group is not a valid regular expression: {err}"
-                ) from None
+                raise ValueError(f"wild_group is not a valid regular expression: {err}") from None
 
 
 @dataclass(frozen=True)
 class Download:
+    """The two datasets: ``fer2013``, and ``wild``, the in-the-wild colour faces.
+
+    ``wild`` is AffectNet-HQ in the full profile and SFEW 2.0 in the shared one; profiles
+    written before it was renamed call it ``affectnet`` (see :data:`RENAMED_KEYS`).
+    """
+
     fer2013: DatasetSource
-    affectnet: DatasetSource
+    wild: DatasetSource
     sample: SampleSpec = field(default_factory=SampleSpec)
     image_size: int = 48
     splits: SplitSpec = field(default_factory=SplitSpec)
@@ -316,7 +333,7 @@ def with_absolute_data_paths(params: Params, root: str | Path = ".") -> Params:
     """
     dl = params.download
     fixed = {}
-    for name in ("fer2013", "affectnet"):
+    for name in ("fer2013", "wild"):
         source = getattr(dl, name)
         if source.path:
             source = dataclasses.replace(source, path=str((Path(root) / source.path).resolve()))
@@ -341,7 +358,7 @@ def load(path: str | Path, root: str | Path = ".") -> Params:
         wrong type, or a file the profile names does not exist.
     """
     path = Path(path)
-    raw = read_profile(path)
+    raw = renamed_keys(read_profile(path), str(path))
     params = _build(Params, {**raw, "source_file": str(path)}, "", str(path), Path(root))
     return params
 
@@ -372,6 +389,32 @@ def read_profile(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if parent in _seen or parent == path.resolve():
         raise ParamsError(f"{path}: extends {base}, which extends it back; remove one of the two")
     return read_profile(parent, (*_seen, path.resolve())) | raw
+
+
+def renamed_keys(raw: dict[str, Any], file: str) -> dict[str, Any]:
+    """``raw`` with every key of :data:`RENAMED_KEYS` moved to its new name.
+
+    Raises
+    ------
+    ParamsError
+        If a profile gives a key under both its old and its new name.
+    """
+    raw = copy.deepcopy(raw)
+    for old, new in RENAMED_KEYS.items():
+        *parents, old_name = old.split(".")
+        section = raw
+        for name in parents:
+            section = section.get(name) if isinstance(section, dict) else None
+        if not isinstance(section, dict) or old_name not in section:
+            continue
+        new_name = new.rsplit(".", 1)[1]
+        if new_name in section:
+            raise ParamsError(
+                f"{file}: {old} and {new} are the same setting under its old and new name; "
+                f"keep {new} only"
+            )
+        section[new_name] = section.pop(old_name)
+    return raw
 
 
 def profile_yaml(params: Params) -> str:

@@ -10,7 +10,7 @@ Two sources are written as zip archives in the layouts of the real datasets:
 
 - ``fer2013.zip``: 48x48 grayscale JPEGs in Kaggle's ``train/<class>/Training_<n>.jpg`` and
   ``test/<class>/{PublicTest,PrivateTest}_<n>.jpg`` layout, with FER2013's class imbalance;
-- ``affectnet.zip``: larger colour JPEGs in ``<class>/<n>.jpg`` folders, using AffectNet's
+- ``wild.zip``: larger colour JPEGs in ``<class>/<n>.jpg`` folders, using AffectNet's
   class names (``anger`` rather than ``angry``), with no split.
 """
 

@@ -21,7 +21,7 @@ from capstone.paths import ProjectPaths
 
 
 def _local_datasets(params: Params, paths: ProjectPaths) -> list[Path]:
-    sources = (params.download.fer2013, params.download.affectnet)
+    sources = (params.download.fer2013, params.download.wild)
     return [Path(s.path) for s in sources if s.source == "local" and s.path]
 
 

@@ -42,7 +42,7 @@ def test_test_split_is_untouched_and_leaks_are_removed(quality) -> None:
 
 def test_merged_splits_are_built_with_sfew(quality) -> None:
     report, paths = quality
-    sfew = report["affectnet"]
+    sfew = report["wild"]
     assert sfew["found"] == 1260
     assert sum(sfew["counts"]["test"].values()) == 405  # SFEW's own val: different movies
     data = load_data(paths)

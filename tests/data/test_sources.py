@@ -13,7 +13,7 @@ from capstone.data import sources
 from capstone.errors import DataError
 from capstone.params import DatasetSource, SampleSpec
 
-SPEC = SampleSpec(fer_train=70, fer_test=14, affectnet=35, affectnet_size=48)
+SPEC = SampleSpec(fer_train=70, fer_test=14, wild=35, wild_size=48)
 
 
 def fetch(spec: DatasetSource, tmp_path: Path, name: str = "fer2013") -> dict:
@@ -57,7 +57,7 @@ def test_local_zip_with_pinned_checksum(tmp_path: Path) -> None:
 def test_local_folder(tmp_path: Path) -> None:
     archive = sample.write_affectnet_zip(tmp_path / "an.zip", 35, 48, seed=2)
     zipfile.ZipFile(archive).extractall(tmp_path / "an")
-    manifest = fetch(DatasetSource("local", path="an"), tmp_path, "affectnet")
+    manifest = fetch(DatasetSource("local", path="an"), tmp_path, "wild")
     assert manifest["file_count"] == len(zipfile.ZipFile(archive).namelist())
 
 

@@ -57,7 +57,7 @@ def test_own_held_out_subset_becomes_the_test_split() -> None:
     subset = ["train"] * 40 + ["val"] * 10
     paths = [f"M{i // 4}_{i // 2:03d}_{i % 2:02d}.png" for i in range(50)]
     store = make_store(np.arange(50) % 2, subset, paths)
-    spec = SplitSpec(affectnet_val=0.25, affectnet_group=r"^(.+)_\d+$")
+    spec = SplitSpec(wild_val=0.25, wild_group=r"^(.+)_\d+$")
     split = holdout_protocol(store, spec, seed=1)
     assert (split[40:] == "test").all()
     assert set(split[:40]) == {"train", "val"}
@@ -72,11 +72,10 @@ def test_seed_protocol_tests_on_the_second_dataset_and_balances_sources() -> Non
     spec = SplitSpec(protocol="seed")
     out = seed_protocol(fer, other, spec, seed=3)
     assert "test" not in set(out["fer2013"])
-    assert (out["affectnet"] == "test").sum() == 7 * 2
+    assert (out["wild"] == "test").sum() == 7 * 2
     for label in range(7):
         used = [
-            ((out[n] != "") & (s.y == label)).sum()
-            for n, s in (("fer2013", fer), ("affectnet", other))
+            ((out[n] != "") & (s.y == label)).sum() for n, s in (("fer2013", fer), ("wild", other))
         ]
         assert used[0] == used[1] - 2  # 18 from each, plus the 2 test images of the second
     again = seed_protocol(fer, other, spec, seed=3)
@@ -91,8 +90,8 @@ def test_make_splits_removes_leakage_and_saves_index_files(tmp_path: Path) -> No
     )
     other = make_store([0, 1], ["", ""])
     splits, report = make_splits(
-        {"fer2013": fer, "affectnet": other},
-        SplitSpec(affectnet_val=0.0, affectnet_test=0.5),
+        {"fer2013": fer, "wild": other},
+        SplitSpec(wild_val=0.0, wild_test=0.5),
         seed=0,
     )
     assert splits["fer2013"].tolist() == ["", "train", "val", "test"]
@@ -103,12 +102,12 @@ def test_saved_splits_are_what_later_stages_load(tmp_path: Path) -> None:
     paths = ProjectPaths(tmp_path)
     for name, writer in (
         ("fer2013", sample.write_fer2013_zip),
-        ("affectnet", sample.write_affectnet_zip),
+        ("wild", sample.write_affectnet_zip),
     ):
         archive = writer(tmp_path / f"{name}.zip", 70, 14 if name == "fer2013" else 48, seed=0)
         zipfile.ZipFile(archive).extractall(tmp_path / name)
         build_store(tmp_path / name, paths.store(name), 48, progress=False)
-    stores = {n: load_store(paths.store(n)) for n in ("fer2013", "affectnet")}
+    stores = {n: load_store(paths.store(n)) for n in ("fer2013", "wild")}
     splits, _ = make_splits(stores, SplitSpec(), seed=0)
     save_splits(paths.splits, splits)
     data = load_data(paths)
@@ -126,13 +125,13 @@ def test_merged_repeats_a_small_set_to_a_share() -> None:
         return make_store(np.arange(n) % 7, ["train"] * n)
 
     data = SplitData(
-        {"fer2013": store(90), "affectnet": store(10)},
-        {name: {"val": np.arange(n)} for name, n in (("fer2013", 90), ("affectnet", 10))},
+        {"fer2013": store(90), "wild": store(10)},
+        {name: {"val": np.arange(n)} for name, n in (("fer2013", 90), ("wild", 10))},
     )
-    repeat = data.repeats_for_share("val", "affectnet", 0.5)
-    assert repeat == {"affectnet": 9}
+    repeat = data.repeats_for_share("val", "wild", 0.5)
+    assert repeat == {"wild": 9}
     _, y = data.merged("val", repeat)
     assert len(y) == 90 + 90
-    assert data.repeats_for_share("val", "affectnet", 0.0) == {"affectnet": 1}
-    files, labels = data.files("affectnet", "val")
+    assert data.repeats_for_share("val", "wild", 0.0) == {"wild": 1}
+    files, labels = data.files("wild", "val")
     assert files[3] == "f3.png" and labels[3] == 3

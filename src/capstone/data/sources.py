@@ -90,7 +90,7 @@ def _sample_archive(name: str, sample_dir: Path, spec: SampleSpec, seed: int) ->
     path = sample_dir / f"{name}.zip"
     if name == "fer2013":
         return sample.write_fer2013_zip(path, spec.fer_train, spec.fer_test, seed)
-    return sample.write_affectnet_zip(path, spec.affectnet, spec.affectnet_size, seed)
+    return sample.write_affectnet_zip(path, spec.wild, spec.wild_size, seed)
 
 
 def _describe(path: Path) -> dict[str, Any]:

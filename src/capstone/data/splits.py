@@ -5,7 +5,7 @@ Two protocols:
 - ``fer2013`` (the literature's): FER2013 trains on *Training*, validates on *PublicTest* and
   tests on *PrivateTest*. The second dataset keeps its own held-out subset as its test split
   if it has one (SFEW's ``val``), otherwise a stratified random part; validation is carved out
-  of its training part. With ``affectnet_group`` set, images of one group (e.g. frames of one
+  of its training part. With ``wild_group`` set, images of one group (e.g. frames of one
   movie clip) always land in the same split.
 - ``seed`` (the seed project's): 10% of each class of the second dataset is the test split;
   the rest of both datasets is pooled and, per class, balanced 50/50 between the two sources
@@ -33,7 +33,7 @@ from capstone.params import CLASSES, SplitSpec
 from capstone.paths import ProjectPaths
 
 SPLITS = ("train", "val", "test")
-DATASETS = ("fer2013", "affectnet")
+DATASETS = ("fer2013", "wild")
 
 
 def fer2013_protocol(store: Store) -> np.ndarray:
@@ -88,14 +88,14 @@ def grouped_split(
 def holdout_protocol(store: Store, spec: SplitSpec, seed: int) -> np.ndarray:
     """Splits for the second dataset under the ``fer2013`` protocol."""
     rng = np.random.default_rng([seed, 1])
-    groups = groups_of(store, spec.affectnet_group)
+    groups = groups_of(store, spec.wild_group)
     own_test = np.isin(store.subset, ["val", "test"])
     if own_test.any() and (store.subset == "train").any():
         out = np.full(len(store.y), "test", dtype=object)
         train = ~own_test
-        out[train] = grouped_split(store.y[train], groups[train], {"val": spec.affectnet_val}, rng)
+        out[train] = grouped_split(store.y[train], groups[train], {"val": spec.wild_val}, rng)
         return out.astype(str)
-    fractions = {"test": spec.affectnet_test, "val": spec.affectnet_val}
+    fractions = {"test": spec.wild_test, "val": spec.wild_val}
     return grouped_split(store.y, groups, fractions, rng)
 
 
@@ -105,14 +105,14 @@ def seed_protocol(fer: Store, other: Store, spec: SplitSpec, seed: int) -> dict[
     train_f, val_f, test_f = spec.seed_fractions
     out = {
         "fer2013": np.full(len(fer.y), "", dtype=object),
-        "affectnet": np.full(len(other.y), "", dtype=object),
+        "wild": np.full(len(other.y), "", dtype=object),
     }
     for label in range(len(CLASSES)):
         theirs = rng.permutation(np.flatnonzero(other.y == label))
         n_test = round(test_f * len(theirs))
-        out["affectnet"][theirs[:n_test]] = "test"
+        out["wild"][theirs[:n_test]] = "test"
         pools = {
-            "affectnet": theirs[n_test:],
+            "wild": theirs[n_test:],
             "fer2013": rng.permutation(np.flatnonzero(fer.y == label)),
         }
         k = min(len(p) for p in pools.values())
@@ -132,11 +132,11 @@ def make_splits(
     ``{dataset: {"leakage_removed": {...}, "counts": {split: {class: n}}}}``.
     """
     if spec.protocol == "seed":
-        splits = seed_protocol(stores["fer2013"], stores["affectnet"], spec, seed)
+        splits = seed_protocol(stores["fer2013"], stores["wild"], spec, seed)
     else:
         splits = {
             "fer2013": fer2013_protocol(stores["fer2013"]),
-            "affectnet": holdout_protocol(stores["affectnet"], spec, seed),
+            "wild": holdout_protocol(stores["wild"], spec, seed),
         }
     report = {}
     for name in splits:

@@ -71,7 +71,9 @@ def tests(session: nox.Session) -> None:
     """Run the test suite, including a smoke run of the whole pipeline on a tiny sample."""
     _install(session, "test")
     _chromium(session)
-    session.run("pytest", *session.posargs)
+    # A worker per core, each test file on one worker, the slow files first (tests/conftest.py)
+    xdist = ["--numprocesses=auto", "--dist=loadfile", "--no-loadscope-reorder"]
+    session.run("pytest", *xdist, *session.posargs)
 
 
 @nox.session

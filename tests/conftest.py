@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import fcntl
+import json
 import os
+import re
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -22,11 +28,36 @@ settings.register_profile("thorough", max_examples=600)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the slow files first: under pytest-xdist (``-n``, ``--dist loadfile``) they then
+    start at once on one worker while the other workers take the rest."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def _property_cases() -> dict[str, int]:
+    robustness = sys.modules.get("test_robustness")
+    return dict(robustness.RAN) if robustness else {}
+
+
+#: Property-based cases counted by the pytest-xdist workers, as they finish.
+WORKER_CASES: dict[str, int] = {}
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if hasattr(session.config, "workeroutput"):  # a pytest-xdist worker: tell the controller
+        session.config.workeroutput["property_cases"] = _property_cases()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    for name, n in getattr(node, "workeroutput", {}).get("property_cases", {}).items():
+        WORKER_CASES[name] = WORKER_CASES.get(name, 0) + n
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     """Print how many generated cases each boundary's property tests ran."""
-    robustness = sys.modules.get("test_robustness")
-    if robustness and robustness.RAN:
-        ran = robustness.RAN
+    ran = _property_cases() or WORKER_CASES
+    if ran:
         rows = ", ".join(f"{name} {n:,}" for name, n in sorted(ran.items()))
         terminalreporter.write_line(f"property-based cases: {sum(ran.values()):,} ({rows})")
 
@@ -38,6 +69,27 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 @pytest.fixture
 def repo() -> Path:
     return REPO
+
+
+def once_per_run(
+    factory: pytest.TempPathFactory, name: str, build: Callable[[Path], Any]
+) -> tuple[Path, Any]:
+    """A folder called ``name`` and ``build(folder)``'s result (JSON), made once per test run.
+
+    Under pytest-xdist the workers of one run share the folder: the first to ask builds it
+    while the others wait for it, then read the result back.
+    """
+    base = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above each worker's own
+    folder, result = base / name, base / f"{name}.json"
+    with (base / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not result.is_file():
+            shutil.rmtree(folder, ignore_errors=True)  # a build that failed before
+            folder.mkdir()
+            result.write_text(json.dumps(build(folder)))
+    return folder, json.loads(result.read_text())
 
 
 @pytest.fixture(scope="session")
@@ -59,8 +111,12 @@ def shared_project(tmp_path_factory: pytest.TempPathFactory):
     dl = params.download
     wild = dataclasses.replace(dl.wild, crop="haar")
     params = dataclasses.replace(params, download=dataclasses.replace(dl, wild=wild))
-    paths = ProjectPaths(tmp_path_factory.mktemp("shared"))
-    return prepare.run(params, paths, progress=False), paths
+    folder, quality = once_per_run(
+        tmp_path_factory,
+        "shared",
+        lambda folder: prepare.run(params, ProjectPaths(folder), progress=False),
+    )
+    return quality, ProjectPaths(folder)
 
 
 @pytest.fixture
@@ -81,6 +137,44 @@ def run_capstone(*args: str, env: dict[str, str] | None = None, timeout: int = 9
         check=False,
         timeout=timeout,
     )
+
+
+def run_pipeline(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``capstone pipeline`` on the tiny profile in the project folder ``project``."""
+    return run_capstone("pipeline", "--root", str(project), "--params", "params/tiny.yaml", *args)
+
+
+def statuses(stdout: str) -> dict[str, str]:
+    """Each stage a pipeline run printed, and whether it ``ran`` or was ``skipped``."""
+    found = re.findall(r"\] (\w+): (up to date|running)", stdout)
+    return {stage: "ran" if what == "running" else "skipped" for stage, what in found}
+
+
+def new_project(root: Path) -> Path:
+    """A project folder at ``root`` with the notebooks, the book and the tiny profile."""
+    shutil.copytree(REPO / "notebooks", root / "notebooks")
+    shutil.copytree(REPO / "book", root / "book", ignore=shutil.ignore_patterns("_build"))
+    (root / "params").mkdir()
+    shutil.copy(REPO / "tests/fixtures/tiny.yaml", root / "params/tiny.yaml")
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_project(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """A project where the whole pipeline ran once on the tiny profile, and that run.
+
+    Made once per test run, for the tests that only read its results; a test that changes
+    the project works on a copy of it.
+    """
+
+    def build(root: Path) -> dict[str, Any]:
+        proc = run_pipeline(new_project(root))
+        return {"returncode": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}
+
+    root, run = once_per_run(tmp_path_factory, "tiny", build)
+    return root, subprocess.CompletedProcess(["capstone", "pipeline"], **run)
 
 
 @pytest.fixture

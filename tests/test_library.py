@@ -144,7 +144,7 @@ def test_a_worker_that_dies_mid_recording_leaves_the_earlier_outputs_whole(
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": 0}),  # report, not retry
         distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):

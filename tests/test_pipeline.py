@@ -9,34 +9,20 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
 import shutil
-import signal
 import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
 import yaml
-from conftest import run_capstone
+from conftest import run_pipeline, statuses
 
 from capstone import metrics_schema, pipeline
 from capstone.stages import NAMES as STAGES
 
 pytestmark = pytest.mark.slow
-
-
-def run_pipeline(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_capstone("pipeline", "--root", str(project), "--params", "params/tiny.yaml", *args)
-
-
-def statuses(stdout: str) -> dict[str, str]:
-    found = re.findall(r"\] (\w+): (up to date|running)", stdout)
-    return {stage: "ran" if what == "running" else "skipped" for stage, what in found}
 
 
 def edit_params(project: Path, edit) -> None:
@@ -46,17 +32,10 @@ def edit_params(project: Path, edit) -> None:
     path.write_text(yaml.safe_dump(data))
 
 
-@pytest.fixture(scope="module")
-def project(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    repo = Path(__file__).resolve().parents[1]
-    root = tmp_path_factory.mktemp("project")
-    shutil.copytree(repo / "notebooks", root / "notebooks")
-    shutil.copytree(repo / "book", root / "book", ignore=shutil.ignore_patterns("_build"))
-    (root / "params").mkdir()
-    shutil.copy(repo / "tests/fixtures/tiny.yaml", root / "params/tiny.yaml")
-    return root, run_pipeline(root)
+@pytest.fixture
+def project(tiny_project) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """The tiny profile's finished project, shared by every test of the run: read it only."""
+    return tiny_project
 
 
 def copy_of(project, tmp_path: Path) -> Path:
@@ -150,7 +129,7 @@ def test_corrupted_artefact_is_detected_and_rebuilt(project, tmp_path) -> None:
     root = copy_of(project, tmp_path)
     metrics = root / "build/evaluation/metrics.json"
     metrics.write_text("{}")
-    proc = run_pipeline(root, "--no-book")
+    proc = run_pipeline(root, "--to", "evaluation")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert statuses(proc.stdout)["evaluation"] == "ran"
     assert "models" in metrics.read_text()
@@ -227,89 +206,3 @@ def test_book_pages_show_their_figures_in_a_browser(project) -> None:
                     assert target.exists(), f"{path.name}: broken link {href}"
         browser.close()
     assert images_seen >= 10
-
-
-def start_and_kill(root: Path, stage: str, sig: int) -> subprocess.CompletedProcess[str]:
-    """Start the pipeline, wait until ``stage`` is running its notebook, then send ``sig``.
-
-    The kill comes when the stage starts training a model, or at the latest 6 seconds after
-    the stage started. SIGINT is repeated every 3 seconds until the run stops, as a user
-    would press Ctrl-C again.
-    """
-    command = [sys.executable, "-m", "capstone.cli", "pipeline", "--root", str(root)]
-    proc = subprocess.Popen(
-        [*command, "--params", "params/tiny.yaml", "--no-book"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
-    seen, started_at = [], None
-    while proc.poll() is None:
-        try:
-            line = lines.get(timeout=0.5)
-        except queue.Empty:
-            line = ""
-        seen.append(line)
-        if started_at is None and f"{stage}: running" in line:
-            started_at = time.monotonic()
-        if started_at and (": phase 1/" in line or time.monotonic() - started_at > 6):
-            break
-    assert proc.poll() is None, f"the run ended before {stage} could be interrupted"
-    for _ in range(5):
-        os.killpg(proc.pid, sig)
-        try:
-            proc.wait(timeout=3)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    _, err = proc.communicate(timeout=120)
-    time.sleep(0.5)
-    while not lines.empty():
-        seen.append(lines.get())
-    return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(seen), err)
-
-
-def without_speed(metrics: dict) -> dict:
-    """``metrics.json`` without the timing figures, which vary from run to run."""
-    for entry in metrics["models"].values():
-        entry.pop("speed", None)
-        (entry.get("calibration", {}).get("head_refit") or {}).pop("seconds", None)
-    return metrics
-
-
-def test_killed_runs_resume_from_the_last_completed_stage(tmp_path: Path, project) -> None:
-    repo = Path(__file__).resolve().parents[1]
-    root = tmp_path / "project"
-    shutil.copytree(repo / "notebooks", root / "notebooks")
-    shutil.copytree(repo / "book", root / "book", ignore=shutil.ignore_patterns("_build"))
-    (root / "params").mkdir()
-    shutil.copy(repo / "tests/fixtures/tiny.yaml", root / "params/tiny.yaml")
-
-    interrupted = start_and_kill(root, "baseline", signal.SIGINT)  # Ctrl-C during training
-    assert interrupted.returncode != 0
-    assert "completed stages are kept" in interrupted.stderr
-    assert (root / "build/eda/.done.json").is_file()
-    assert not (root / "build/baseline/.done.json").exists()
-
-    killed = start_and_kill(root, "merged", signal.SIGKILL)  # no chance to clean up
-    assert killed.returncode == -signal.SIGKILL
-    assert statuses(killed.stdout)["eda"] == "skipped"
-    assert (root / "build/baseline/.done.json").is_file()
-    assert not (root / "build/merged/.done.json").exists()
-
-    resumed = run_pipeline(root, "--no-book")
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert statuses(resumed.stdout) == {
-        **dict.fromkeys(["download", "eda", "baseline"], "skipped"),
-        **dict.fromkeys(["merged", "evaluation", "demo"], "ran"),
-    }
-    assert not list(root.rglob("*.part*"))
-
-    # Determinism: this interrupted, resumed run and the module's uninterrupted one used the
-    # same profile and seed, in different processes and folders: identical metrics.
-    first = json.loads((project[0] / "build/evaluation/metrics.json").read_text())
-    again = json.loads((root / "build/evaluation/metrics.json").read_text())
-    assert without_speed(again) == without_speed(first)

@@ -293,7 +293,7 @@ def _results(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: two runs at once must not clash on 8787
             env=one_thread,
         )
     try:

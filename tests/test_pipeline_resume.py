@@ -1,0 +1,104 @@
+"""A pipeline run interrupted by Ctrl-C, then killed outright, resumes where it stopped.
+
+Its own run, in a folder of its own, so that it can go on beside the tests that read the
+tiny profile's finished project; at the end it compares its metrics with that project's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import new_project, run_pipeline, statuses
+
+pytestmark = pytest.mark.slow
+
+
+def start_and_kill(root: Path, stage: str, sig: int) -> subprocess.CompletedProcess[str]:
+    """Start the pipeline, wait until ``stage`` is running its notebook, then send ``sig``.
+
+    The kill comes when the stage starts training a model, or at the latest 6 seconds after
+    the stage started. SIGINT is repeated every 3 seconds until the run stops, as a user
+    would press Ctrl-C again.
+    """
+    command = [sys.executable, "-m", "capstone.cli", "pipeline", "--root", str(root)]
+    proc = subprocess.Popen(
+        [*command, "--params", "params/tiny.yaml", "--no-book"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
+    seen, started_at = [], None
+    while proc.poll() is None:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            line = ""
+        seen.append(line)
+        if started_at is None and f"{stage}: running" in line:
+            started_at = time.monotonic()
+        if started_at and (": phase 1/" in line or time.monotonic() - started_at > 6):
+            break
+    assert proc.poll() is None, f"the run ended before {stage} could be interrupted"
+    for _ in range(5):
+        os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=3)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    _, err = proc.communicate(timeout=120)
+    time.sleep(0.5)
+    while not lines.empty():
+        seen.append(lines.get())
+    return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(seen), err)
+
+
+def without_speed(metrics: dict) -> dict:
+    """``metrics.json`` without the timing figures, which vary from run to run."""
+    for entry in metrics["models"].values():
+        entry.pop("speed", None)
+        (entry.get("calibration", {}).get("head_refit") or {}).pop("seconds", None)
+    return metrics
+
+
+def test_killed_runs_resume_from_the_last_completed_stage(tmp_path: Path, request) -> None:
+    root = new_project(tmp_path / "project")
+
+    interrupted = start_and_kill(root, "baseline", signal.SIGINT)  # Ctrl-C during training
+    assert interrupted.returncode != 0
+    assert "completed stages are kept" in interrupted.stderr
+    assert (root / "build/eda/.done.json").is_file()
+    assert not (root / "build/baseline/.done.json").exists()
+
+    killed = start_and_kill(root, "merged", signal.SIGKILL)  # no chance to clean up
+    assert killed.returncode == -signal.SIGKILL
+    assert statuses(killed.stdout)["eda"] == "skipped"
+    assert (root / "build/baseline/.done.json").is_file()
+    assert not (root / "build/merged/.done.json").exists()
+
+    resumed = run_pipeline(root, "--no-book")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert statuses(resumed.stdout) == {
+        **dict.fromkeys(["download", "eda", "baseline"], "skipped"),
+        **dict.fromkeys(["merged", "evaluation", "demo"], "ran"),
+    }
+    assert not list(root.rglob("*.part*"))
+
+    # Determinism: this interrupted, resumed run and the module's uninterrupted one used the
+    # same profile and seed, in different processes and folders: identical metrics.
+    project, _ = request.getfixturevalue("tiny_project")  # asked for last: both runs at once
+    first = json.loads((project / "build/evaluation/metrics.json").read_text())
+    again = json.loads((root / "build/evaluation/metrics.json").read_text())
+    assert without_speed(again) == without_speed(first)

@@ -8,7 +8,6 @@ import pytest
 
 from capstone import training
 from capstone.artefacts import read_json
-from capstone.errors import CapstoneError
 from capstone.params import Phase, TrainRun
 from capstone.training import (
     build_model,
@@ -16,7 +15,6 @@ from capstone.training import (
     class_weights,
     native_bf16,
     select_best,
-    selected,
     train,
     training_dataset,
 )
@@ -50,13 +48,6 @@ def test_train_writes_model_history_and_card(tmp_path: Path) -> None:
     assert (tmp_path / "tiny.keras").is_file()
     assert (tmp_path / "tiny.json").is_file()
     assert not list(tmp_path.glob("*.part*"))  # no temporary checkpoint left behind
-
-
-def test_selected_reads_the_pick_and_names_the_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(CapstoneError, match=r"selected\.json is missing.*--to merged"):
-        selected(tmp_path)
-    select_best(tmp_path, {"a": 0.61, "b": 0.64})
-    assert selected(tmp_path) == "b"
 
 
 def test_select_best_keeps_the_best_on_validation(tmp_path: Path) -> None:

@@ -110,9 +110,9 @@ class CalibrationRecord:
             )
         if version == 0:
             data = _BEFORE_VERSION_1 | data
-        fields = {f.name for f in dataclasses.fields(cls)} - {"version"}
-        missing = sorted(f for f in fields if f not in data and f not in _DEFAULTED)
-        unknown = sorted(set(data) - fields)
+        fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "version"}
+        missing = sorted(n for n, f in fields.items() if n not in data and _required(f))
+        unknown = sorted(set(data) - set(fields))
         if missing or unknown:
             raise CapstoneError(
                 f"{source}: calibration record has missing keys {missing} or unknown keys "
@@ -130,7 +130,8 @@ class CalibrationRecord:
             raise CapstoneError(f"{source}: calibration record does not read ({err})") from None
 
 
-_DEFAULTED = {"tta_flip", "tta_shift", "head_refit", "class_offsets_heldout", "validation_faces"}
+def _required(field: dataclasses.Field) -> bool:
+    return field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
 
 
 def steps_table(record: CalibrationRecord) -> list[tuple[str, dict[str, float]]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from capstone import faces, provenance, training
+from capstone import faces, provenance
 from capstone.artefacts import atomic_path, read_json, sha256_file, write_json
 from capstone.calibration import calibrate
 from capstone.calibration_record import CalibrationRecord
@@ -35,7 +35,7 @@ def finish(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
     fitted on validation repeated to half in-the-wild, the offsets raised held-out macro-F1
     from 0.624 to 0.663 and then lowered both test sets). The test sets are scored afterwards.
     """
-    selected = training.selected(paths.stage("merged"))
+    selected = paths.selected()
     run = params.run(selected)
     if run.architecture != "compact_cnn":
         raise CapstoneError(

@@ -23,6 +23,9 @@ from capstone.errors import ParamsError
 
 CLASSES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 
+#: The datasets, by their key under ``download`` (:class:`Download`).
+DATASETS: tuple[str, ...] = ("fer2013", "wild")
+
 
 #: What a video call does to a face, imitated while training (capstone.augmentation).
 Degradation = Literal["blur", "jpeg", "noise", "low_light", "cast", "downscale"]
@@ -333,7 +336,7 @@ def with_absolute_data_paths(params: Params, root: str | Path = ".") -> Params:
     """
     dl = params.download
     fixed = {}
-    for name in ("fer2013", "wild"):
+    for name in DATASETS:
         source = getattr(dl, name)
         if source.path:
             source = dataclasses.replace(source, path=str((Path(root) / source.path).resolve()))

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from capstone.errors import CapstoneError
+
 
 @dataclass(frozen=True)
 class ProjectPaths:
@@ -66,7 +68,8 @@ class ProjectPaths:
         ``final`` (the evaluation stage's), ``selected`` (the merged stage's pick), or a run
         of the baseline or merged stage.
 
-        Raises ``FileNotFoundError`` naming the places it looked.
+        Raises ``FileNotFoundError`` naming the places it looked (and :class:`CapstoneError`
+        for ``selected`` before the merged stage has picked one).
         """
         if name == "released":
             from capstone.inference import released_model  # numpy: only when asked
@@ -75,12 +78,7 @@ class ProjectPaths:
         if name == "final":
             return self.stage("evaluation") / "final.keras"
         if name == "selected":
-            picked = self.stage("merged") / "selected.json"
-            if not picked.is_file():
-                raise FileNotFoundError(
-                    f"{picked} is missing: no model has been picked yet; run the merged stage"
-                )
-            name = json.loads(picked.read_text(encoding="utf-8"))["selected"]
+            name = self.selected()
         places = [self.stage(stage) / f"{name}.keras" for stage in ("merged", "baseline")]
         for path in places:
             if path.is_file():
@@ -89,6 +87,16 @@ class ProjectPaths:
             f"no model called {name!r}: looked for {', '.join(map(str, places))}; "
             "is it one of the runs of the baseline or merged stage in the params?"
         )
+
+    def selected(self) -> str:
+        """The name of the run the merged stage picked (its ``selected.json``)."""
+        path = self.stage("merged") / "selected.json"
+        if not path.is_file():
+            raise CapstoneError(
+                f"{path} is missing: no model has been picked here yet. Run the merged stage first "
+                "(`capstone pipeline --params <profile> --to merged`)."
+            )
+        return json.loads(path.read_text(encoding="utf-8"))["selected"]
 
     def store(self, dataset: str) -> Path:
         """The processed array store of ``dataset``."""

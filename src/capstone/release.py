@@ -8,7 +8,6 @@ and its record ``final.json``, written by :func:`capstone.finishing.finish`) int
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
@@ -43,9 +42,9 @@ def publish(paths: ProjectPaths, params: Params, dest: str | Path | None = None)
     record["size_bytes"] = (src / "final.keras").stat().st_size
     with atomic_path(dest / f"{MODEL_NAME}.keras") as tmp:
         shutil.copyfile(src / "final.keras", tmp)
-    profile = profile_yaml(params)  # whole: what it extends and its defaults written out
-    record["params_sha256"] = hashlib.sha256(profile.encode()).hexdigest()
-    write_text(dest / f"{MODEL_NAME}.params.yaml", profile)
+    profile = dest / f"{MODEL_NAME}.params.yaml"
+    write_text(profile, profile_yaml(params))  # whole: what it extends and its defaults
+    record["params_sha256"] = sha256_file(profile)
     write_json(dest / f"{MODEL_NAME}.json", record)
     write_text(dest / "README.md", model_card(record))
     return dest / f"{MODEL_NAME}.keras"

@@ -26,10 +26,9 @@ import numpy as np
 import pandas as pd
 
 from capstone import provenance
-from capstone.artefacts import atomic_path, read_json, write_json
+from capstone.artefacts import atomic_path, write_json
 from capstone.augmentation import augmenter
 from capstone.data.batches import ImageBatches, to_dataset
-from capstone.errors import CapstoneError
 from capstone.models import INPUT_SHAPE, build
 from capstone.params import CLASSES, Phase, TrainRun
 from capstone.paths import ProjectPaths
@@ -430,14 +429,3 @@ def select_best(out_dir: str | Path, scores: dict[str, float]) -> dict[str, Any]
     selected = {"selected": best, "val_accuracy": {n: float(v) for n, v in scores.items()}}
     write_json(Path(out_dir) / "selected.json", selected)
     return selected
-
-
-def selected(out_dir: str | Path) -> str:
-    """The name of the model :func:`select_best` picked in ``out_dir``."""
-    path = Path(out_dir) / "selected.json"
-    if not path.is_file():
-        raise CapstoneError(
-            f"{path} is missing: no model has been picked here yet. Run the merged stage first "
-            "(`capstone pipeline --params <profile> --to merged`)."
-        )
-    return read_json(path)["selected"]

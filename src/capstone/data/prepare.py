@@ -13,9 +13,9 @@ import numpy as np
 from capstone.artefacts import write_json
 from capstone.data import sources
 from capstone.data.clean import duplicate_report
-from capstone.data.splits import DATASETS, make_splits, save_splits
+from capstone.data.splits import make_splits, save_splits
 from capstone.data.store import Store, build_store, load_store
-from capstone.params import Params
+from capstone.params import DATASETS, Params
 from capstone.paths import ProjectPaths
 
 

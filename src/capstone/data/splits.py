@@ -29,11 +29,10 @@ from capstone.artefacts import atomic_path
 from capstone.data.clean import leaked
 from capstone.data.store import Store, load_store
 from capstone.errors import DataError
-from capstone.params import CLASSES, SplitSpec
+from capstone.params import CLASSES, DATASETS, SplitSpec
 from capstone.paths import ProjectPaths
 
 SPLITS = ("train", "val", "test")
-DATASETS = ("fer2013", "wild")
 
 
 def fer2013_protocol(store: Store) -> np.ndarray:

@@ -62,6 +62,7 @@ def test_first_run_executes_every_stage_and_builds_the_book(project) -> None:
         text = page.read_text()
         assert "WARNING:tensorflow" not in text, f"{page.name} shows TensorFlow's notes"
         assert "tag_hide-input" in text, f"{page.name} shows its set-up cell"
+        assert 'params/sample.yaml"' not in text, f"{page.name} shows the default params"
     metrics = json.loads((root / "build/evaluation/metrics.json").read_text())
     metrics_schema.validate(metrics)
     assert {"majority class", "seed_cnn", "final"} <= set(metrics["models"])

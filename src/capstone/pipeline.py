@@ -305,6 +305,7 @@ def _run_stage(
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+    fold_parameter_cells(partial)
     partial.replace(final)
     outputs = {
         p.relative_to(paths.root).as_posix(): sha256_file(p) for p in outputs_of(paths, stage)
@@ -320,6 +321,21 @@ def _run_stage(
     }
     write_json(out_dir / MARKER, marker)
     return marker
+
+
+def fold_parameter_cells(notebook: Path) -> None:
+    """Tag an executed notebook's parameters cells for the book: the notebook's defaults,
+    which the run replaced, are removed, and the values it ran with are folded away."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "parameters" in tags:
+            tags.append("remove-cell")
+        elif "injected-parameters" in tags:
+            tags.append("hide-input")
+    nbformat.write(nb, notebook)
 
 
 def build_book(paths: ProjectPaths, params: Params) -> Path:

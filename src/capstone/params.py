@@ -344,7 +344,7 @@ def with_absolute_data_paths(params: Params, root: str | Path = ".") -> Params:
     return dataclasses.replace(params, download=dataclasses.replace(dl, **fixed))
 
 
-def load(path: str | Path, root: str | Path = ".") -> Params:
+def load(path: str | Path, root: str | Path = ".", *, check_files: bool = True) -> Params:
     """Read and validate the params profile at ``path``.
 
     Parameters
@@ -353,6 +353,10 @@ def load(path: str | Path, root: str | Path = ".") -> Params:
         The YAML file, e.g. ``params/sample.yaml``.
     root
         The project folder that relative data paths inside the profile are resolved against.
+    check_files
+        Whether the files the profile names (local datasets, networks to adopt) must exist.
+        ``False`` reads a profile's recipe on a machine without its data, e.g. to compare
+        two profiles; a stage that reads the files still needs them.
 
     Raises
     ------
@@ -362,8 +366,8 @@ def load(path: str | Path, root: str | Path = ".") -> Params:
     """
     path = Path(path)
     raw = renamed_keys(read_profile(path), str(path))
-    params = _build(Params, {**raw, "source_file": str(path)}, "", str(path), Path(root))
-    return params
+    checked_root = Path(root) if check_files else None
+    return _build(Params, {**raw, "source_file": str(path)}, "", str(path), checked_root)
 
 
 def read_profile(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -426,8 +430,11 @@ def profile_yaml(params: Params) -> str:
     return header + yaml.safe_dump(params.to_dict(), sort_keys=False)
 
 
-def _build(cls: type, data: Any, key: str, file: str, root: Path) -> Any:
-    """Recursively turn ``data`` into an instance of dataclass ``cls``, checking every value."""
+def _build(cls: type, data: Any, key: str, file: str, root: Path | None) -> Any:
+    """Recursively turn ``data`` into an instance of dataclass ``cls``, checking every value.
+
+    Files and folders the profile names must exist under ``root``; ``None`` leaves them unchecked.
+    """
     where = f"{file}: {key or 'top level'}"
     if not isinstance(data, dict):
         raise ParamsError(f"{where}: expected a mapping, got {_show(data)}")
@@ -452,7 +459,7 @@ def _build(cls: type, data: Any, key: str, file: str, root: Path) -> Any:
                 raise ParamsError(f"{file}: missing required key {sub!r}")
             continue
         value = _check(hints[name], data[name], sub, file, root)
-        if f.metadata.get("must_exist"):
+        if f.metadata.get("must_exist") and root is not None:
             for item in value if isinstance(value, list) else [value]:
                 if item is not None and not (root / item).exists():
                     raise ParamsError(
@@ -466,7 +473,7 @@ def _build(cls: type, data: Any, key: str, file: str, root: Path) -> Any:
         raise ParamsError(f"{where}: {err}") from None
 
 
-def _check(hint: Any, value: Any, key: str, file: str, root: Path) -> Any:
+def _check(hint: Any, value: Any, key: str, file: str, root: Path | None) -> Any:
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, key, file, root)

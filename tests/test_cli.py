@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from matplotlib import cbook
 
 from capstone.annotation import load_image
+from capstone.cli import main
+from capstone.formats import MEDIA_SUFFIXES
 from capstone.models import compact_cnn
 from capstone.synthetic_calls import HOPPER_FACE, gallery, write_recording
 
@@ -63,8 +67,6 @@ def test_an_unwritable_output_folder_is_a_clear_error(tmp_path: Path, capstone_c
 def test_a_missing_optional_detector_is_a_clear_error(monkeypatch) -> None:
     import sys
 
-    import pytest
-
     from capstone import faces
     from capstone.errors import CapstoneError
 
@@ -108,7 +110,6 @@ def test_options_out_of_range_are_usage_errors(tmp_path: Path, capstone_cli) -> 
 
 
 def test_a_folder_or_an_unreadable_video_leaves_nothing_behind(tmp_path: Path) -> None:
-    from capstone.cli import main
 
     (tmp_path / "shots").mkdir()
     (tmp_path / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(100))
@@ -123,7 +124,6 @@ def test_an_unexpected_error_on_one_input_is_reported_and_the_others_go_on(
     tmp_path: Path, monkeypatch, capsys
 ) -> None:
     from capstone import library
-    from capstone.cli import main
 
     hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     for name in ("first.png", "second.png"):
@@ -147,7 +147,6 @@ def test_an_unexpected_error_on_one_input_is_reported_and_the_others_go_on(
 
 
 def test_the_use_decides_whose_expressions_are_read(tmp_path: Path, capsys) -> None:
-    from capstone.cli import main
 
     hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     cv2.imwrite(str(tmp_path / "call.png"), gallery(hopper, HOPPER_FACE, 2)[0])
@@ -166,3 +165,12 @@ def test_the_use_decides_whose_expressions_are_read(tmp_path: Path, capsys) -> N
     out = tmp_path / "research"
     assert main(["annotate", *args, str(out), *call, "--use", "research"]) == 2
     assert "this is a work call" in capsys.readouterr().err and not out.exists()
+
+
+def test_the_help_names_every_format_annotate_accepts(capsys) -> None:
+    """The help is written from the list the code accepts, so the two cannot drift apart."""
+    with pytest.raises(SystemExit):
+        main(["annotate", "--help"])
+    helped = " ".join(capsys.readouterr().out.split())  # argparse wraps the lines
+    named = set(re.findall(r"\b(\w+)[,)]", helped.split("inputs", 2)[2].split("options:")[0]))
+    assert {suffix.lstrip(".") for suffix in MEDIA_SUFFIXES} <= named

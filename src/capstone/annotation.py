@@ -20,12 +20,12 @@ from capstone.artefacts import atomic_path, write_json
 from capstone.call_info import DEFAULT_USE, CallInfo, check_use, use_lines, use_record
 from capstone.errors import CapstoneError
 from capstone.faces import Detection, crop_face, detect
+from capstone.formats import IMAGE_SUFFIXES, listed
 from capstone.inference import predict
 from capstone.params import CLASSES
 from capstone.synthetic_calls import place
 
 MAX_PIXELS = 40_000_000  # larger images are refused rather than exhausting memory
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
 
 class MediaError(CapstoneError):
@@ -45,7 +45,7 @@ def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     path = Path(path)
     check_input_file(path)
     if path.suffix.lower() not in IMAGE_SUFFIXES:
-        raise MediaError(f"{path}: not an image ({', '.join(IMAGE_SUFFIXES)} are supported)")
+        raise MediaError(f"{path}: not an image ({listed(IMAGE_SUFFIXES)} are supported)")
     too_large = f"{path}: image larger than {max_pixels:,} pixels; downscale it first"
     try:  # read only the header first: refuse decompression bombs before decoding
         with warnings.catch_warnings():

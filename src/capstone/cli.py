@@ -21,6 +21,7 @@ from typing import Any
 
 from capstone.call_info import DEFAULT_USE, USES
 from capstone.errors import CapstoneError
+from capstone.formats import IMAGE_SUFFIXES, VIDEO_SUFFIXES, listed
 from capstone.stages import NAMES as STAGES
 
 
@@ -62,8 +63,8 @@ def _parser() -> argparse.ArgumentParser:
         "inputs",
         nargs="+",
         type=Path,
-        help="images (png, jpg, webp), videos (mp4, mov, webm, mkv), and folders of them "
-        "(searched recursively)",
+        help=f"images ({listed(IMAGE_SUFFIXES)}), videos ({listed(VIDEO_SUFFIXES)}), and "
+        "folders of them (searched recursively)",
     )
     ann.add_argument(
         "--fps",

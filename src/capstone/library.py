@@ -30,14 +30,14 @@ from typing import Any
 
 import pandas as pd
 
-from capstone.annotation import IMAGE_SUFFIXES, annotate_image, output_names
+from capstone.annotation import annotate_image, output_names
 from capstone.artefacts import read_json, sha256_file, sha256_json, write_json
 from capstone.call_info import DEFAULT_USE, CallInfo
 from capstone.call_store import CallStore
 from capstone.errors import CapstoneError
-from capstone.video import VIDEO_SUFFIXES, annotate_video
+from capstone.formats import IMAGE_SUFFIXES, MEDIA_SUFFIXES, listed
+from capstone.video import annotate_video
 
-MEDIA_SUFFIXES = (*IMAGE_SUFFIXES, *VIDEO_SUFFIXES)
 PARTIAL = ".partial"  # where recordings are annotated until they are complete
 
 
@@ -179,7 +179,7 @@ def _annotated(job: Job, out: Path, settings: Settings) -> dict[str, Any]:
     model = cached_model(settings.model)
     if job.path.suffix.lower() not in MEDIA_SUFFIXES:
         raise CapstoneError(
-            f"{job.path}: not an image or a video; supported: {', '.join(MEDIA_SUFFIXES)}"
+            f"{job.path}: not an image or a video; supported: {listed(MEDIA_SUFFIXES)}"
         )
     common = {"call": settings.call, "use": settings.use, **settings.options}
     if job.path.suffix.lower() in IMAGE_SUFFIXES:

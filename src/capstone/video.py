@@ -49,7 +49,6 @@ SMOOTH_S = 5.0  # seconds of the rolling mean the moments and figures are read f
 MIN_REACTION = 0.05  # summary.md leaves out reaction moments that changed less than this
 NEAR_FRAMES = 120  # thumbnails this many frames ahead are read on to, farther ones sought
 SCENE_CUT = 12.0  # mean change of a 64x36 grayscale glance (0-255) that means a new layout
-VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".mkv", ".avi")
 PROB_COLUMNS = [f"p_{c}" for c in CLASSES]
 
 

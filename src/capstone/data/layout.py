@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 
 from capstone.errors import DataError
+from capstone.formats import IMAGE_SUFFIXES
 from capstone.params import CLASSES
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
 FER2013_SUBSETS = ("Training", "PublicTest", "PrivateTest")
 
 #: Folder names seen in facial-expression datasets, mapped to our class names.

@@ -202,11 +202,23 @@ def _check_contract(model: Any, path: Path) -> None:
 
 
 def released_model(root: str | Path = ".") -> Path:
-    """The released model file: ``models/fer_cnn.keras`` under ``root``, else in the source tree."""
-    here = Path(root) / "models" / f"{MODEL_NAME}.keras"
-    if here.is_file():
-        return here
-    return Path(__file__).resolve().parents[2] / "models" / f"{MODEL_NAME}.keras"
+    """The released model file, ``fer_cnn.keras``.
+
+    A project's own ``models/`` under ``root`` comes first; else the copy installed with the
+    package (``pip install``: ``models/`` travels as ``capstone/released_model/``), else the
+    source tree's ``models/`` (an editable install or a clone on the path).
+    """
+    for folder in (
+        Path(root) / "models",
+        Path(__file__).resolve().parent / "released_model",
+        Path(__file__).resolve().parents[2] / "models",
+    ):
+        if (folder / f"{MODEL_NAME}.keras").is_file():
+            return folder / f"{MODEL_NAME}.keras"
+    raise ModelError(
+        f"the released model {MODEL_NAME}.keras is missing: neither {Path(root) / 'models'} nor "
+        "the installed package has it. Reinstall the package, or give a model with --model."
+    )
 
 
 def record_of(path: str | Path) -> dict[str, Any]:

@@ -28,9 +28,17 @@ settings.register_profile("thorough", max_examples=600)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+#: Fixtures that read ``../shared/data``: a test that asks for one is marked ``shared``.
+SHARED_FIXTURES = {"shared_data", "shared_project"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the slow files first: under pytest-xdist (``-n``, ``--dist loadfile``) they then
-    start at once on one worker while the other workers take the rest."""
+    """Mark the tests that need the shared data, and run the slow files first: under
+    pytest-xdist (``-n``, ``--dist loadfile``) they then start at once on one worker while the
+    other workers take the rest."""
+    for item in items:
+        if SHARED_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker("shared")
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
@@ -117,6 +125,29 @@ def shared_project(tmp_path_factory: pytest.TempPathFactory):
         lambda folder: prepare.run(params, ProjectPaths(folder), progress=False),
     )
     return quality, ProjectPaths(folder)
+
+
+@pytest.fixture
+def browser_page():
+    """A headless Chromium page driven by Playwright, or skip with how to get a browser.
+
+    ``CHROMIUM`` names the browser to use (any Chromium or Google Chrome); else ``chromium``
+    or ``chromium-browser`` on the PATH, which ``nox -s tests`` installs from Debian's
+    packages where it runs as root.
+    """
+    sync_api = pytest.importorskip("playwright.sync_api")
+    found = (
+        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
+    if not found:
+        pytest.skip(
+            "no Chromium for the browser tests: install it (Debian/Ubuntu: sudo apt-get install "
+            "chromium; macOS: brew install --cask chromium) or set CHROMIUM=/path/to/chrome"
+        )
+    with sync_api.sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=found, args=["--no-sandbox", "--disable-gpu"])
+        yield launched.new_page()
+        launched.close()
 
 
 @pytest.fixture

@@ -176,34 +176,25 @@ def test_code_hash_follows_the_modules_a_notebook_uses(tmp_path) -> None:
     assert pipeline.code_hash(a) != pipeline.code_hash(c)  # training pulls in more modules
 
 
-def test_book_pages_show_their_figures_in_a_browser(project) -> None:
+def test_book_pages_show_their_figures_in_a_browser(project, browser_page) -> None:
     """Open every built page in headless Chromium: images really load, internal links resolve."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (nox -s tests installs it where it can)")
     root, _ = project
     html = root / "book/_build/html"
     pages = sorted(p for p in html.rglob("*.html") if "_static" not in p.parts)
     assert len(pages) >= 10
     images_seen = 0
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
+    page = browser_page
+    for path in pages:
+        page.goto(path.as_uri(), wait_until="load")
+        images = page.evaluate(
+            "Array.from(document.images).map(i => [i.src, i.complete, i.naturalWidth])"
         )
-        page = browser.new_page()
-        for path in pages:
-            page.goto(path.as_uri(), wait_until="load")
-            images = page.evaluate(
-                "Array.from(document.images).map(i => [i.src, i.complete, i.naturalWidth])"
-            )
-            broken = [src for src, done, width in images if not done or width == 0]
-            assert not broken, f"{path.name}: images not displayed: {broken}"
-            images_seen += len(images)
-            links = page.evaluate("Array.from(document.links).map(a => a.href)")
-            for href in links:
-                if href.startswith("file://"):
-                    target = Path(unquote(urlparse(href).path))
-                    assert target.exists(), f"{path.name}: broken link {href}"
-        browser.close()
+        broken = [src for src, done, width in images if not done or width == 0]
+        assert not broken, f"{path.name}: images not displayed: {broken}"
+        images_seen += len(images)
+        links = page.evaluate("Array.from(document.links).map(a => a.href)")
+        for href in links:
+            if href.startswith("file://"):
+                target = Path(unquote(urlparse(href).path))
+                assert target.exists(), f"{path.name}: broken link {href}"
     assert images_seen >= 10

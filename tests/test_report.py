@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -53,29 +52,20 @@ def test_the_report_holds_everything_but_the_video(report: Path) -> None:
     assert "P2" in page and "prospect (Dana)" in page and "customers" in page
 
 
-def test_the_report_plays_and_a_moment_seeks_the_video(report: Path) -> None:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (nox -s tests installs it where it can)")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
-        )
-        page = browser.new_page()
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(report.as_uri(), wait_until="load")
-        video = "document.getElementById('video')"
-        page.wait_for_function(f"{video}.readyState >= 1", timeout=15_000)
-        page.evaluate(f"{video}.muted = true; {video}.play()")
-        page.wait_for_function(f"{video}.currentTime > 0.3", timeout=15_000)  # it plays
-        page.evaluate(f"{video}.pause()")
-        moment = page.locator(".moment").last
-        target = float(moment.get_attribute("data-time"))
-        moment.click()
-        time.sleep(0.3)
-        assert page.evaluate(f"{video}.currentTime") == pytest.approx(target, abs=0.05)
-        browser.close()
+def test_the_report_plays_and_a_moment_seeks_the_video(report: Path, browser_page) -> None:
+    page = browser_page
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(report.as_uri(), wait_until="load")
+    video = "document.getElementById('video')"
+    page.wait_for_function(f"{video}.readyState >= 1", timeout=15_000)
+    page.evaluate(f"{video}.muted = true; {video}.play()")
+    page.wait_for_function(f"{video}.currentTime > 0.3", timeout=15_000)  # it plays
+    page.evaluate(f"{video}.pause()")
+    moment = page.locator(".moment").last
+    target = float(moment.get_attribute("data-time"))
+    moment.click()
+    time.sleep(0.3)
+    assert page.evaluate(f"{video}.currentTime") == pytest.approx(target, abs=0.05)
     assert errors == []

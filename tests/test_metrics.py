@@ -7,6 +7,7 @@ from sklearn.metrics import f1_score
 from capstone.metrics import (
     bootstrap_indices,
     classification_metrics,
+    crowd_agreement,
     expected_calibration_error,
     intervals,
     macro_f1,
@@ -122,3 +123,30 @@ def test_the_metrics_module_imports_nothing_of_the_project() -> None:
         for alias in node.names
     ]
     assert not [m for m in imported if m.startswith("capstone")]
+
+
+def test_crowd_agreement_of_the_crowds_own_shares_is_its_floor() -> None:
+    classes = ("a", "b", "c")
+    shares = np.array([[0.6, 0.4, 0.0], [0.1, 0.2, 0.7], [0.0, 1.0, 0.0]])
+    same = crowd_agreement(shares, shares, classes)
+    assert same.majority_accuracy == 1 and same.total_variation == pytest.approx(0)
+    assert same.cross_entropy == pytest.approx(same.crowd_entropy)
+    entropy = (
+        -(
+            0.6 * np.log(0.6)
+            + 0.4 * np.log(0.4)
+            + 0.1 * np.log(0.1)
+            + 0.2 * np.log(0.2)
+            + 0.7 * np.log(0.7)
+        )
+        / 3
+    )
+    assert same.crowd_entropy == pytest.approx(entropy)
+    wrong = np.array([[0.0, 1.0, 0.0], [0.1, 0.2, 0.7], [1.0, 0.0, 0.0]])
+    off = crowd_agreement(shares, wrong, classes)
+    assert off.majority_accuracy == pytest.approx(1 / 3)
+    assert off.per_class == {"a": 0.0, "b": 0.0, "c": 1.0}
+    assert off.total_variation == pytest.approx((0.6 + 0 + 1.0) / 3)
+    assert off.cross_entropy > same.cross_entropy
+    with pytest.raises(ValueError, match="both be"):
+        crowd_agreement(shares, wrong[:, :2], classes)

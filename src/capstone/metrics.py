@@ -1,4 +1,5 @@
-"""Scores of a classifier: accuracy, macro-F1, calibration error, reliability, bootstrap.
+"""Scores of a classifier: accuracy, macro-F1, calibration error, reliability, bootstrap,
+and agreement with a crowd's votes.
 
 A leaf module: plain numpy (and scikit-learn's per-class counts), nothing of the project's
 own, so that calibration, evaluation and the benchmarks all import it and none of them
@@ -9,6 +10,7 @@ names as an argument.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -75,6 +77,59 @@ def classification_metrics(
         },
         "confusion": confusion.round(4).tolist(),
     }
+
+
+@dataclass(frozen=True)
+class CrowdAgreement:
+    """How a model's readings agree with a crowd of taggers on ``n`` faces.
+
+    ``majority_accuracy``: the share of faces whose top reading is the crowd's most-voted
+    class (``per_class``: the same among the faces of each majority class).
+    ``cross_entropy``: of the readings against the crowd's vote shares, in nats; it cannot
+    fall below ``crowd_entropy``, the crowd's own disagreement. ``total_variation``: half the
+    summed absolute difference between readings and shares, from 0 (the same) to 1.
+    """
+
+    n: int
+    majority_accuracy: float
+    per_class: dict[str, float]
+    cross_entropy: float
+    total_variation: float
+    crowd_entropy: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def crowd_agreement(
+    shares: np.ndarray, probs: np.ndarray, classes: Sequence[str]
+) -> CrowdAgreement:
+    """Agreement of ``probs`` with the crowd's vote ``shares`` (both ``(n, classes)``).
+
+    Pass faces with a clear majority for :attr:`CrowdAgreement.majority_accuracy` to mean
+    what it says: the majority is the argmax of ``shares``.
+    """
+    shares, probs = np.asarray(shares, np.float64), np.asarray(probs, np.float64)
+    if shares.shape != probs.shape or shares.ndim != 2 or shares.shape[1] != len(classes):
+        raise ValueError(
+            f"shares and probs must both be (n, {len(classes)}), got {shares.shape}, {probs.shape}"
+        )
+    check_probs(probs, shares)
+    majority, hit = shares.argmax(axis=1), probs.argmax(axis=1) == shares.argmax(axis=1)
+    log_p = np.log(np.clip(probs, 1e-7, 1.0))
+    log_s = np.log(np.where(shares > 0, shares, 1.0))
+    return CrowdAgreement(
+        n=len(shares),
+        majority_accuracy=float(hit.mean()),
+        per_class={
+            c: float(hit[majority == i].mean())
+            for i, c in enumerate(classes)
+            if (majority == i).any()
+        },
+        cross_entropy=float(-(shares * log_p).sum(axis=1).mean()),
+        total_variation=float(0.5 * np.abs(shares - probs).sum(axis=1).mean()),
+        crowd_entropy=float(-(shares * log_s).sum(axis=1).mean()),
+    )
 
 
 def reliability(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> list[dict[str, Any]]:

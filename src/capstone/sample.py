@@ -12,6 +12,9 @@ Two sources are written as zip archives in the layouts of the real datasets:
   ``test/<class>/{PublicTest,PrivateTest}_<n>.jpg`` layout, with FER2013's class imbalance;
 - ``wild.zip``: larger colour JPEGs in ``<class>/<n>.jpg`` folders, using AffectNet's
   class names (``anger`` rather than ``angry``), with no split.
+
+A third, ``ferplus.zip``, stands in for FER+ (:mod:`capstone.data.ferplus`): 48x48 PNGs in
+FERPlus's folders with ``fer2013new.csv``, 10 made-up taggers' votes a face.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from capstone.data.ferplus import FOLDERS, TO_CLASS, VOTE_COLUMNS, VOTES_FILE
 from capstone.params import CLASSES
 
 #: FER2013's Training counts per class, in ``CLASSES`` order; used for the imbalance.
@@ -218,5 +222,49 @@ def write_affectnet_zip(path: Path, n_images: int, size: int, seed: int) -> Path
             person = people[int(rng.integers(len(people)))]
             img = render_face(rng, label, person, size, colour=True)
             files.append((f"{name}/image{i:05d}.jpg", _jpeg(img)))
+    _write_zip(path, files)
+    return path
+
+
+def crowd_votes(rng: np.random.Generator, label: str, taggers: int = 10) -> list[int]:
+    """Made-up votes of ``taggers`` people for a face drawn as ``label``, in FER+'s columns.
+
+    Most taggers see the drawn expression; the others split between one other expression
+    and, now and then, contempt, unknown or not-a-face, as FER+'s crowd does.
+    """
+    ours = next(src for src, dst in TO_CLASS.items() if dst == label)
+    other = VOTE_COLUMNS[int(rng.integers(7))]
+    stray = VOTE_COLUMNS[7 + int(rng.integers(3))]
+    agree = int(rng.integers(4, taggers + 1))
+    votes = dict.fromkeys(VOTE_COLUMNS, 0)
+    votes[ours] += agree
+    for _ in range(taggers - agree):
+        votes[stray if rng.random() < 0.15 else other] += 1
+    return [votes[c] for c in VOTE_COLUMNS]
+
+
+def write_ferplus_zip(path: Path, n_train: int, n_test: int, seed: int) -> Path:
+    """Write a FER+-like archive in FERPlus's layout to ``path``: ``n_train`` faces in
+    ``FER2013Train/``, ``n_test`` in each of ``FER2013Valid/`` and ``FER2013Test/``, and
+    ``fer2013new.csv`` with their votes.
+
+    Like the real file, the CSV has a row with no image (a face FER+ dropped) and an image
+    listed twice with the same votes.
+    """
+    rng = np.random.default_rng([seed, 2016])
+    people = make_identities(rng, 60)
+    files, lines = [], [f"Usage,Image name,{','.join(VOTE_COLUMNS)}"]
+    for usage, total in (("Training", n_train), ("PublicTest", n_test), ("PrivateTest", n_test)):
+        for label, count in zip(CLASSES, _counts(total, FER_TRAIN_COUNTS), strict=True):
+            for _ in range(count):
+                person = people[int(rng.integers(len(people)))]
+                img = render_face(rng, label, person, 48, colour=False)
+                name = f"fer{len(lines) - 1:07d}.png"
+                files.append((f"{FOLDERS[usage]}/{name}", cv2.imencode(".png", img)[1].tobytes()))
+                votes = ",".join(map(str, crowd_votes(rng, label)))
+                lines.append(f"{usage},{name},{votes}")
+        lines.append(f"{usage},,{','.join(['0'] * 9)},10")  # dropped by FER+: not a face
+    lines.append(lines[1])  # an image listed twice, with the same votes
+    files.append((VOTES_FILE, ("\n".join(lines) + "\n").encode()))
     _write_zip(path, files)
     return path

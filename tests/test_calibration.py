@@ -44,6 +44,15 @@ def test_temperature_recovers_overconfidence_and_lowers_ece(overconfident):
     assert (adjust(probs, t).argmax(1) == probs.argmax(1)).all()
 
 
+def test_temperature_fitted_to_a_crowds_shares_recovers_them() -> None:
+    """Soft targets: a model three times too sure of the crowd's own distribution."""
+    z = np.random.default_rng(2).normal(0, 1.5, size=(500, 7))
+    shares = softmax(z)
+    t = fit_temperature(softmax(3 * z), shares)
+    assert t == pytest.approx(3, rel=0.01)
+    np.testing.assert_allclose(adjust(softmax(3 * z), t), shares, atol=0.01)
+
+
 def test_class_offsets_raise_macro_f1_on_a_rare_class():
     rng = np.random.default_rng(1)
     y = rng.choice(7, size=3000, p=[0.14, 0.02, 0.14, 0.25, 0.17, 0.16, 0.12])

@@ -50,6 +50,26 @@ def test_train_writes_model_history_and_card(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.part*"))  # no temporary checkpoint left behind
 
 
+def test_a_run_trains_on_soft_targets(tmp_path: Path) -> None:
+    """A crowd's vote shares as targets: the loss is against them, accuracy on the top class."""
+    x, y = faces(48, seed=1)
+    shares = np.random.default_rng(1).dirichlet(np.ones(7), size=48)
+    shares[np.arange(48), y] += 2
+    shares /= shares.sum(axis=1, keepdims=True)
+    run = TrainRun(
+        name="crowd",
+        architecture="compact_cnn",
+        width=4,
+        batch_size=16,
+        phases=[Phase(epochs=1, augment="flip")],
+    )
+    model, history = train(run, (x, shares), (x[:16], shares[:16]), tmp_path, seed=0, verbose=0)
+    probs = model.predict(x[:16, :, :, None] / 255.0, verbose=0)
+    against_shares = -(shares[:16] * np.log(probs)).sum(axis=1).mean()
+    assert history["val_loss"].iloc[-1] == pytest.approx(against_shares, rel=1e-3)
+    assert class_weights(shares) == class_weights(y)
+
+
 def test_select_best_keeps_the_best_on_validation(tmp_path: Path) -> None:
     assert select_best(tmp_path, {"a": 0.61, "b": 0.64, "start": 0.62})["selected"] == "b"
     assert read_json(tmp_path / "selected.json")["val_accuracy"] == {

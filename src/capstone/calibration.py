@@ -55,13 +55,19 @@ def adjust(
 
 
 def fit_temperature(probs: np.ndarray, y: np.ndarray) -> float:
-    """The temperature in [0.05, 20] that minimises the log-loss of ``adjust(probs, T)`` on ``y``."""
+    """The temperature in [0.05, 20] that minimises the log-loss of ``adjust(probs, T)`` on ``y``.
+
+    ``y`` holds class indices, or target distributions such as a crowd's vote shares: then
+    the cross-entropy against them is minimised, so that a reading of 40% comes to mean that
+    about 4 in 10 people would see the face that way.
+    """
     y = np.asarray(y)
     check_probs(probs, y)
+    targets = y if y.ndim == 2 else np.eye(probs.shape[1])[y]
 
     def nll(log_t: float) -> float:
         p = adjust(probs, float(np.exp(log_t)))
-        return float(-np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1.0)).mean())
+        return float(-(targets * np.log(np.clip(p, 1e-12, 1.0))).sum(axis=1).mean())
 
     result = minimize_scalar(nll, bounds=(np.log(0.05), np.log(20.0)), method="bounded")
     return float(np.exp(result.x))

@@ -46,10 +46,21 @@ def set_seed(seed: int) -> None:
 
 
 def class_weights(y: np.ndarray) -> dict[int, float]:
-    """Balanced class weights, ``n / (k * count)``, so rare classes (disgust) count as much."""
+    """Balanced class weights, ``n / (k * count)``, so rare classes (disgust) count as much.
+
+    ``y`` holds class indices, or target distributions counted by their top class (as Keras
+    weighs them).
+    """
+    y = majority(y)
     counts = np.bincount(y, minlength=len(CLASSES)).astype(float)
     weights = len(y) / (len(CLASSES) * np.maximum(counts, 1))
     return {i: float(w) for i, w in enumerate(weights)}
+
+
+def majority(y: np.ndarray) -> np.ndarray:
+    """Class indices as they are; each target distribution's top class."""
+    y = np.asarray(y)
+    return y if y.ndim == 1 else y.argmax(axis=1)
 
 
 class AtomicCheckpoint(keras.callbacks.Callback):
@@ -190,6 +201,10 @@ def train(
 ) -> tuple[keras.Model, pd.DataFrame]:
     """Train ``run`` on ``train_xy``, validate on ``val_xy``, and save it under ``out_dir``.
 
+    The labels are class indices, or target distributions such as a crowd's vote shares
+    (soft targets: the loss is the cross-entropy against them, and accuracy counts the
+    faces whose top reading is their top class).
+
     ``init_weights`` is a ``.keras`` model of the same architecture to start from
     (:func:`start_weights`); a run with no phases saves it as it is.
     Returns the best model (by validation accuracy) and the per-epoch history.
@@ -249,7 +264,7 @@ def train(
         histories.append(frame)
     if not run.phases:  # adopt the starting network as it is (saved with no optimizer)
         probs = model.predict(x_val[..., None].astype(np.float32) / 255.0, verbose=0)
-        accuracy = float(np.mean(probs.argmax(axis=1) == y_val))
+        accuracy = float(np.mean(probs.argmax(axis=1) == majority(y_val)))
         checkpoint.set_model(model)
         checkpoint.on_epoch_end(0, {"val_accuracy": accuracy})
         histories.append(pd.DataFrame(columns=["phase", "epoch", "accuracy", "val_accuracy"]))

@@ -55,3 +55,13 @@ def test_bad_arrays_are_refused() -> None:
         ImageBatches(x, y[:3], 2)
     with pytest.raises(ValueError, match="batch_size"):
         ImageBatches(x, y, 0)
+
+
+def test_soft_targets_pass_through_as_they_are() -> None:
+    x, _ = images(6)
+    shares = np.random.default_rng(2).dirichlet(np.ones(7), size=6)
+    ours, theirs = ImageBatches(x, shares, 6)[0][1], next(iter(to_dataset(x, shares, 6)))[1]
+    np.testing.assert_allclose(ours, shares, rtol=1e-6)
+    np.testing.assert_allclose(theirs.numpy(), shares, rtol=1e-6)
+    with pytest.raises(ValueError, match="sum to 1"):
+        ImageBatches(x, shares * 2, 6)[0]

@@ -1,7 +1,9 @@
 """Batches of stored faces for ``fit``, ``evaluate`` and ``predict``, on any Keras backend.
 
-Both give ``(images, one-hot labels)``: float32 images in [0, 1] with a channel axis, cut
-from the stores' uint8 arrays one batch at a time.
+Both give ``(images, targets)``: float32 images in [0, 1] with a channel axis, cut from the
+stores' uint8 arrays one batch at a time, and each face's target distribution over the
+classes: one-hot for a class index, or as given for soft targets such as a crowd's vote
+shares (:func:`targets`).
 
 * :class:`ImageBatches` is a ``keras.utils.PyDataset`` of NumPy arrays: it runs under
   TensorFlow, JAX and PyTorch alike. Training on it puts the augmentation layers inside
@@ -28,8 +30,8 @@ class ImageBatches(keras.utils.PyDataset):
     ----------
     x : ndarray of shape (n, height, width), uint8
         The images.
-    y : ndarray of shape (n,)
-        Class indices into :data:`capstone.params.CLASSES`.
+    y : ndarray of shape (n,) or (n, classes)
+        Class indices into :data:`capstone.params.CLASSES`, or target distributions.
     batch_size : int
         Images per batch; the last batch holds the rest.
     shuffle : bool
@@ -79,8 +81,7 @@ class ImageBatches(keras.utils.PyDataset):
 
             size = (self.image_size, self.image_size)
             images = np.stack([cv2.resize(im, size, interpolation=cv2.INTER_AREA) for im in images])
-        one_hot = np.eye(len(CLASSES), dtype=np.float32)[self.y[rows]]
-        return images[..., None].astype(np.float32) / 255.0, one_hot
+        return images[..., None].astype(np.float32) / 255.0, targets(self.y[rows])
 
     def on_epoch_end(self) -> None:
         if self.shuffle:
@@ -93,11 +94,29 @@ def to_dataset(
     """The same batches as :class:`ImageBatches` as a ``tf.data.Dataset`` (TensorFlow only)."""
     import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices((x[..., None], y))
+    ds = tf.data.Dataset.from_tensor_slices((x[..., None], targets(y)))
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size).map(
-        lambda a, b: (tf.cast(a, tf.float32) / 255.0, tf.one_hot(b, len(CLASSES))),
-        num_parallel_calls=tf.data.AUTOTUNE,
+        lambda a, b: (tf.cast(a, tf.float32) / 255.0, b), num_parallel_calls=tf.data.AUTOTUNE
     )
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def targets(y: np.ndarray) -> np.ndarray:
+    """``(n, classes)`` float32 targets: class indices one-hot, distributions as they are.
+
+    Raises
+    ------
+    ValueError
+        If a distribution has the wrong number of classes, or a row does not sum to 1.
+    """
+    y = np.asarray(y)
+    if y.ndim == 1:
+        return np.eye(len(CLASSES), dtype=np.float32)[y]
+    if y.ndim != 2 or y.shape[1] != len(CLASSES) or not np.allclose(y.sum(axis=1), 1, atol=1e-3):
+        raise ValueError(
+            f"targets must be class indices (n,) or distributions (n, {len(CLASSES)}) whose rows "
+            f"sum to 1; got shape {y.shape}"
+        )
+    return y.astype(np.float32)

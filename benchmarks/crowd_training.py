@@ -1,0 +1,118 @@
+"""Train on the crowd: FER+'s vote shares as soft targets, and what the readings then mean.
+
+    python benchmarks/crowd_training.py --epochs 6 --out build/crowd_probe
+
+A network (by default the 26 November one, ``models/archive/fer_cnn_v1.keras``) is trained
+with :func:`capstone.training.train` on the FER+ Training faces the crowd could read
+(:func:`capstone.data.ferplus.readable`), their targets the crowd's shares over the 7
+classes; FER+ Valid (PublicTest) keeps the best epoch. Then, read with flip averaging:
+
+- a temperature is fitted to the crowd's shares on FER+ Valid
+  (:func:`capstone.calibration.fit_temperature`), so that "angry 40%" means that about 4 in
+  10 people would see the face as angry;
+- FER+ PrivateTest's faces with a clear majority are scored as
+  ``benchmarks/crowd_agreement.py`` scores the released model: majority accuracy,
+  cross-entropy and total variation against the shares.
+
+Every epoch's figures, the fitted temperature and the test figures go to ``--out``
+(``history.csv``, ``results.json``), with the seconds each part took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from capstone import metrics
+from capstone.calibration import adjust, fit_temperature
+from capstone.data import ferplus
+from capstone.inference import predict, self_contained
+from capstone.params import CLASSES, Phase, TrainRun
+from capstone.training import effective_precision, train
+
+
+def split(data: ferplus.CrowdFaces, usage: str, keep) -> tuple[np.ndarray, np.ndarray]:
+    """One FER+ split's faces that ``keep`` selects by their votes, with their shares."""
+    mine = (data.crowd.table["usage"] == usage).to_numpy()
+    votes = data.crowd.votes[mine]
+    chosen = keep(votes)
+    return data.x[mine][chosen], ferplus.shares(votes)[chosen]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ferplus", type=Path, default=Path("../shared/data/ferplus/ferplus.zip"))
+    parser.add_argument("--init", type=Path, default=Path("models/archive/fer_cnn_v1.keras"))
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--weight-decay", type=float, default=0.05)
+    parser.add_argument("--augment", default="light", choices=["flip", "light", "erase", "heavy"])
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--width", type=int, default=32)
+    parser.add_argument("--out", type=Path, default=Path("build/crowd_probe"))
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--limit", type=int, help="train on this many faces only (a smoke test)")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    data = ferplus.load_faces(args.ferplus)
+    train_xy = split(data, "Training", ferplus.readable)
+    if args.limit:
+        train_xy = (train_xy[0][: args.limit], train_xy[1][: args.limit])
+    val_xy = split(data, "PublicTest", ferplus.readable)
+    test_x, test_shares = split(data, "PrivateTest", ferplus.clear_majority)
+    print(
+        f"FER+ faces: {len(train_xy[1]):,} train, {len(val_xy[1]):,} validation (readable), "
+        f"{len(test_shares):,} test (clear majority)"
+    )
+    run = TrainRun(
+        name="crowd",
+        architecture="compact_cnn",
+        width=args.width,
+        batch_size=args.batch,
+        weight_decay=args.weight_decay,
+        class_weight=False,
+        patience=args.epochs,
+        phases=[Phase(epochs=args.epochs, learning_rate=args.lr, augment=args.augment)],
+    )
+    start = time.perf_counter()
+    init = args.init if args.init and args.init.name != "none" else None
+    network, history = train(
+        run, train_xy, val_xy, args.out, seed=args.seed, verbose=2, init_weights=init
+    )
+    seconds = time.perf_counter() - start
+    history.to_csv(args.out / "history.csv", index=False)
+
+    reader = self_contained(network, tta_flip=True)
+    val_probs, test_probs = predict(reader, val_xy[0]), predict(reader, test_x)
+    temperature = fit_temperature(val_probs, val_xy[1])
+    results = {
+        "recipe": vars(args)
+        | {"ferplus": str(args.ferplus), "init": str(args.init), "out": str(args.out)},
+        "precision": effective_precision(run.precision),
+        "train_seconds": round(seconds, 1),
+        "epochs_run": len(history),
+        "temperature": round(temperature, 4),
+        "test_flip": metrics.crowd_agreement(test_shares, test_probs, CLASSES).to_dict(),
+        "test_flip_temperature": metrics.crowd_agreement(
+            test_shares, adjust(test_probs, temperature), CLASSES
+        ).to_dict(),
+        "val_flip_temperature": metrics.crowd_agreement(
+            val_xy[1], adjust(val_probs, temperature), CLASSES
+        ).to_dict(),
+    }
+    (args.out / "results.json").write_text(json.dumps(results, indent=2))
+    print(history.to_string(index=False))
+    print(f"trained in {seconds:.0f} s ({results['precision']}); temperature {temperature:.3f}")
+    rows = {k: results[k] for k in ("test_flip", "test_flip_temperature", "val_flip_temperature")}
+    table = pd.DataFrame(rows).T[["n", "majority_accuracy", "cross_entropy", "total_variation"]]
+    print(table.to_string())
+
+
+if __name__ == "__main__":
+    main()

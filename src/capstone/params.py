@@ -23,8 +23,11 @@ from capstone.errors import ParamsError
 
 CLASSES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 
-#: The datasets, by their key under ``download`` (:class:`Download`).
+#: The datasets every profile has, by their key under ``download`` (:class:`Download`).
 DATASETS: tuple[str, ...] = ("fer2013", "wild")
+
+#: A dataset a profile may add: FER+, the crowd's votes for the FER2013 faces.
+CROWD = "ferplus"
 
 
 #: What a video call does to a face, imitated while training (capstone.augmentation).
@@ -51,7 +54,8 @@ class DatasetSource:
     """Where one dataset comes from.
 
     ``source`` is ``sample`` (generated offline), ``kaggle`` (official client, needs
-    credentials) or ``local`` (a zip or folder at ``path`` in the Kaggle layout). ``crop``
+    credentials) or ``local`` (a zip or folder at ``path`` in the Kaggle layout; for FER+,
+    FERPlus's layout: see :mod:`capstone.data.ferplus`). ``crop``
     names the face detector whose largest face :func:`capstone.faces.crop_face` cuts out of
     each image (``mtcnn`` or ``haar``), for a dataset that is not already cut like FER2013;
     ``none`` takes each image whole.
@@ -106,7 +110,8 @@ class SplitSpec:
 
 @dataclass(frozen=True)
 class Download:
-    """The two datasets: ``fer2013``, and ``wild``, the in-the-wild colour faces.
+    """The datasets: ``fer2013``, ``wild`` (the in-the-wild colour faces) and, where a
+    profile gives it, ``ferplus`` (FER+: 10 crowd taggers' votes for each FER2013 face).
 
     ``wild`` is AffectNet-HQ in the full profile and SFEW 2.0 in the shared one; profiles
     written before it was renamed call it ``affectnet`` (see :data:`RENAMED_KEYS`).
@@ -114,9 +119,14 @@ class Download:
 
     fer2013: DatasetSource
     wild: DatasetSource
+    ferplus: DatasetSource | None = None
     sample: SampleSpec = field(default_factory=SampleSpec)
     image_size: int = 48
     splits: SplitSpec = field(default_factory=SplitSpec)
+
+    def datasets(self) -> tuple[str, ...]:
+        """The keys of the datasets this profile downloads."""
+        return (*DATASETS, CROWD) if self.ferplus is not None else DATASETS
 
 
 @dataclass(frozen=True)
@@ -336,7 +346,7 @@ def with_absolute_data_paths(params: Params, root: str | Path = ".") -> Params:
     """
     dl = params.download
     fixed = {}
-    for name in DATASETS:
+    for name in dl.datasets():
         source = getattr(dl, name)
         if source.path:
             source = dataclasses.replace(source, path=str((Path(root) / source.path).resolve()))

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from capstone import provenance
-from capstone.params import DATASETS, Params, load
+from capstone.params import Params, load
 from capstone.paths import ProjectPaths
 
 
 def _local_datasets(params: Params, paths: ProjectPaths) -> list[Path]:
-    sources = [getattr(params.download, name) for name in DATASETS]
+    sources = [getattr(params.download, name) for name in params.download.datasets()]
     return [Path(s.path) for s in sources if s.source == "local" and s.path]
 
 

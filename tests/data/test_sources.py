@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import tarfile
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from capstone import sample
-from capstone.data import sources
+from capstone.data import ferplus, sources
 from capstone.errors import DataError
 from capstone.params import DatasetSource, SampleSpec
 
@@ -108,3 +111,66 @@ def test_credentials_never_reach_artefacts(tmp_path: Path, repo: Path, capstone_
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert key.encode() not in path.read_bytes(), path
+
+
+def test_a_sample_ferplus_is_laid_out_like_ferpluss_own(tmp_path: Path) -> None:
+    fetch(DatasetSource("sample"), tmp_path, "ferplus")
+    raw = tmp_path / "raw/ferplus"
+    assert (raw / "fer2013new.csv").is_file()
+    faces = ferplus.load_faces(raw)
+    assert len(faces.x) == len(list(raw.rglob("*.png")))
+
+
+def test_ferplus_from_kaggle_without_credentials_explains_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "no-kaggle"))
+    with pytest.raises(
+        DataError, match=r"fer2013\.csv \(challenges-in-representation.*KAGGLE_USERNAME"
+    ):
+        fetch(DatasetSource("kaggle"), tmp_path, "ferplus")
+
+
+class FakeKaggle:
+    """The Kaggle client's competition download, answered from a local fer2013.csv."""
+
+    def __init__(self, pixels_csv: bytes) -> None:
+        self.pixels_csv = pixels_csv
+
+    def competition_download_files(self, competition: str, path: str) -> None:
+        tar_path = Path(path) / "fer2013.tar.gz"
+        with tarfile.open(tar_path, "w:gz") as tar:
+            info = tarfile.TarInfo("fer2013/fer2013.csv")
+            info.size = len(self.pixels_csv)
+            tar.addfile(info, io.BytesIO(self.pixels_csv))
+        with zipfile.ZipFile(Path(path) / f"{competition}.zip", "w") as zf:
+            zf.write(tar_path, "fer2013.tar.gz")
+        tar_path.unlink()
+
+
+def test_ferplus_for_users_joins_kaggles_csv_and_the_votes_by_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real code path, with Kaggle and GitHub answered from local files."""
+    archive = sample.write_ferplus_zip(tmp_path / "ferplus.zip", 70, 14, seed=4)
+    expected = ferplus.load_faces(archive)
+    votes = zipfile.ZipFile(archive).read(ferplus.VOTES_FILE)
+    (tmp_path / "votes.csv").write_bytes(votes)
+    rows = ["emotion,Usage,pixels"] + ["0,Training," + " ".join(["0"] * 2304)] * votes.count(b"\n")
+    for (row, usage), face in zip(
+        expected.crowd.table[["row", "usage"]].itertuples(index=False), expected.x, strict=True
+    ):
+        rows[row + 1] = f"0,{usage}," + " ".join(map(str, face.ravel()))
+    fake = FakeKaggle(("\n".join(rows[: votes.count(b"\n")]) + "\n").encode())
+    monkeypatch.setattr(sources, "_kaggle_api", lambda what: fake)
+    monkeypatch.setattr(sources, "FERPLUS_VOTES_URL", (tmp_path / "votes.csv").as_uri())
+    fetch(DatasetSource("kaggle"), tmp_path, "ferplus")
+    joined = ferplus.load_faces(tmp_path / "raw/ferplus")
+    assert np.array_equal(joined.x, expected.x)
+    assert not (tmp_path / "raw/.ferplus.download").exists()
+
+    monkeypatch.setattr(sources, "FERPLUS_VOTES_URL", "http://127.0.0.1:9/fer2013new.csv")
+    with pytest.raises(DataError, match=r"could not download fer2013new\.csv .* by hand"):
+        fetch(DatasetSource("kaggle", kaggle="another"), tmp_path, "ferplus")

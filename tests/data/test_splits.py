@@ -135,3 +135,39 @@ def test_merged_repeats_a_small_set_to_a_share() -> None:
     assert data.repeats_for_share("val", "wild", 0.0) == {"wild": 1}
     files, labels = data.files("wild", "val")
     assert files[3] == "f3.png" and labels[3] == 3
+
+
+def test_a_profile_with_ferplus_keeps_the_crowds_votes_through_to_training(
+    tmp_path: Path, repo: Path
+) -> None:
+    """The download stage on the sample with FER+: votes stored, readable faces split by
+    FER2013's subsets, and soft targets for training beside the other datasets' one-hot."""
+    import dataclasses
+
+    from capstone.data import prepare
+    from capstone.params import DatasetSource, SampleSpec, load
+
+    params = load(repo / "tests/fixtures/tiny.yaml", repo)
+    dl = dataclasses.replace(
+        params.download,
+        ferplus=DatasetSource("sample"),
+        sample=SampleSpec(fer_train=140, fer_test=28, wild=56, wild_size=48),
+        wild=dataclasses.replace(params.download.wild, crop="none"),
+    )
+    paths = ProjectPaths(tmp_path)
+    quality = prepare.run(dataclasses.replace(params, download=dl), paths, progress=False)
+    assert quality["ferplus"]["left_out"]["no image (dropped by FER+)"] == 3
+    data = load_data(paths)
+    assert set(data.stores) == {"fer2013", "wild", "ferplus"}
+    crowd = data.stores["ferplus"]
+    assert crowd.votes.shape == (len(crowd.y), 10)
+    x, shares = data.soft_xy("ferplus", "train")
+    assert shares.shape == (len(x), 7) and np.allclose(shares.sum(axis=1), 1)
+    assert (shares.argmax(axis=1) == data.xy("ferplus", "train")[1]).mean() > 0.9
+    assert set(crowd.subset[data.index["ferplus"]["test"]]) == {"PrivateTest"}
+    # training on the crowd beside the in-the-wild faces; FER2013's labels stay out
+    _, merged = data.merged("train", datasets=("ferplus", "wild"), soft=True)
+    assert len(merged) == len(shares) + len(data.xy("wild", "train")[1])
+    assert len(data.merged("train")[1]) == sum(
+        len(data.xy(n, "train")[1]) for n in ("fer2013", "wild")
+    )

@@ -14,8 +14,8 @@ from capstone.artefacts import write_json
 from capstone.data import sources
 from capstone.data.clean import duplicate_report
 from capstone.data.splits import make_splits, save_splits
-from capstone.data.store import Store, build_store, load_store
-from capstone.params import DATASETS, Params
+from capstone.data.store import Store, build_crowd_store, build_store, load_store
+from capstone.params import CROWD, DATASETS, Params
 from capstone.paths import ProjectPaths
 
 
@@ -32,7 +32,7 @@ def fetch_all(params: Params, paths: ProjectPaths) -> dict[str, dict[str, Any]]:
             sample_spec=dl.sample,
             seed=params.seed,
         )
-        for name in DATASETS
+        for name in dl.datasets()
     }
 
 
@@ -40,13 +40,16 @@ def build_stores(
     params: Params, paths: ProjectPaths, progress: bool = True
 ) -> dict[str, dict[str, Any]]:
     """Decode every dataset into its array store; returns the data-quality reports."""
-    size = params.download.image_size
-    return {
+    dl = params.download
+    reports = {
         name: build_store(
-            paths.raw / name, paths.store(name), size, progress, getattr(params.download, name).crop
+            paths.raw / name, paths.store(name), dl.image_size, progress, getattr(dl, name).crop
         )
         for name in DATASETS
     }
+    if dl.ferplus is not None:  # FER2013's faces again, with the crowd's votes
+        reports[CROWD] = build_crowd_store(paths.raw / CROWD, paths.store(CROWD))
+    return reports
 
 
 def own_side(store: Store) -> np.ndarray:
@@ -57,7 +60,7 @@ def own_side(store: Store) -> np.ndarray:
 
 def split_all(params: Params, paths: ProjectPaths) -> dict[str, dict[str, Any]]:
     """Find duplicates, draw the splits and save them as index files; returns the report."""
-    stores = {name: load_store(paths.store(name)) for name in DATASETS}
+    stores = {name: load_store(paths.store(name)) for name in params.download.datasets()}
     splits, report = make_splits(stores, params.download.splits, params.seed)
     save_splits(paths.splits, splits)
     for name, store in stores.items():
@@ -73,7 +76,7 @@ def write_quality(
 ) -> dict[str, Any]:
     """Combine the three steps' reports into ``build/download/quality.json`` and return it."""
     quality = {
-        name: {"manifest": manifests[name], **stores[name], **splits[name]} for name in DATASETS
+        name: {"manifest": manifests[name], **stores[name], **splits[name]} for name in manifests
     }
     write_json(paths.stage("download") / "quality.json", quality)
     return quality

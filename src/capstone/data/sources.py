@@ -3,6 +3,10 @@
 All three sources end in the same loader: an archive (or folder) is verified by sha256,
 extracted into a temporary folder that is renamed into place only when complete, and
 described by ``manifest.json``. A rerun whose manifest matches the request does nothing.
+
+FER+ from Kaggle is two downloads joined by row (:mod:`capstone.data.ferplus`): the FER2013
+competition's ``fer2013.csv`` through the Kaggle client, and FERPlus's ``fer2013new.csv``
+(the crowd's votes) from GitHub.
 """
 
 from __future__ import annotations
@@ -11,7 +15,10 @@ import contextlib
 import io
 import os
 import shutil
+import tarfile
 import tempfile
+import urllib.error
+import urllib.request
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -19,7 +26,14 @@ from typing import Any
 from capstone import sample
 from capstone.artefacts import read_json, sha256_file, write_json
 from capstone.errors import DataError
-from capstone.params import DatasetSource, SampleSpec
+from capstone.params import CROWD, DatasetSource, SampleSpec
+
+#: The Kaggle competition whose ``fer2013.csv`` FER+'s votes are joined to, row by row.
+FER2013_COMPETITION = (
+    "challenges-in-representation-learning-facial-expression-recognition-challenge"
+)
+#: FER+'s votes, ``fer2013new.csv``, in the FERPlus repository (MIT licence).
+FERPLUS_VOTES_URL = "https://raw.githubusercontent.com/microsoft/FERPlus/master/fer2013new.csv"
 
 KAGGLE_HELP = (
     "Kaggle needs credentials: set KAGGLE_USERNAME and KAGGLE_KEY (or KAGGLE_API_TOKEN), or put "
@@ -54,6 +68,8 @@ def fetch(
         archives = [root / spec.path] if spec.path else []
         if not archives:
             raise DataError(f"dataset {name}: `source: local` needs `path: <zip or folder>`")
+    elif name == CROWD:
+        archives = _ferplus_download(spec, raw_root / f".{name}.download")
     else:
         archives = _kaggle_download(spec, raw_root / f".{name}.download")
 
@@ -90,6 +106,8 @@ def _sample_archive(name: str, sample_dir: Path, spec: SampleSpec, seed: int) ->
     path = sample_dir / f"{name}.zip"
     if name == "fer2013":
         return sample.write_fer2013_zip(path, spec.fer_train, spec.fer_test, seed)
+    if name == CROWD:
+        return sample.write_ferplus_zip(path, spec.fer_train, spec.fer_test, seed)
     return sample.write_affectnet_zip(path, spec.wild, spec.wild_size, seed)
 
 
@@ -165,12 +183,10 @@ def _reason(err: BaseException) -> str:
     return text.splitlines()[0][:200] if text else type(err).__name__
 
 
-def _kaggle_download(spec: DatasetSource, out: Path) -> list[Path]:
-    """Download ``spec.kaggle`` (at ``spec.version`` if set) as zip files into ``out``."""
-    if not spec.kaggle:
-        raise DataError("`source: kaggle` needs `kaggle: <owner>/<dataset>` in the params")
+def _kaggle_api(what: str) -> Any:
+    """The authenticated Kaggle client, or a :class:`DataError` that says what to do."""
     if not _has_kaggle_credentials():
-        raise DataError(f"cannot download {spec.kaggle}. {KAGGLE_HELP}")
+        raise DataError(f"cannot download {what}. {KAGGLE_HELP}")
     noise = io.StringIO()  # the client prints on import and authentication
     try:
         with contextlib.redirect_stdout(noise), contextlib.redirect_stderr(noise):
@@ -180,19 +196,64 @@ def _kaggle_download(spec: DatasetSource, out: Path) -> list[Path]:
             api.authenticate()
     except SystemExit:  # the client exits instead of raising when credentials are bad
         raise DataError(f"Kaggle rejected the credentials. {KAGGLE_HELP}") from None
+    return api
+
+
+def _kaggle_download(spec: DatasetSource, out: Path) -> list[Path]:
+    """Download ``spec.kaggle`` (at ``spec.version`` if set) as zip files into ``out``."""
+    if not spec.kaggle:
+        raise DataError("`source: kaggle` needs `kaggle: <owner>/<dataset>` in the params")
+    api = _kaggle_api(spec.kaggle)
     ref = f"{spec.kaggle}/{spec.version}" if spec.version else spec.kaggle  # the client's form
     out.mkdir(parents=True, exist_ok=True)
     print(f"downloading {ref} from Kaggle into {out} ...", flush=True)
+    _from_kaggle(ref, out, lambda: api.dataset_download_files(ref, path=str(out), quiet=True))
+    archives = sorted(out.glob("*.zip"))
+    if not archives:
+        raise DataError(f"Kaggle download of {ref} produced no zip file in {out}")
+    return archives
+
+
+def _from_kaggle(ref: str, out: Path, download: Any) -> None:
+    """Run ``download()``; any failure becomes one clear line, and ``out`` is removed."""
     try:
-        with contextlib.redirect_stdout(noise):
-            api.dataset_download_files(ref, path=str(out), unzip=False, quiet=True)
+        with contextlib.redirect_stdout(io.StringIO()):
+            download()
     except (Exception, SystemExit) as err:  # noqa: BLE001 - any failure becomes one clear line
         shutil.rmtree(out, ignore_errors=True)
         raise DataError(
             f"could not download {ref} from Kaggle: {_reason(err)}. Check the network and the "
             "dataset name, or use `source: local` with a copy you have."
         ) from None
-    archives = sorted(out.glob("*.zip"))
-    if not archives:
-        raise DataError(f"Kaggle download of {ref} produced no zip file in {out}")
-    return archives
+
+
+def _ferplus_download(spec: DatasetSource, out: Path) -> list[Path]:
+    """FER+ for users: the competition's ``fer2013.csv`` and FERPlus's ``fer2013new.csv`` in
+    the folder ``out``, which :func:`capstone.data.ferplus.load_faces` joins by row."""
+    competition = spec.kaggle or FER2013_COMPETITION
+    api = _kaggle_api(f"the FER2013 competition's fer2013.csv ({competition})")
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"downloading {FERPLUS_VOTES_URL} ...", flush=True)
+    try:
+        with urllib.request.urlopen(FERPLUS_VOTES_URL, timeout=60) as response:
+            (out / "fer2013new.csv").write_bytes(response.read())
+    except (urllib.error.URLError, OSError) as err:
+        shutil.rmtree(out, ignore_errors=True)
+        reason = getattr(err, "reason", err)
+        raise DataError(
+            f"could not download fer2013new.csv (FER+'s votes) from github.com/microsoft/FERPlus: "
+            f"{reason}. Download it by hand and use `source: local` with a folder holding it "
+            "and Kaggle's fer2013.csv (or FERPlus's own folders)."
+        ) from None
+    print(f"downloading {competition} from Kaggle into {out} ...", flush=True)
+    _from_kaggle(
+        competition, out, lambda: api.competition_download_files(competition, path=str(out))
+    )
+    for archive in sorted(out.glob("*.zip")):
+        _extract_zip(archive, out)
+        archive.unlink()
+    for archive in sorted(out.rglob("*.tar.gz")):  # fer2013.tar.gz inside the competition's zip
+        with tarfile.open(archive) as tar:
+            tar.extractall(archive.parent, filter="data")
+        archive.unlink()
+    return [out]

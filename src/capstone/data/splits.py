@@ -12,7 +12,9 @@ Two protocols:
   (as many images from each as the smaller one has), then split 70:20 into train and validation.
 
 Either way, images that repeat one in a later split (exact pixel duplicates) are removed from
-train and validation, never from test.
+train and validation, never from test. FER+ (``ferplus``, FER2013's faces with the crowd's
+votes) keeps FER2013's three subsets under both protocols, and only the faces the crowd could
+read (:func:`capstone.data.ferplus.readable`); the others get the split ``""``.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ import numpy as np
 import pandas as pd
 
 from capstone.artefacts import atomic_path
+from capstone.data import ferplus
 from capstone.data.clean import leaked
 from capstone.data.store import Store, load_store
 from capstone.errors import DataError
-from capstone.params import CLASSES, DATASETS, SplitSpec
+from capstone.params import CLASSES, CROWD, DATASETS, SplitSpec
 from capstone.paths import ProjectPaths
 
 SPLITS = ("train", "val", "test")
@@ -137,6 +140,9 @@ def make_splits(
             "fer2013": fer2013_protocol(stores["fer2013"]),
             "wild": holdout_protocol(stores["wild"], spec, seed),
         }
+    if CROWD in stores:
+        crowd = stores[CROWD]
+        splits[CROWD] = np.where(ferplus.readable(crowd.votes), fer2013_protocol(crowd), "")
     report = {}
     for name in splits:
         removed = {}
@@ -173,31 +179,49 @@ class SplitData:
         idx = self.index[dataset][split]
         return self.stores[dataset].x[idx], self.stores[dataset].y[idx]
 
+    def soft_xy(self, dataset: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+        """Images and target distributions ``(n, classes)`` of one dataset's split: the
+        crowd's vote shares where the dataset has votes (FER+), else one-hot labels."""
+        x, y = self.xy(dataset, split)
+        votes = self.stores[dataset].votes
+        if votes is None:
+            return x, np.eye(len(CLASSES), dtype=np.float32)[y]
+        return x, ferplus.shares(votes[self.index[dataset][split]]).astype(np.float32)
+
     def files(self, dataset: str, split: str) -> tuple[np.ndarray, np.ndarray]:
         """The raw files (paths relative to the dataset's raw folder) and labels of a split."""
         idx = self.index[dataset][split]
         return self.stores[dataset].path[idx], self.stores[dataset].y[idx]
 
     def merged(
-        self, split: str, repeat: dict[str, int] | None = None
+        self,
+        split: str,
+        repeat: dict[str, int] | None = None,
+        *,
+        datasets: tuple[str, ...] = DATASETS,
+        soft: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """One split of all datasets, concatenated; ``repeat`` maps a dataset to how many
-        times each of its images appears (default once)."""
+        """One split of ``datasets``, concatenated; ``repeat`` maps a dataset to how many
+        times each of its images appears (default once). With ``soft``, the labels are
+        target distributions (:meth:`soft_xy`), so a crowd-labelled dataset can join."""
         repeat = repeat or {}
-        parts = [self.xy(name, split) for name in self.stores]
-        counts = [repeat.get(name, 1) for name in self.stores]
+        pick = self.soft_xy if soft else self.xy
+        parts = [pick(name, split) for name in datasets]
+        counts = [repeat.get(name, 1) for name in datasets]
         return (
             np.concatenate(
                 [np.repeat(x, k, axis=0) for (x, _), k in zip(parts, counts, strict=True)]
             ),
-            np.concatenate([np.repeat(y, k) for (_, y), k in zip(parts, counts, strict=True)]),
+            np.concatenate(
+                [np.repeat(y, k, axis=0) for (_, y), k in zip(parts, counts, strict=True)]
+            ),
         )
 
     def repeats_for_share(self, split: str, name: str, share: float) -> dict[str, int]:
         """The ``repeat`` of :meth:`merged` that gives dataset ``name`` about ``share`` of
         ``split`` (at least once; 0 gives it its own share)."""
         own = len(self.xy(name, split)[1])
-        others = sum(len(self.xy(n, split)[1]) for n in self.stores if n != name)
+        others = sum(len(self.xy(n, split)[1]) for n in DATASETS if n != name)
         if share <= 0 or own == 0:
             return {name: 1}
         return {name: max(1, round(share / (1 - share) * others / own))}
@@ -213,8 +237,10 @@ class SplitData:
 
 
 def load_data(paths: ProjectPaths) -> SplitData:
-    """Load the stores and the split index files written by the download stage."""
-    stores = {name: load_store(paths.store(name)) for name in DATASETS}
+    """Load the stores and the split index files written by the download stage (every
+    dataset it split: FER2013, the in-the-wild faces and, where the profile has it, FER+)."""
     with np.load(paths.splits, allow_pickle=False) as npz:
-        index = {name: {s: npz[f"{name}__{s}"] for s in SPLITS} for name in DATASETS}
+        names = list(dict.fromkeys(k.split("__")[0] for k in npz.files))
+        index = {name: {s: npz[f"{name}__{s}"] for s in SPLITS} for name in names}
+    stores = {name: load_store(paths.store(name)) for name in names}
     return SplitData(stores, index)

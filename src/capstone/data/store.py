@@ -21,6 +21,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from capstone.artefacts import atomic_path
+from capstone.data import ferplus
 from capstone.data.layout import scan
 from capstone.errors import DataError
 from capstone.faces import Detection, crop_face, detect
@@ -36,6 +37,8 @@ class Store:
     raw file; ``height``/``width`` its size before resizing; ``digest`` a hash of its decoded
     pixels, equal for exact duplicates; ``face`` whether a detector found the face the crop
     was cut around (``True`` for datasets that are not cropped: they are faces already).
+    ``votes``, for a crowd-labelled dataset (FER+), is ``(n, 10)``: each face's votes in
+    :data:`capstone.data.ferplus.VOTE_COLUMNS`; ``y`` is then the most-voted of our classes.
     """
 
     x: np.ndarray
@@ -46,6 +49,7 @@ class Store:
     width: np.ndarray
     digest: np.ndarray
     face: np.ndarray
+    votes: np.ndarray | None = None
 
     def table(self) -> pd.DataFrame:
         """One row per image, without the pixels."""
@@ -61,6 +65,11 @@ class Store:
                 "face found": self.face,
             }
         )
+
+
+def pixel_digest(img: np.ndarray) -> str:
+    """A hash of decoded pixels and their shape: equal for exact duplicates."""
+    return hashlib.blake2b(img.tobytes() + str(img.shape).encode(), digest_size=12).hexdigest()
 
 
 def decode(
@@ -80,7 +89,7 @@ def decode(
     img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
     if img is None:
         return None
-    digest = hashlib.blake2b(img.tobytes() + str(img.shape).encode(), digest_size=12).hexdigest()
+    digest = pixel_digest(img)
     shape = img.shape[:2]
     if crop != "none":
         found = detect(img, detector=crop)
@@ -210,3 +219,39 @@ def load_store(path: str | Path) -> Store:
         arrays = {name: npz[name] for name in Store.__dataclass_fields__ if name in npz}
     arrays.setdefault("face", np.ones(len(arrays["y"]), bool))  # stores written before crops
     return Store(**arrays)
+
+
+def build_crowd_store(raw_dir: Path, out: Path) -> dict[str, Any]:
+    """The FER+ faces under ``raw_dir`` (:func:`capstone.data.ferplus.load_faces`) as a
+    :class:`Store` with every face's 10 votes, saved at ``out``.
+
+    Returns the data-quality report: ``found`` and ``stored`` faces, ``left_out`` (rows of
+    the votes file set aside, and why), ``readable`` faces (:func:`~capstone.data.ferplus.readable`)
+    and ``per_subset``.
+    """
+    data = ferplus.load_faces(raw_dir)
+    table, votes = data.crowd.table, data.crowd.votes
+    folders = table["usage"].map(ferplus.FOLDERS)
+    digests = [pixel_digest(face) for face in data.x]
+    with atomic_path(out) as tmp, tmp.open("wb") as fh:
+        np.savez_compressed(
+            fh,
+            x=data.x,
+            y=ferplus.counts(votes).argmax(axis=1).astype(np.int64),
+            subset=table["usage"].to_numpy(str),
+            path=(folders + "/" + table["image"]).to_numpy(str),
+            height=np.full(len(data.x), 48, np.int32),
+            width=np.full(len(data.x), 48, np.int32),
+            digest=np.asarray(digests, dtype=str),
+            face=np.ones(len(data.x), bool),
+            votes=votes,
+        )
+    return {
+        "found": len(table) + sum(data.crowd.left_out.values()),
+        "stored": len(table),
+        "left_out": data.crowd.left_out,
+        "readable": int(ferplus.readable(votes).sum()),
+        "per_subset": {
+            str(k): int(v) for k, v in table["usage"].value_counts().sort_index().items()
+        },
+    }

@@ -229,3 +229,18 @@ def test_the_training_data_can_be_degraded_like_a_webcam() -> None:
     degraded = next(iter(training_dataset((x, y), 16, "none", seed=1, degrade=["noise"])))[0]
     assert degraded.shape == plain.shape
     assert not np.allclose(degraded.numpy(), plain)
+
+
+def test_inverse_time_decay_follows_keras_2s_decay() -> None:
+    """The seed's Adam(learning_rate=1e-4, decay=1e-6): lr / (1 + decay * step)."""
+    run = TrainRun(
+        name="seed",
+        architecture="seed_cnn",
+        optimizer="adam",
+        schedule="inverse_time",
+        decay=1e-6,
+        phases=[Phase(epochs=1)],
+    )
+    schedule = training._optimizer(run, 1e-4, steps=100)._learning_rate  # the schedule itself
+    assert float(schedule(0)) == pytest.approx(1e-4)
+    assert float(schedule(450_000)) == pytest.approx(1e-4 / 1.45)

@@ -170,6 +170,8 @@ class TrainRun:
     ``precision`` ``auto`` trains in ``mixed_bfloat16`` where bf16 is native (a GPU, or a CPU
     with AVX-512 BF16 or AMX) and in ``float32`` elsewhere; ``mixed_bfloat16`` asks for bf16
     but still falls back to ``float32`` where it would be emulated (many times slower).
+    ``schedule`` ``inverse_time`` lowers the learning rate to ``lr / (1 + decay * step)``
+    after each batch, as Keras 2's ``Adam(decay=...)`` did (the seed's notebook).
     """
 
     name: str
@@ -177,7 +179,8 @@ class TrainRun:
     phases: list[Phase]
     batch_size: int = 64
     optimizer: Literal["adam", "adamw"] = "adamw"
-    schedule: Literal["constant", "cosine"] = "cosine"
+    schedule: Literal["constant", "cosine", "inverse_time"] = "cosine"
+    decay: float = 0.0
     weight_decay: float = 1e-4
     label_smoothing: float = 0.0
     class_weight: bool = True

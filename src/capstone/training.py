@@ -198,6 +198,7 @@ def train(
     seed: int,
     verbose: int | str = "auto",
     init_weights: str | Path | None = None,
+    callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> tuple[keras.Model, pd.DataFrame]:
     """Train ``run`` on ``train_xy``, validate on ``val_xy``, and save it under ``out_dir``.
 
@@ -206,7 +207,8 @@ def train(
     faces whose top reading is their top class).
 
     ``init_weights`` is a ``.keras`` model of the same architecture to start from
-    (:func:`start_weights`); a run with no phases saves it as it is.
+    (:func:`start_weights`); a run with no phases saves it as it is. ``callbacks`` are
+    Keras callbacks to run as well in every full-size phase (e.g. to watch a test set).
     Returns the best model (by validation accuracy) and the per-epoch history.
     """
     out_dir = Path(out_dir)
@@ -243,7 +245,7 @@ def train(
         # A low-resolution phase is judged on full-size validation images, which it reads
         # poorly until the full-size phase: measured here, early stopping then restored an
         # epoch from the middle of the phase. Such a phase runs to its end, unsaved.
-        callbacks = [] if _low_resolution(phase) else [stop, checkpoint]
+        watching = [] if _low_resolution(phase) else [stop, checkpoint, *(callbacks or [])]
         size = f", {phase.image_size} px" if phase.image_size else ""
         webcam = f" + {', '.join(phase.degrade)}" if phase.degrade else ""
         print(
@@ -254,7 +256,7 @@ def train(
             validation_data=val_ds,
             epochs=phase.epochs,
             class_weight=weights,
-            callbacks=callbacks,
+            callbacks=watching,
             shuffle=False,  # the batches reshuffle every epoch themselves
             verbose=verbose,
         )
@@ -416,6 +418,8 @@ def _optimizer(run: TrainRun, lr: float, steps: int) -> keras.optimizers.Optimiz
     schedule: Any = lr
     if run.schedule == "cosine":
         schedule = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(steps, 1))
+    if run.schedule == "inverse_time":  # Keras 2's `decay`: lr / (1 + decay * step)
+        schedule = keras.optimizers.schedules.InverseTimeDecay(lr, 1, run.decay)
     if run.optimizer == "adamw":
         return keras.optimizers.AdamW(schedule, weight_decay=run.weight_decay)
     return keras.optimizers.Adam(schedule)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,24 +190,28 @@ def _write_zip(path: Path, files: list[tuple[str, bytes]]) -> None:
     tmp.replace(path)
 
 
+def _fer_faces(n_train: int, n_test: int, seed: int) -> Iterator[tuple[str, str, np.ndarray]]:
+    """``(usage, label, face)`` of the FER2013-like faces: ``n_train`` Training faces and
+    ``n_test`` in each of PublicTest and PrivateTest, with FER2013's class imbalance. Both
+    archives that hold these faces (FER2013's JPEGs, FER+'s PNGs) draw them from here."""
+    rng = np.random.default_rng([seed, 2013])
+    people = make_identities(rng, 60)
+    for usage, total in (("Training", n_train), ("PublicTest", n_test), ("PrivateTest", n_test)):
+        for label, count in zip(CLASSES, _counts(total, FER_TRAIN_COUNTS), strict=True):
+            for _ in range(count):
+                person = people[int(rng.integers(len(people)))]
+                yield usage, label, render_face(rng, label, person, 48, colour=False)
+
+
 def write_fer2013_zip(path: Path, n_train: int, n_test: int, seed: int) -> Path:
     """Write a FER2013-like archive in Kaggle's layout to ``path``.
 
     ``n_train`` images go to ``train/`` and ``n_test`` to each of PublicTest and PrivateTest.
     """
-    rng = np.random.default_rng([seed, 2013])
-    people = make_identities(rng, 60)
     files = []
-    for split, prefix, total in (
-        ("train", "Training", n_train),
-        ("test", "PublicTest", n_test),
-        ("test", "PrivateTest", n_test),
-    ):
-        for label, count in zip(CLASSES, _counts(total, FER_TRAIN_COUNTS), strict=True):
-            for _ in range(count):
-                person = people[int(rng.integers(len(people)))]
-                img = render_face(rng, label, person, 48, colour=False)
-                files.append((f"{split}/{label}/{prefix}_{len(files)}.jpg", _jpeg(img)))
+    for usage, label, img in _fer_faces(n_train, n_test, seed):
+        split = "train" if usage == "Training" else "test"
+        files.append((f"{split}/{label}/{usage}_{len(files)}.jpg", _jpeg(img)))
     _write_zip(path, files)
     return path
 
@@ -244,26 +249,24 @@ def crowd_votes(rng: np.random.Generator, label: str, taggers: int = 10) -> list
 
 
 def write_ferplus_zip(path: Path, n_train: int, n_test: int, seed: int) -> Path:
-    """Write a FER+-like archive in FERPlus's layout to ``path``: ``n_train`` faces in
-    ``FER2013Train/``, ``n_test`` in each of ``FER2013Valid/`` and ``FER2013Test/``, and
-    ``fer2013new.csv`` with their votes.
+    """Write a FER+-like archive in FERPlus's layout to ``path``: the faces of
+    :func:`write_fer2013_zip` (same sizes and seed) as lossless PNGs in ``FER2013Train/``,
+    ``FER2013Valid/`` and ``FER2013Test/``, and ``fer2013new.csv`` with a crowd's votes.
 
-    Like the real file, the CSV has a row with no image (a face FER+ dropped) and an image
-    listed twice with the same votes.
+    Like the real file, the CSV has a row with no image (a face FER+ dropped) after each
+    subset, and an image listed twice with the same votes.
     """
     rng = np.random.default_rng([seed, 2016])
-    people = make_identities(rng, 60)
     files, lines = [], [f"Usage,Image name,{','.join(VOTE_COLUMNS)}"]
-    for usage, total in (("Training", n_train), ("PublicTest", n_test), ("PrivateTest", n_test)):
-        for label, count in zip(CLASSES, _counts(total, FER_TRAIN_COUNTS), strict=True):
-            for _ in range(count):
-                person = people[int(rng.integers(len(people)))]
-                img = render_face(rng, label, person, 48, colour=False)
-                name = f"fer{len(lines) - 1:07d}.png"
-                files.append((f"{FOLDERS[usage]}/{name}", cv2.imencode(".png", img)[1].tobytes()))
-                votes = ",".join(map(str, crowd_votes(rng, label)))
-                lines.append(f"{usage},{name},{votes}")
-        lines.append(f"{usage},,{','.join(['0'] * 9)},10")  # dropped by FER+: not a face
+    usage_before = "Training"
+    for usage, label, img in _fer_faces(n_train, n_test, seed):
+        if usage != usage_before:
+            lines.append(f"{usage_before},,{','.join(['0'] * 9)},10")  # dropped: not a face
+            usage_before = usage
+        name = f"fer{len(lines) - 1:07d}.png"
+        files.append((f"{FOLDERS[usage]}/{name}", cv2.imencode(".png", img)[1].tobytes()))
+        lines.append(f"{usage},{name},{','.join(map(str, crowd_votes(rng, label)))}")
+    lines.append(f"{usage_before},,{','.join(['0'] * 9)},10")
     lines.append(lines[1])  # an image listed twice, with the same votes
     files.append((VOTES_FILE, ("\n".join(lines) + "\n").encode()))
     _write_zip(path, files)

@@ -173,3 +173,29 @@ def test_nearest_finds_each_face_again_among_shuffled_noisy_copies() -> None:
     index, rms = ferplus.nearest(faces, copies, chunk=16)
     assert np.array_equal(order[index], np.arange(50))
     assert rms.max() < 2
+
+
+def test_fer2013s_labels_are_compared_with_the_crowds_on_the_same_faces(tmp_path: Path) -> None:
+    """The sample's FER+ holds the sample FER2013's faces: each is found again, and the
+    comparison counts exactly where the one label and the crowd's majority part."""
+    from capstone import sample
+    from capstone.data import crowd
+    from capstone.data.store import build_crowd_store, build_store, load_store
+
+    for name, writer in (("fer", sample.write_fer2013_zip), ("plus", sample.write_ferplus_zip)):
+        zipfile.ZipFile(writer(tmp_path / f"{name}.zip", 140, 70, seed=5)).extractall(
+            tmp_path / name
+        )
+    build_store(tmp_path / "fer", tmp_path / "fer.npz", 48, progress=False)
+    build_crowd_store(tmp_path / "plus", tmp_path / "plus.npz")
+    fer, plus = load_store(tmp_path / "fer.npz"), load_store(tmp_path / "plus.npz")
+    found = crowd.compare(plus, fer, "PrivateTest")
+    assert found.unmatched == 0
+    assert found.n == ferplus.clear_majority(plus.votes[plus.subset == "PrivateTest"]).sum()
+    # the sample draws each face as its FER2013 label: the crowd mostly sees it too
+    assert 0.7 < found.agreement < 1
+    table = found.by_class()
+    assert table["FER2013 says"].sum() == table["the crowd says"].sum() == found.n
+    assert found.confusion().to_numpy().trace() == (found.crowd == found.fer2013).sum()
+    apart = found.disagreements(per_class=2)
+    assert (apart["FER2013"] != apart["crowd"]).all() and apart.groupby("FER2013").size().max() <= 2

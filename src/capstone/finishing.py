@@ -19,7 +19,7 @@ from capstone.calibration_record import CalibrationRecord
 from capstone.errors import CapstoneError
 from capstone.evaluation import annotation_scores, score
 from capstone.inference import MODEL_NAME, load_model, predict, self_contained
-from capstone.params import CLASSES, Params, profile_yaml
+from capstone.params import CLASSES, DATASETS, Params, profile_yaml
 from capstone.paths import ProjectPaths
 
 
@@ -54,7 +54,7 @@ def finish(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
         train_xy=train_xy if params.evaluation.refit_head else None,
     )
     calibration = calibration.with_validation_faces(
-        {name: {"faces": len(data.xy(name, "val")[1]), "repeat": 1} for name in data.stores}
+        {name: {"faces": len(data.xy(name, "val")[1]), "repeat": 1} for name in DATASETS}
     )
     final = self_contained(network, calibration.tta_flip, calibration.tta_shift)
     out = paths.stage("evaluation")
@@ -65,7 +65,7 @@ def finish(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
             data.xy(name, "test")[1],
             predict(final, data.xy(name, "test")[0], params.evaluation.batch_size),
         )
-        for name in data.stores
+        for name in DATASETS
     }
     record = {
         "name": MODEL_NAME,
@@ -102,7 +102,7 @@ def _annotate_test_sets(
     """:func:`capstone.evaluation.annotation_scores` of ``final`` on the raw images of the
     test split of every dataset that is cut out of its pictures (``crop`` is a detector)."""
     scores = {}
-    for name in data.stores:
+    for name in DATASETS:
         detector = getattr(params.download, name).crop
         if detector == "none":
             continue

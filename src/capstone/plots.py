@@ -79,8 +79,14 @@ def history(frame: pd.DataFrame, title: str) -> Figure:
     return fig
 
 
-def confusion(matrix: Sequence[Sequence[float]], title: str) -> Figure:
-    """A row-normalised confusion matrix as a heatmap (rows: true, columns: predicted)."""
+def confusion(
+    matrix: Sequence[Sequence[float]],
+    title: str,
+    *,
+    rows: str = "true",
+    columns: str = "predicted",
+) -> Figure:
+    """A row-normalised confusion matrix as a heatmap (``rows``: true, ``columns``: predicted)."""
     fig, ax = plt.subplots(figsize=(5.6, 4.6))
     sns.heatmap(
         np.asarray(matrix),
@@ -94,8 +100,8 @@ def confusion(matrix: Sequence[Sequence[float]], title: str) -> Figure:
         cbar=False,
         ax=ax,
     )
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
+    ax.set_xlabel(columns)
+    ax.set_ylabel(rows)
     ax.set_title(title)
     fig.tight_layout()
     return fig
@@ -181,6 +187,24 @@ def mistakes(
                 ax.set_title(f"{CLASSES[pred]} {probs[i, pred]:.2f}", fontsize=7)
         axes[row][0].text(
             -0.15, 0.5, name, transform=axes[row][0].transAxes, ha="right", va="center", fontsize=9
+        )
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def captioned_faces(x: np.ndarray, rows: dict[str, list[tuple[int, str]]], title: str) -> Figure:
+    """One row of faces per key of ``rows``, each face ``x[i]`` under its caption."""
+    cols = max(1, max((len(v) for v in rows.values()), default=1))
+    fig, axes = plt.subplots(len(rows), cols, figsize=(cols * 1.3, len(rows) * 1.45), squeeze=False)
+    for r, (name, faces) in enumerate(rows.items()):
+        for col, ax in enumerate(axes[r]):
+            ax.set_axis_off()
+            if col < len(faces):
+                ax.imshow(x[faces[col][0]], cmap="gray", vmin=0, vmax=255)
+                ax.set_title(faces[col][1], fontsize=7)
+        axes[r][0].text(
+            -0.15, 0.5, name, transform=axes[r][0].transAxes, ha="right", va="center", fontsize=9
         )
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()

@@ -18,7 +18,7 @@ import numpy as np
 
 from capstone import evaluation, metrics_schema, peers
 from capstone.errors import CapstoneError
-from capstone.params import CLASSES, Params
+from capstone.params import CLASSES, DATASETS, Params
 from capstone.paths import ProjectPaths
 
 XY = dict[str, tuple[np.ndarray, np.ndarray]]
@@ -66,7 +66,7 @@ def test_sets_of(paths: ProjectPaths, params: Params, data: Any) -> TestSets:
     then each of the profile's extra test folders."""
     from capstone.data.store import load_folder
 
-    xy = {name: data.xy(name, "test") for name in data.stores}
+    xy = {name: data.xy(name, "test") for name in DATASETS}
     sources = {name: f"{name} test split" for name in xy}
     for folder in params.evaluation.extra_test_sets:
         xy[Path(folder).name] = load_folder(paths.root / folder, crop=params.evaluation.crop)

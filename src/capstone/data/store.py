@@ -226,8 +226,8 @@ def build_crowd_store(raw_dir: Path, out: Path) -> dict[str, Any]:
     :class:`Store` with every face's 10 votes, saved at ``out``.
 
     Returns the data-quality report: ``found`` and ``stored`` faces, ``left_out`` (rows of
-    the votes file set aside, and why), ``readable`` faces (:func:`~capstone.data.ferplus.readable`)
-    and ``per_subset``.
+    the votes file set aside, and why), ``readable`` faces (:func:`~capstone.data.ferplus.readable`;
+    the others, counted in ``dropped_classes``, stay out of the splits) and ``per_subset``.
     """
     data = ferplus.load_faces(raw_dir)
     table, votes = data.crowd.table, data.crowd.votes
@@ -246,11 +246,15 @@ def build_crowd_store(raw_dir: Path, out: Path) -> dict[str, Any]:
             face=np.ones(len(data.x), bool),
             votes=votes,
         )
+    readable = int(ferplus.readable(votes).sum())
     return {
         "found": len(table) + sum(data.crowd.left_out.values()),
         "stored": len(table),
+        "unreadable": [],
+        "ignored_files": [],
+        "dropped_classes": {"contempt, unknown or not a face": len(table) - readable},
         "left_out": data.crowd.left_out,
-        "readable": int(ferplus.readable(votes).sum()),
+        "readable": readable,
         "per_subset": {
             str(k): int(v) for k, v in table["usage"].value_counts().sort_index().items()
         },

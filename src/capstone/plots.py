@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -13,6 +13,9 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from capstone.params import CLASSES
+
+if TYPE_CHECKING:
+    from capstone.data.crowd import LabelComparison
 
 
 def class_counts(table: pd.DataFrame, title: str = "Images per class") -> Figure:
@@ -33,6 +36,21 @@ def class_counts(table: pd.DataFrame, title: str = "Images per class") -> Figure
     for ax in grid.axes.flat:
         ax.tick_params(axis="x", rotation=30)
     return grid.figure
+
+
+def source_differences(table: pd.DataFrame) -> Figure:
+    """Each source's image sizes before resizing, brightness and contrast (a
+    :meth:`capstone.data.splits.SplitData.table`)."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+    sizes = table.assign(size=table["height"].astype(str) + "x" + table["width"].astype(str))
+    counts = sizes.groupby(["source", "size"]).size().rename("images").reset_index()
+    sns.barplot(data=counts.nlargest(8, "images"), y="size", x="images", hue="source", ax=axes[0])
+    axes[0].set_xscale("log")  # after drawing: seaborn's own log_scale left the bars undrawn
+    axes[0].set_ylabel("size before resizing")
+    for ax, column in zip(axes[1:], ["brightness", "contrast"], strict=True):
+        sns.boxplot(data=table, x="source", y=column, ax=ax)
+    fig.tight_layout()
+    return fig
 
 
 def face_grid(x: np.ndarray, y: np.ndarray, per_class: int = 6, seed: int = 0) -> Figure:
@@ -209,6 +227,27 @@ def captioned_faces(x: np.ndarray, rows: dict[str, list[tuple[int, str]]], title
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def label_agreement(comparison: LabelComparison) -> Figure:
+    """Where FER2013's label and the crowd's majority part: each label's faces by the
+    crowd's majority, as shares of the row."""
+    table = comparison.confusion()
+    shares = table.div(table.sum(axis=1).clip(lower=1), axis=0).to_numpy()
+    title = "Where FER2013's label and the crowd part"
+    return confusion(shares, title, rows="FER2013's label", columns="the crowd's majority")
+
+
+def disagreements(x: np.ndarray, comparison: LabelComparison, per_class: int) -> Figure:
+    """Faces (``x``: the FER+ store's) that FER2013 labels as their row says, under what
+    the crowd's majority saw."""
+    apart = comparison.disagreements(per_class)
+    rows = {
+        label: [(i, f"crowd: {seen}") for i, seen in zip(part["index"], part["crowd"], strict=True)]
+        for label, part in apart.groupby("FER2013", sort=False)
+    }
+    title = "Faces FER2013 labels as the row says, and what the crowd saw"
+    return captioned_faces(x, rows, title)
 
 
 def timelines(

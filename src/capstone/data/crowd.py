@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from capstone.data import ferplus
+from capstone.data.splits import SplitData
 from capstone.data.store import Store
-from capstone.params import CLASSES
+from capstone.params import CLASSES, CROWD
 
 #: The largest RMS difference, in grey levels, at which two faces are taken to be one.
 SAME_FACE_RMS = 4.0
@@ -45,6 +46,14 @@ class LabelComparison:
     def agreement(self) -> float:
         """The share of faces whose FER2013 label is the crowd's majority."""
         return float((self.crowd == self.fer2013).mean())
+
+    def summary(self) -> str:
+        """One sentence: how often FER2013's label is the crowd's, on how many faces."""
+        return (
+            f"On {self.subset}'s {self.n:,} faces with a clear majority, FER2013's label is the "
+            f"crowd's majority for **{self.agreement:.1%}** of them ({self.unmatched} faces not "
+            "found again among FER2013's)."
+        )
 
     def by_class(self) -> pd.DataFrame:
         """Per class: how many faces each side gives it, and how often the other agrees."""
@@ -108,3 +117,10 @@ def compare(crowd: Store, fer2013: Store, subset: str = "PrivateTest") -> LabelC
         fer2013=fer2013.y[pool[nearest[same]]],
         unmatched=int((~same).sum()),
     )
+
+
+def of(data: SplitData) -> LabelComparison | None:
+    """:func:`compare` on ``data``'s stores, or ``None`` where it holds no FER+."""
+    if CROWD not in data.stores:
+        return None
+    return compare(data.stores[CROWD], data.stores["fer2013"])

@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from capstone import evaluation, metrics_schema
 from capstone.evaluation import (
     classification_metrics,
     compare,
@@ -10,6 +11,7 @@ from capstone.evaluation import (
     per_class_table,
     remembered,
 )
+from capstone.params import CLASSES
 
 
 def test_perfect_and_wrong_predictions() -> None:
@@ -124,3 +126,27 @@ def test_annotation_scores_count_misses_and_uncertain_readings_as_wrong(tmp_path
     assert unsure["accuracy"] == 0.0 and unsure["uncertain"] == 0.5
     assert unsure["accuracy_every_face"] == 0.5  # the uncertain face's top class, shown
     assert unsure["macro_f1_every_face"] == sure["macro_f1"]
+
+
+def test_a_crowd_test_set_is_scored_on_its_majority_and_against_its_votes() -> None:
+    shares = np.array(
+        [[0.7, 0.3, 0, 0, 0, 0, 0], [0, 0.1, 0.9, 0, 0, 0, 0], [0, 0, 0, 0, 0.6, 0.4, 0]]
+    )
+    probs = np.array(
+        [[0.6, 0.4, 0, 0, 0, 0, 0], [0, 0.9, 0.1, 0, 0, 0, 0], [0, 0, 0, 0, 0.5, 0.5, 0]]
+    )
+    probs = np.clip(probs, 1e-3, None) / np.clip(probs, 1e-3, None).sum(axis=1, keepdims=True)
+    scored = evaluation.score(shares, probs)
+    assert scored["accuracy"] == pytest.approx(2 / 3)  # the crowd's majority: 0, 2, 4
+    assert scored["crowd"]["majority_accuracy"] == pytest.approx(2 / 3)
+    assert scored["crowd"]["n"] == 3 and 0 < scored["crowd"]["total_variation"] < 1
+    metrics_schema.validate(
+        {
+            "schema_version": metrics_schema.VERSION,
+            "profile": "t",
+            "seed": 0,
+            "classes": list(CLASSES),
+            "test_sets": {"ferplus": {"images": 3, "source": "s"}},
+            "models": {"m": {"kind": "trained", "test_sets": {"ferplus": scored}}},
+        }
+    )

@@ -174,7 +174,15 @@ def confident_mistakes(
 
 def score(y: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
     """:func:`classification_metrics`, the 95% intervals of accuracy and macro-F1
-    (:func:`capstone.metrics.intervals`) and the expected calibration error (``ece``)."""
+    (:func:`capstone.metrics.intervals`) and the expected calibration error (``ece``).
+
+    ``y`` holds class indices, or a crowd's vote shares ``(n, classes)``: the scores are then
+    of the crowd's majority, and ``crowd`` adds :func:`capstone.metrics.crowd_agreement`.
+    """
+    y = np.asarray(y)
+    if y.ndim == 2:
+        crowd = metrics.crowd_agreement(y, probs, CLASSES).to_dict()
+        return {**score(y.argmax(axis=1), probs), "crowd": crowd}
     return {
         **classification_metrics(y, probs),
         **metrics.intervals(y, probs),
@@ -262,9 +270,15 @@ def compare(
     (name_a, predict_a), (name_b, predict_b) = a, b
     return [
         {"a": name_a, "b": name_b, "test_set": test}
-        | paired_difference(y, predict_a(x), predict_b(x))
+        | paired_difference(_labels(y), predict_a(x), predict_b(x))
         for test, (x, y) in test_sets.items()
     ]
+
+
+def _labels(y: np.ndarray) -> np.ndarray:
+    """Class indices as they are; a crowd's shares as their majority class."""
+    y = np.asarray(y)
+    return y.argmax(axis=1) if y.ndim == 2 else y
 
 
 __all__ = [

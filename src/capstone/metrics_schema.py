@@ -63,6 +63,34 @@ _SCORES = {
         "accuracy_95ci": {**_RANGE, "description": f"accuracy's {_BOOTSTRAP}"},
         "macro_f1_95ci": {**_RANGE, "description": f"macro-F1's {_BOOTSTRAP}"},
         "ece": {**_UNIT, "description": "expected calibration error, 15 equal-width bins"},
+        "crowd": {
+            "type": "object",
+            "description": "on a crowd-labelled test set (FER+): agreement with the taggers' "
+            "votes; the scores above are then of the crowd's majority",
+            "required": ["n", "majority_accuracy", "cross_entropy", "total_variation"],
+            "properties": {
+                "n": {"type": "integer", "minimum": 1},
+                "majority_accuracy": {
+                    **_UNIT,
+                    "description": "share of faces whose top reading is the crowd's most-voted class",
+                },
+                "per_class": {"type": "object", "additionalProperties": _UNIT},
+                "cross_entropy": {
+                    "type": "number",
+                    "minimum": 0,
+                    "description": "of the readings against the crowd's vote shares, in nats",
+                },
+                "total_variation": {
+                    **_UNIT,
+                    "description": "half the summed difference between readings and vote shares",
+                },
+                "crowd_entropy": {
+                    "type": "number",
+                    "minimum": 0,
+                    "description": "the crowd's own disagreement: the lowest cross-entropy possible",
+                },
+            },
+        },
         "per_class": _PER_CLASS,
         "confusion": {
             "type": "array",

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from capstone import evaluation, metrics_schema, peers
+from capstone.data import crowd
 from capstone.errors import CapstoneError
-from capstone.params import CLASSES, DATASETS, Params
+from capstone.params import CLASSES, CROWD, DATASETS, Params
 from capstone.paths import ProjectPaths
 
 XY = dict[str, tuple[np.ndarray, np.ndarray]]
@@ -66,8 +67,11 @@ def test_sets_of(paths: ProjectPaths, params: Params, data: Any) -> TestSets:
     then each of the profile's extra test folders."""
     from capstone.data.store import load_folder
 
-    xy = {name: data.xy(name, "test") for name in DATASETS}
+    xy = {name: data.xy(name, "test") for name in data.stores if name in DATASETS}
     sources = {name: f"{name} test split" for name in xy}
+    if (crowd_test := crowd.test_set(data)) is not None:
+        xy[CROWD] = crowd_test
+        sources[CROWD] = "FER+ PrivateTest, faces with a clear majority, against the crowd's votes"
     for folder in params.evaluation.extra_test_sets:
         xy[Path(folder).name] = load_folder(paths.root / folder, crop=params.evaluation.crop)
         sources[Path(folder).name] = f"folder {folder}"
@@ -149,17 +153,24 @@ def _score_peer(board: Scoreboard, test_sets: XY, batch: int) -> None:
 
 
 def scores_table(report: dict[str, Any]) -> Any:
-    """Accuracy and macro-F1 of every model (rows) on every test set (columns) of a report."""
+    """Accuracy and macro-F1 of every model (rows) on every test set (columns) of a report,
+    and the cross-entropy against the crowd's votes on a crowd-labelled test set."""
     import pandas as pd
 
     rows = [
-        {"model": name, "test set": test, "accuracy": m["accuracy"], "macro-F1": m["macro_f1"]}
+        {
+            "model": name,
+            "test set": test,
+            "accuracy": m["accuracy"],
+            "macro-F1": m["macro_f1"],
+            "cross-entropy against the crowd": m.get("crowd", {}).get("cross_entropy"),
+        }
         for name, entry in report["models"].items()
         for test, m in entry["test_sets"].items()
     ]
-    return pd.DataFrame(rows).pivot_table(
-        index="model", columns="test set", values=["accuracy", "macro-F1"], sort=False
-    )
+    values = ["accuracy", "macro-F1", "cross-entropy against the crowd"]
+    table = pd.DataFrame(rows).astype({values[-1]: float})
+    return table.pivot_table(index="model", columns="test set", values=values, sort=False)
 
 
 def size_speed_table(report: dict[str, Any]) -> Any:

@@ -124,3 +124,14 @@ def of(data: SplitData) -> LabelComparison | None:
     if CROWD not in data.stores:
         return None
     return compare(data.stores[CROWD], data.stores["fer2013"])
+
+
+def test_set(data: SplitData) -> tuple[np.ndarray, np.ndarray] | None:
+    """FER+'s test faces with a clear majority and their vote shares, or ``None`` where
+    ``data`` holds no FER+: the crowd's test set (3,349 faces on the real data)."""
+    if CROWD not in data.stores:
+        return None
+    x, shares = data.soft_xy(CROWD, "test")
+    votes = data.stores[CROWD].votes[data.index[CROWD]["test"]]
+    clear = ferplus.clear_majority(votes)
+    return x[clear], shares[clear]

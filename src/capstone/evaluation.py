@@ -22,8 +22,9 @@ from capstone.params import CLASSES
 
 
 def classification_metrics(y_true: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
-    """:func:`capstone.metrics.classification_metrics` with the project's class names."""
-    return metrics.classification_metrics(y_true, probs, CLASSES)
+    """:func:`capstone.metrics.classification_metrics` with the project's class names;
+    ``y_true`` holds class indices, or a crowd's vote shares (scored on its majority)."""
+    return metrics.classification_metrics(_labels(y_true), probs, CLASSES)
 
 
 def annotation_scores(

@@ -42,19 +42,20 @@ def finish(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
             f"only a compact_cnn can be released; {selected!r} is {run.architecture}"
         )
     model = load_model(paths.model(selected))
-    train_xy = data.merged("train", {"wild": params.merged.wild_repeat})
+    faces = (params.merged.faces, "wild")  # the copy of FER2013's faces the models trained on
+    train_xy = data.merged("train", {"wild": params.merged.wild_repeat}, datasets=faces)
     network, calibration = calibrate(
         model,
         run.architecture,
         run.width,
-        data.merged("val"),  # each face once: the class offsets' held-out check needs that
+        data.merged("val", datasets=faces),  # each face once: the offsets' held-out check needs it
         batch_size=params.evaluation.batch_size,
         try_flip=params.evaluation.tta_flip,
         try_shift=params.evaluation.tta_shift,
         train_xy=train_xy if params.evaluation.refit_head else None,
     )
     calibration = calibration.with_validation_faces(
-        {name: {"faces": len(data.xy(name, "val")[1]), "repeat": 1} for name in DATASETS}
+        {name: {"faces": len(data.xy(name, "val")[1]), "repeat": 1} for name in faces}
     )
     final = self_contained(network, calibration.tta_flip, calibration.tta_shift)
     out = paths.stage("evaluation")

@@ -243,12 +243,16 @@ class Merged:
     ``wild_repeat``: how many times each in-the-wild training face appears per epoch (the
     set is small beside FER2013). ``wild_weight``: the in-the-wild faces' share of the
     validation score that keeps checkpoints and picks the model (their validation faces are
-    repeated to that share); 0 counts every validation face once.
+    repeated to that share); 0 counts every validation face once. ``faces``: which copy of
+    FER2013's faces the runs train and validate on beside the in-the-wild ones: ``fer2013``
+    (Kaggle's, one annotator's label each) or ``ferplus`` (FER+'s, the crowd's vote shares
+    as soft targets; the profile must download FER+).
     """
 
     runs: list[TrainRun]
     wild_repeat: int = 1
     wild_weight: float = 0.0
+    faces: Literal["fer2013", "ferplus"] = "fer2013"
 
     def __post_init__(self) -> None:
         if self.wild_repeat < 1 or not 0 <= self.wild_weight < 1:
@@ -312,6 +316,12 @@ class Params:
     evaluation: Evaluation
     demo: Demo
     source_file: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if self.merged.faces == CROWD and self.download.ferplus is None:
+            raise ValueError(
+                "merged.faces: ferplus trains on FER+'s votes, but download.ferplus is not set"
+            )
 
     def stage(self, name: str) -> dict[str, Any]:
         """The slice of the profile that stage ``name`` depends on, as plain data."""

@@ -171,3 +171,9 @@ def test_a_profile_with_ferplus_keeps_the_crowds_votes_through_to_training(
     assert len(data.merged("train")[1]) == sum(
         len(data.xy(n, "train")[1]) for n in ("fer2013", "wild")
     )
+    on_crowd = dataclasses.replace(params.merged, faces="ferplus", wild_weight=0.5)
+    (_, y_train), (_, y_val) = data.for_merged(on_crowd)
+    assert y_train.shape == (len(shares) + len(data.xy("wild", "train")[1]), 7)
+    crowd_val, wild_val = len(data.xy("ferplus", "val")[1]), len(data.xy("wild", "val")[1])
+    assert len(y_val) == crowd_val + wild_val * max(1, round(crowd_val / wild_val))
+    assert data.for_merged(params.merged)[0][1].ndim == 1  # FER2013's labels: class indices

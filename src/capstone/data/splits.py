@@ -32,10 +32,13 @@ from capstone.data import ferplus
 from capstone.data.clean import leaked
 from capstone.data.store import Store, load_store
 from capstone.errors import DataError
-from capstone.params import CLASSES, CROWD, DATASETS, SplitSpec
+from capstone.params import CLASSES, CROWD, DATASETS, Merged, SplitSpec
 from capstone.paths import ProjectPaths
 
 SPLITS = ("train", "val", "test")
+
+#: Faces and their labels (class indices, or target distributions).
+XY = tuple[np.ndarray, np.ndarray]
 
 
 def fer2013_protocol(store: Store) -> np.ndarray:
@@ -217,14 +220,27 @@ class SplitData:
             ),
         )
 
-    def repeats_for_share(self, split: str, name: str, share: float) -> dict[str, int]:
+    def repeats_for_share(
+        self, split: str, name: str, share: float, datasets: tuple[str, ...] = DATASETS
+    ) -> dict[str, int]:
         """The ``repeat`` of :meth:`merged` that gives dataset ``name`` about ``share`` of
-        ``split`` (at least once; 0 gives it its own share)."""
+        ``split`` of ``datasets`` (at least once; 0 gives it its own share)."""
         own = len(self.xy(name, split)[1])
-        others = sum(len(self.xy(n, split)[1]) for n in DATASETS if n != name)
+        others = sum(len(self.xy(n, split)[1]) for n in datasets if n != name)
         if share <= 0 or own == 0:
             return {name: 1}
         return {name: max(1, round(share / (1 - share) * others / own))}
+
+    def for_merged(self, merged: Merged) -> tuple[XY, XY]:
+        """The merged stage's training and validation sets: ``merged.faces`` (FER2013's or
+        FER+'s copy of the faces, the latter with the crowd's shares as targets) and the
+        in-the-wild faces, repeated as ``merged`` says."""
+        datasets, soft = (merged.faces, "wild"), merged.faces == CROWD
+        val_repeat = self.repeats_for_share("val", "wild", merged.wild_weight, datasets)
+        return (
+            self.merged("train", {"wild": merged.wild_repeat}, datasets=datasets, soft=soft),
+            self.merged("val", val_repeat, datasets=datasets, soft=soft),
+        )
 
     def table(self) -> pd.DataFrame:
         """One row per used image: ``source``, ``split``, ``label`` and its statistics."""

@@ -252,3 +252,20 @@ def test_a_record_is_versioned_and_older_ones_still_read(repo) -> None:
         CalibrationRecord.from_json(archived | {"version": 2})
     with pytest.raises(CapstoneError, match="unknown keys \\['pixel_scale'\\]"):
         CalibrationRecord.from_json(archived | {"pixel_scale": 255})
+
+
+def test_calibrate_fits_the_temperature_to_a_crowds_shares(monkeypatch) -> None:
+    """Soft validation targets: the temperature fits the shares; the rest reads their majority."""
+    x, y = striped_faces(140, seed=5)
+    shares = np.full((140, 7), 0.05)
+    shares[np.arange(140), y] = 0.7
+    logits = np.random.default_rng(3).normal(0, 1, size=(140, 7))
+    logits[np.arange(140), y] += 3
+    plain = softmax(2 * logits)  # mostly right, and far surer than the crowd's 70%
+    monkeypatch.setattr(calibration, "predict", lambda model, faces, batch_size=256: plain)
+    _, record = calibration.calibrate(
+        amplified_cnn(), "compact_cnn", 4, (x, shares), try_flip=False
+    )
+    assert record.temperature == pytest.approx(round(fit_temperature(plain, shares), 4))
+    assert record.temperature != pytest.approx(round(fit_temperature(plain, y), 4), abs=1e-3)
+    assert record.validation["trained"]["accuracy"] == pytest.approx(np.mean(plain.argmax(1) == y))

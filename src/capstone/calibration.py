@@ -155,9 +155,11 @@ def refit_head(
 
     The features of every training image and of its mirror image are computed once; a
     multinomial logistic regression (L2 penalty, inverse strength ``c``, no class weights)
-    is fitted on them with the hard labels. Deterministic for given inputs.
+    is fitted on them with the hard labels (a crowd's shares: their majority). Deterministic
+    for given inputs.
     """
     x, y = train_xy
+    y = np.asarray(y) if np.ndim(y) == 1 else np.asarray(y).argmax(axis=1)
     features = np.concatenate(
         [head_features(model, x, batch_size), head_features(model, x[:, :, ::-1], batch_size)]
     )
@@ -251,8 +253,13 @@ def calibrate(
     macro-F1 on held-out halves of it). Returns the final network (bare: wrap it with
     :func:`capstone.inference.self_contained` and the record's ``tta_flip`` and ``tta_shift``)
     and a record of each choice with the validation accuracy, macro-F1 and ECE after it.
+
+    The validation labels may be a crowd's vote shares ``(n, classes)``: the temperature is
+    then fitted to the shares, so that a reading of 40% means that about 4 in 10 people would
+    see the face that way; every other choice, and the scores, use the crowd's majority.
     """
-    x, y = val_xy
+    x, targets = val_xy
+    y = np.asarray(targets) if np.ndim(targets) == 1 else np.asarray(targets).argmax(axis=1)
 
     def scores(probs: np.ndarray) -> dict[str, float]:
         return {
@@ -288,7 +295,7 @@ def calibrate(
         steps[step] = scores(augmented)
         if steps[step]["accuracy"] > current["accuracy"]:
             tta, probs, current = tta | trial, augmented, steps[step]
-    temperature = fit_temperature(probs, y)
+    temperature = fit_temperature(probs, targets)
     steps["temperature"] = scores(adjust(probs, temperature))
     temperature = round(temperature, 4)
     offsets = np.round(fit_class_offsets(probs, y, temperature), 4)

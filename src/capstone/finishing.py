@@ -19,7 +19,7 @@ from capstone.calibration_record import CalibrationRecord
 from capstone.errors import CapstoneError
 from capstone.evaluation import annotation_scores, score
 from capstone.inference import MODEL_NAME, load_model, predict, self_contained
-from capstone.params import CLASSES, DATASETS, Params, profile_yaml
+from capstone.params import CLASSES, CROWD, DATASETS, Params, profile_yaml
 from capstone.paths import ProjectPaths
 
 
@@ -43,12 +43,13 @@ def finish(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
         )
     model = load_model(paths.model(selected))
     faces = (params.merged.faces, "wild")  # the copy of FER2013's faces the models trained on
-    train_xy = data.merged("train", {"wild": params.merged.wild_repeat}, datasets=faces)
+    soft = params.merged.faces == CROWD  # calibrated to the crowd's shares
+    train_xy = data.merged("train", {"wild": params.merged.wild_repeat}, datasets=faces, soft=soft)
     network, calibration = calibrate(
         model,
         run.architecture,
         run.width,
-        data.merged("val", datasets=faces),  # each face once: the offsets' held-out check needs it
+        data.merged("val", datasets=faces, soft=soft),  # each face once: for the offsets' check
         batch_size=params.evaluation.batch_size,
         try_flip=params.evaluation.tta_flip,
         try_shift=params.evaluation.tta_shift,

@@ -37,3 +37,22 @@ def test_card_gives_the_intervals_where_the_record_has_them(final_record) -> Non
     card = model_card(rec)
     assert "% (66.8-69.7%) | 0." in card and " (0.630-0.673) |" in card
     assert "In brackets: 95% bootstrap intervals" in card
+
+
+def test_card_says_what_a_reading_means_against_the_crowd(final_record) -> None:
+    rec = final_record | {"size_bytes": 1000, "model_sha256": "cd" * 32}
+    assert "Against the crowd" not in model_card(rec)  # a record without FER+
+    crowd = {
+        "n": 3349,
+        "majority_accuracy": 0.851,
+        "cross_entropy": 0.702,
+        "total_variation": 0.25,
+        "crowd_entropy": 0.48,
+    }
+    rec["test"] = rec["test"] | {"ferplus": rec["test"]["fer2013"] | {"crowd": crowd, "n": 3349}}
+    card = model_card(rec | {"faces": "ferplus"})
+    assert "its 3,349 faces with a clear majority" in card and "85.1% of" in card
+    assert "cross-entropy against the crowd's vote shares is 0.702" in card
+    assert 'a reading of "angry 42%" means that about 4 in 10 people' in card
+    assert "| ferplus | 3,349 |" in card
+    assert "calibrated to those, not to how a crowd" in model_card(rec | {"faces": "fer2013"})

@@ -16,6 +16,7 @@ from capstone import faces, provenance
 from capstone.artefacts import atomic_path, read_json, sha256_file, write_json
 from capstone.calibration import calibrate
 from capstone.calibration_record import CalibrationRecord
+from capstone.data import crowd
 from capstone.errors import CapstoneError
 from capstone.evaluation import annotation_scores, score
 from capstone.inference import MODEL_NAME, load_model, predict, self_contained
@@ -69,8 +70,12 @@ def finish(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
         )
         for name in DATASETS
     }
+    if (crowd_test := crowd.test_set(data)) is not None:
+        x_crowd, shares = crowd_test
+        test[CROWD] = score(shares, predict(final, x_crowd, params.evaluation.batch_size))
     record = {
         "name": MODEL_NAME,
+        "faces": params.merged.faces,
         "source_model": selected,
         "source_stage": "merged"
         if selected in {r.name for r in params.merged.runs}

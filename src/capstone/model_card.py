@@ -72,7 +72,7 @@ $test_rows
 ${intervals_note}The `fer2013` row is the standard FER2013 PrivateTest split (models were selected on
 PublicTest). The `wild` row is the in-the-wild stand-in's own held-out split (colour
 film stills, the faces cut out by the same function; where the detector found none, around
-the whole picture).$annotate_section
+the whole picture).$annotate_section$crowd_section
 
 Per class on FER2013 PrivateTest:
 
@@ -136,6 +136,7 @@ def model_card(record: dict[str, Any]) -> str:
         test_rows=test_rows(record["test"]),
         intervals_note=intervals_note(record["test"]),
         annotate_section=annotate_section(record.get("annotate", {})),
+        crowd_section=crowd_section(record["test"], record.get("faces", "fer2013")),
         class_rows=class_rows(record["test"]["fer2013"]["per_class"]),
         validation_rows=validation_rows(cal),
         baseline_only=BASELINE_ONLY if record.get("source_stage") == "baseline" else "",
@@ -268,6 +269,30 @@ def annotate_section(annotate: dict[str, Any]) -> str:
         "| test set | images | face found | uncertain | accuracy | macro-F1 "
         "| every face labelled: accuracy / macro-F1 |\n"
         "|---|---|---|---|---|---|---|\n" + rows
+    )
+
+
+def crowd_section(test: dict[str, Any], faces: str) -> str:
+    """The readings against FER+'s crowd, where the record scored them, and what a reading
+    means when the temperature was fitted to the crowd's vote shares (``faces`` ``ferplus``)."""
+    m = test.get("ferplus", {}).get("crowd")
+    if m is None:
+        return ""
+    meaning = (
+        "\n\nThe readings are calibrated to the crowd's vote shares on FER+ Valid (PublicTest): "
+        'a reading of "angry 42%" means that about 4 in 10 people would likely see the face as '
+        "angry."
+        if faces == "ferplus"
+        else "\n\nThis model learned from FER2013's labels, one annotator's each; its readings "
+        "are calibrated to those, not to how a crowd sees the faces."
+    )
+    return (
+        f"\n\nAgainst the crowd: the `ferplus` row is FER2013 PrivateTest as FER+ relabelled it "
+        f"(10 taggers a face), its {m['n']:,} faces with a clear majority among the 7 classes. "
+        f"The top reading is the crowd's most-voted class for {m['majority_accuracy']:.1%} of "
+        f"them; the cross-entropy against the crowd's vote shares is {m['cross_entropy']:.3f} "
+        f"(the crowd's own disagreement, the lowest possible: {m['crowd_entropy']:.3f}), and the "
+        f"total variation {m['total_variation']:.3f} (0: the same shares as the crowd)." + meaning
     )
 
 

@@ -137,3 +137,13 @@ def test_the_released_model_is_self_contained() -> None:
     path = inference.released_model(Path(__file__).parents[1])
     model = load_model(path)
     assert inference.is_self_contained(model)
+
+
+def test_a_reading_is_explained_by_what_the_model_was_calibrated_to(tmp_path: Path) -> None:
+    model = tmp_path / "m.keras"
+    (tmp_path / "m.json").write_text('{"faces": "ferplus"}')
+    assert "about 4 in 10 people would likely see" in inference.reading_meaning(model)
+    (tmp_path / "m.json").write_text('{"faces": "fer2013"}')
+    assert "one annotator's labels" in inference.reading_meaning(model)
+    released = inference.released_model(Path(__file__).parents[1])
+    assert "one annotator's labels" in inference.reading_meaning(released)  # trained on FER2013

@@ -225,7 +225,7 @@ def _save_traceback() -> str:
 
 def _annotate(args: argparse.Namespace) -> int:
     from capstone.call_info import check_use, load_call_info
-    from capstone.inference import reading_options, released_model
+    from capstone.inference import reading_meaning, reading_options, released_model
     from capstone.library import Settings, annotate_library, cached_model
 
     call = load_call_info(args.call)
@@ -261,6 +261,7 @@ def _annotate(args: argparse.Namespace) -> int:
         f"wrote {kinds.count('image')} annotated image(s) and {kinds.count('video')} video(s) "
         f"to {args.out}" + (f"; {len(outcome.skipped)} unchanged" if outcome.skipped else "")
     )
+    print(reading_meaning(model_file))
     if outcome.failed:
         total = len(outcome.written) + len(outcome.skipped) + len(outcome.failed)
         print(

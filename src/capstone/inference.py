@@ -229,6 +229,21 @@ def record_of(path: str | Path) -> dict[str, Any]:
     return {}
 
 
+def reading_meaning(path: str | Path) -> str:
+    """What a reading of the model at ``path`` means, in plain words, from its record: how a
+    crowd would likely see the face (a model calibrated to FER+'s vote shares), or how often
+    the model is right against one annotator's labels (FER2013's)."""
+    if record_of(path).get("faces") == "ferplus":
+        return (
+            'A reading is how a face likely appears to people: "angry 42%" means that about 4 '
+            "in 10 people would likely see the face as angry."
+        )
+    return (
+        "A reading is the model's confidence, calibrated to one annotator's labels (FER2013): "
+        '"angry 42%" means it is right about 42% of the times it says so.'
+    )
+
+
 def uncertain_below_of(path: str | Path, default: float = 0.4) -> float:
     """The confidence below which the model's readings are called uncertain (its record's)."""
     from capstone.calibration_record import CalibrationRecord

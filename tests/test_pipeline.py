@@ -66,6 +66,8 @@ def test_first_run_executes_every_stage_and_builds_the_book(project) -> None:
     metrics = json.loads((root / "build/evaluation/metrics.json").read_text())
     metrics_schema.validate(metrics)
     assert {"majority class", "seed_cnn", "final"} <= set(metrics["models"])
+    # tiny.yaml downloads FER+ and trains its merged run on the crowd's shares
+    assert "cross_entropy" in metrics["models"]["final"]["test_sets"]["ferplus"]["crowd"]
     assert (root / "book/_build/html/model_card.html").is_file()
     assert not list((root / "notebooks").glob("*.part*"))
 

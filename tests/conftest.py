@@ -158,7 +158,9 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-def run_capstone(*args: str, env: dict[str, str] | None = None, timeout: int = 900):
+def run_capstone(
+    *args: str, env: dict[str, str] | None = None, timeout: int = 900, cwd: Path | None = None
+):
     """Run the ``capstone`` command in a subprocess, as a user would, and capture its output."""
     return subprocess.run(
         [sys.executable, "-m", "capstone.cli", *args],
@@ -167,6 +169,7 @@ def run_capstone(*args: str, env: dict[str, str] | None = None, timeout: int = 9
         env=env,
         check=False,
         timeout=timeout,
+        cwd=cwd,
     )
 
 

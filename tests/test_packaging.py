@@ -125,7 +125,7 @@ def test_the_released_model_travels_with_the_package(wheel: Path) -> None:
 
 
 def test_an_installed_package_annotates_a_photo_from_any_folder(
-    wheel: Path, tmp_path: Path
+    wheel: Path, tmp_path: Path, capstone_cli
 ) -> None:
     """As after ``pip install <clone>``: the released model is found away from the clone."""
     site = tmp_path / "site-packages"
@@ -136,15 +136,7 @@ def test_an_installed_package_annotates_a_photo_from_any_folder(
     shutil.copy(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False), photo)
     env = {**os.environ, "PYTHONPATH": str(site)}
     annotate = ["annotate", photo.name, "--use", "research", "--out", "out"]
-    proc = subprocess.run(
-        [sys.executable, "-m", "capstone.cli", *annotate],
-        cwd=elsewhere,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
+    proc = capstone_cli(*annotate, env=env, timeout=600, cwd=elsewhere)
     assert proc.returncode == 0, proc.stderr
     assert "P1:" in proc.stdout
     assert (elsewhere / "out/photo_annotated.png").is_file()

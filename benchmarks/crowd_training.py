@@ -25,6 +25,7 @@ import json
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
 import pandas as pd
 
@@ -57,6 +58,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("build/crowd_probe"))
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--limit", type=int, help="train on this many faces only (a smoke test)")
+    parser.add_argument(
+        "--score-only", type=Path, help="no training: score this network (e.g. a checkpoint)"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -82,9 +86,12 @@ def main() -> None:
     )
     start = time.perf_counter()
     init = args.init if args.init and args.init.name != "none" else None
-    network, history = train(
-        run, train_xy, val_xy, args.out, seed=args.seed, verbose=2, init_weights=init
-    )
+    if args.score_only:
+        network, history = keras.models.load_model(args.score_only), pd.DataFrame()
+    else:
+        network, history = train(
+            run, train_xy, val_xy, args.out, seed=args.seed, verbose=2, init_weights=init
+        )
     seconds = time.perf_counter() - start
     history.to_csv(args.out / "history.csv", index=False)
 

@@ -99,8 +99,7 @@ def main() -> None:
     val_probs, test_probs = predict(reader, val_xy[0]), predict(reader, test_x)
     temperature = fit_temperature(val_probs, val_xy[1])
     results = {
-        "recipe": vars(args)
-        | {"ferplus": str(args.ferplus), "init": str(args.init), "out": str(args.out)},
+        "recipe": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "precision": effective_precision(run.precision),
         "train_seconds": round(seconds, 1),
         "epochs_run": len(history),

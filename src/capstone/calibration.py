@@ -31,7 +31,7 @@ from sklearn.linear_model import LogisticRegression
 
 from capstone.calibration_record import CalibrationRecord, HeadRefit, OffsetsHeldOut
 from capstone.inference import predict, self_contained
-from capstone.metrics import check_probs, expected_calibration_error, macro_f1
+from capstone.metrics import check_probs, expected_calibration_error, macro_f1, majority
 from capstone.models import INPUT_SHAPE, build
 
 HEAD_REFIT_C = 1.0  # inverse L2 strength of the head refit's logistic regression
@@ -159,7 +159,7 @@ def refit_head(
     for given inputs.
     """
     x, y = train_xy
-    y = np.asarray(y) if np.ndim(y) == 1 else np.asarray(y).argmax(axis=1)
+    y = majority(y)
     features = np.concatenate(
         [head_features(model, x, batch_size), head_features(model, x[:, :, ::-1], batch_size)]
     )
@@ -259,7 +259,7 @@ def calibrate(
     see the face that way; every other choice, and the scores, use the crowd's majority.
     """
     x, targets = val_xy
-    y = np.asarray(targets) if np.ndim(targets) == 1 else np.asarray(targets).argmax(axis=1)
+    y = majority(targets)
 
     def scores(probs: np.ndarray) -> dict[str, float]:
         return {

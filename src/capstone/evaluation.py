@@ -17,14 +17,14 @@ from tqdm import tqdm
 from capstone import metrics
 from capstone.annotation import classify_faces, load_image
 from capstone.inference import is_self_contained, load_model, predict
-from capstone.metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, paired_difference
+from capstone.metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, majority, paired_difference
 from capstone.params import CLASSES
 
 
 def classification_metrics(y_true: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
     """:func:`capstone.metrics.classification_metrics` with the project's class names;
     ``y_true`` holds class indices, or a crowd's vote shares (scored on its majority)."""
-    return metrics.classification_metrics(_labels(y_true), probs, CLASSES)
+    return metrics.classification_metrics(majority(y_true), probs, CLASSES)
 
 
 def annotation_scores(
@@ -183,7 +183,7 @@ def score(y: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
     y = np.asarray(y)
     if y.ndim == 2:
         crowd = metrics.crowd_agreement(y, probs, CLASSES).to_dict()
-        return {**score(y.argmax(axis=1), probs), "crowd": crowd}
+        return {**score(majority(y), probs), "crowd": crowd}
     return {
         **classification_metrics(y, probs),
         **metrics.intervals(y, probs),
@@ -271,15 +271,9 @@ def compare(
     (name_a, predict_a), (name_b, predict_b) = a, b
     return [
         {"a": name_a, "b": name_b, "test_set": test}
-        | paired_difference(_labels(y), predict_a(x), predict_b(x))
+        | paired_difference(majority(y), predict_a(x), predict_b(x))
         for test, (x, y) in test_sets.items()
     ]
-
-
-def _labels(y: np.ndarray) -> np.ndarray:
-    """Class indices as they are; a crowd's shares as their majority class."""
-    y = np.asarray(y)
-    return y.argmax(axis=1) if y.ndim == 2 else y
 
 
 __all__ = [

@@ -20,6 +20,12 @@ BOOTSTRAP_RESAMPLES = 1000  # resamples of the test images behind every 95% inte
 BOOTSTRAP_SEED = 0
 
 
+def majority(y: np.ndarray) -> np.ndarray:
+    """Class indices as they are; each target distribution's (a crowd's shares') top class."""
+    y = np.asarray(y)
+    return y if y.ndim == 1 else y.argmax(axis=1)
+
+
 def check_probs(probs: np.ndarray, y: np.ndarray) -> None:
     """Raise ``ValueError`` unless ``probs`` is ``(n, classes)`` with ``n = len(y) > 0``."""
     if probs.ndim != 2 or len(probs) != len(y) or len(y) == 0:

@@ -29,6 +29,7 @@ from capstone import provenance
 from capstone.artefacts import atomic_path, write_json
 from capstone.augmentation import augmenter
 from capstone.data.batches import ImageBatches, to_dataset
+from capstone.metrics import majority
 from capstone.models import INPUT_SHAPE, build
 from capstone.params import CLASSES, Phase, TrainRun
 from capstone.paths import ProjectPaths
@@ -55,12 +56,6 @@ def class_weights(y: np.ndarray) -> dict[int, float]:
     counts = np.bincount(y, minlength=len(CLASSES)).astype(float)
     weights = len(y) / (len(CLASSES) * np.maximum(counts, 1))
     return {i: float(w) for i, w in enumerate(weights)}
-
-
-def majority(y: np.ndarray) -> np.ndarray:
-    """Class indices as they are; each target distribution's top class."""
-    y = np.asarray(y)
-    return y if y.ndim == 1 else y.argmax(axis=1)
 
 
 class AtomicCheckpoint(keras.callbacks.Callback):

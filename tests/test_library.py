@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import signal
 import threading
@@ -15,7 +16,9 @@ from matplotlib import cbook
 
 from capstone import library
 from capstone.annotation import load_image
+from capstone.artefacts import read_json
 from capstone.call_info import CallInfo
+from capstone.inference import reading_meaning
 from capstone.library import Settings, annotate_library, find_media
 from capstone.models import compact_cnn
 from capstone.synthetic_calls import HOPPER_FACE, gallery, write_recording
@@ -76,6 +79,13 @@ def test_a_library_run_writes_reports_an_index_and_a_store_and_resumes(
     ):
         assert f'href="{link}"' in index and (out / link).is_file()
     assert (out / "trends.png").stat().st_size > 0
+    # every output says what a reading means (this model has no record: FER2013's wording)
+    meaning = reading_meaning(settings.model)
+    assert "one annotator's labels" in meaning
+    assert read_json(out / "week2/monday_png.json")["reading_means"] == meaning
+    assert read_json(out / "week1/monday/summary.json")["reading_means"] == meaning
+    assert meaning in (out / "week1/monday/summary.md").read_text()
+    assert html.escape(meaning) in (out / "week1/monday/report.html").read_text()
     timelines = pd.read_parquet(out / "store/timelines")
     assert set(timelines["call"]) == {"week1/monday", "week2/monday_mp4"}
     calls_table = pd.read_parquet(out / "store/calls.parquet")

@@ -224,6 +224,7 @@ def annotate_image(
     *,
     call: CallInfo | None = None,
     use: str = DEFAULT_USE,
+    meaning: str = "",
     **options: Any,
 ) -> dict[str, Any]:
     """Annotate one image file: write ``<name>_annotated.png`` and ``<name>.json`` to
@@ -231,8 +232,9 @@ def annotate_image(
 
     The faces are the participants ``P1``, ``P2``, ... in reading order; ``call`` names
     them and ``use`` decides whose expressions are read (:mod:`capstone.call_info`; by
-    default only named prospects'). ``options`` go to :func:`classify_faces`. Returns the
-    JSON record.
+    default only named prospects'). ``meaning`` says what a reading means
+    (:func:`capstone.inference.reading_meaning`). ``options`` go to :func:`classify_faces`.
+    Returns the JSON record.
     """
     path, out_dir = Path(path), Path(out_dir)
     name, call = name or path.stem, call or CallInfo()
@@ -250,6 +252,7 @@ def annotate_image(
         "width": image.shape[1],
         "height": image.shape[0],
         "note": "labels are perceived facial expressions, not felt emotions",
+        "reading_means": meaning,
         "use": use_record(call, use, ids),
         "faces": faces,
     }

@@ -36,6 +36,7 @@ from capstone.call_info import DEFAULT_USE, CallInfo
 from capstone.call_store import CallStore
 from capstone.errors import CapstoneError
 from capstone.formats import IMAGE_SUFFIXES, MEDIA_SUFFIXES, listed
+from capstone.inference import reading_meaning
 from capstone.video import annotate_video
 
 PARTIAL = ".partial"  # where recordings are annotated until they are complete
@@ -181,7 +182,12 @@ def _annotated(job: Job, out: Path, settings: Settings) -> dict[str, Any]:
         raise CapstoneError(
             f"{job.path}: not an image or a video; supported: {listed(MEDIA_SUFFIXES)}"
         )
-    common = {"call": settings.call, "use": settings.use, **settings.options}
+    common = {
+        "call": settings.call,
+        "use": settings.use,
+        "meaning": reading_meaning(settings.model),
+        **settings.options,
+    }
     if job.path.suffix.lower() in IMAGE_SUFFIXES:
         (out / job.name).parent.mkdir(parents=True, exist_ok=True)
         record = annotate_image(job.path, model, out, job.name, **common)

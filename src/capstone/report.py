@@ -43,6 +43,7 @@ th:first-child, td:first-child { text-align: left; }
 <body>
 <h1>$title</h1>
 <p class="note">$note</p>
+$meaning
 $use
 <video id="video" src="annotated.mp4" controls preload="metadata"></video>
 <h2>Moments</h2>
@@ -111,6 +112,9 @@ def write_report(out: Path, summary: dict[str, Any], moments: list[dict[str, Any
     page = PAGE.substitute(
         title=html.escape(summary["input"]),
         note=html.escape(summary["note"]),
+        meaning=f"<p>{html.escape(summary['reading_means'])}</p>"
+        if summary.get("reading_means")
+        else "",
         use=use_text,
         moments=moment_buttons(moments),
         timeline=data_uri(png=out / "timeline.png"),

@@ -151,6 +151,7 @@ def annotate_video(  # noqa: PLR0913 -- an entry point; every option is keyword-
     name: str | None = None,
     speakers: bool = True,
     use: str = DEFAULT_USE,
+    meaning: str = "",
     **options: Any,
 ) -> dict[str, Any]:
     """Annotate one recording; returns the summary (also written as JSON and markdown).
@@ -164,7 +165,8 @@ def annotate_video(  # noqa: PLR0913 -- an entry point; every option is keyword-
     (default: the video's stem). ``fps`` above the video's own frame rate samples every
     frame once. If the recording cannot be read, nothing is left behind. ``speakers=False``
     skips telling who speaks and links faces by position alone (for measuring what that
-    work costs).
+    work costs). ``meaning`` says what a reading means, in plain words
+    (:func:`capstone.inference.reading_meaning`); the summary and the report carry it.
     """
     path = Path(path)
     if not (math.isfinite(fps) and fps > 0) or detect_every < 1:
@@ -193,7 +195,7 @@ def annotate_video(  # noqa: PLR0913 -- an entry point; every option is keyword-
             detector=options.pop("detector", "mtcnn"),
         )
         rows = _annotate_into(out, path, reader, fps, progress=progress, expected=expected)
-        return _write_results(out, path, rows, reader, fps)
+        return _write_results(out, path, rows, reader, fps, meaning)
     except BaseException:
         if created and out.is_dir() and not any(out.iterdir()):
             out.rmdir()
@@ -270,7 +272,7 @@ def _annotate_into(
 
 
 def _write_results(
-    out: Path, path: Path, rows: list[dict[str, Any]], reader: _Reader, fps: float
+    out: Path, path: Path, rows: list[dict[str, Any]], reader: _Reader, fps: float, meaning: str
 ) -> dict[str, Any]:
     """The timeline, the summary, the figures and the report of a recording read."""
     timeline = pd.DataFrame(rows, columns=_columns())
@@ -278,6 +280,7 @@ def _write_results(
         timeline.to_csv(tmp, index=False)
     summary = summarise(path.name, timeline, reader.call, fps=fps, use=reader.use)
     summary["audio_track"] = reader.voiced is not None
+    summary["reading_means"] = meaning
     moments = _figures(out, path, timeline, reader.call, summary=summary)
     write_json(out / "summary.json", summary)
     write_text(out / "summary.md", summary_markdown(summary))
@@ -481,6 +484,8 @@ def _shares_by_stage(samples: pd.DataFrame) -> dict[str, dict[str, float]]:
 def summary_markdown(summary: dict[str, Any]) -> str:
     """The summary as a short markdown report."""
     lines = [f"# {summary['input']}", "", f"*{summary['note']}.*", ""]
+    if summary.get("reading_means"):
+        lines += [summary["reading_means"], ""]
     roles = {pid: p["role"] for pid, p in summary["participants"].items()}
     lines += [*use_lines(summary["use"], roles), ""]
     if not summary["participants"]:

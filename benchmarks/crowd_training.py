@@ -32,7 +32,7 @@ import pandas as pd
 from capstone import metrics
 from capstone.calibration import adjust, fit_temperature
 from capstone.data import ferplus
-from capstone.inference import predict, self_contained
+from capstone.inference import is_self_contained, predict, self_contained
 from capstone.params import CLASSES, Phase, TrainRun
 from capstone.training import effective_precision, train
 
@@ -43,6 +43,17 @@ def split(data: ferplus.CrowdFaces, usage: str, keep) -> tuple[np.ndarray, np.nd
     votes = data.crowd.votes[mine]
     chosen = keep(votes)
     return data.x[mine][chosen], ferplus.shares(votes)[chosen]
+
+
+def trainable(init: Path, out: Path) -> Path:
+    """``init`` itself, or for a released reader the network its views share, saved in ``out``."""
+    model = keras.models.load_model(init)
+    if not is_self_contained(model):
+        return init
+    inner = next(layer for layer in model.layers if layer.name.endswith("_logits"))
+    path = out / f"{init.stem}_network.keras"
+    inner.save(path)
+    return path
 
 
 def main() -> None:
@@ -85,7 +96,7 @@ def main() -> None:
         phases=[Phase(epochs=args.epochs, learning_rate=args.lr, augment=args.augment)],
     )
     start = time.perf_counter()
-    init = args.init if args.init and args.init.name != "none" else None
+    init = trainable(args.init, args.out) if args.init and args.init.name != "none" else None
     if args.score_only:
         network, history = keras.models.load_model(args.score_only), pd.DataFrame()
     else:

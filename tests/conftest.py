@@ -114,10 +114,10 @@ def shared_project(tmp_path_factory: pytest.TempPathFactory):
     from capstone.paths import ProjectPaths
 
     params = with_absolute_data_paths(load(REPO / "params/shared.yaml", REPO), REPO)
-    # Cut the in-the-wild faces out with the fast Haar detector: these tests check counts
-    # and splits, and MTCNN on all 1,260 images would add minutes to every test run.
+    # Keep the in-the-wild frames whole (no face detection): these tests check counts and
+    # splits, and finding the faces in all 1,260 frames would add minutes to every test run.
     dl = params.download
-    wild = dataclasses.replace(dl.wild, crop="haar")
+    wild = dataclasses.replace(dl.wild, crop="none")
     params = dataclasses.replace(params, download=dataclasses.replace(dl, wild=wild))
     folder, quality = once_per_run(
         tmp_path_factory,

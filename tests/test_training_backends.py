@@ -16,6 +16,8 @@ from capstone.inference import is_self_contained, load_model, predict
 
 SCRIPT = Path(__file__).with_name("train_under_backend.py")
 
+pytestmark = pytest.mark.slow  # a minute: JAX compiles the model's every step
+
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")
 def test_a_model_trained_under_jax_predicts_the_same_under_tensorflow(tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ def main(out: Path) -> None:
         name="tiny",
         architecture="compact_cnn",
         width=4,
-        batch_size=16,
+        batch_size=42,  # whole batches only: JAX compiles each new batch shape anew
         precision="float32",
         phases=[Phase(epochs=1, augment="light", degrade=["jpeg", "noise"])],
     )
@@ -49,7 +49,7 @@ def main(out: Path) -> None:
         "compact_cnn",
         4,
         (x[42:], y[42:]),
-        batch_size=32,
+        batch_size=42,
         try_flip=True,
         try_shift=1,
         train_xy=(x, y),

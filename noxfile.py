@@ -103,8 +103,11 @@ def tests(session: nox.Session) -> None:
     """
     _install(session, "test")
     _chromium(session)
-    # A worker per core, each test file on one worker, the slow files first (tests/conftest.py)
-    xdist = ["--numprocesses=auto", "--dist=loadfile", "--no-loadscope-reorder"]
+    # A worker per core and one more (many tests wait on a subprocess: a notebook, the CLI,
+    # another process's pipeline run), each test file on one worker, the slow files first
+    # (tests/conftest.py)
+    workers = (os.cpu_count() or 1) + 1
+    xdist = [f"--numprocesses={workers}", "--dist=loadfile", "--no-loadscope-reorder"]
     if session.posargs or not (ROOT.parent / "shared").is_dir():
         session.run("pytest", *xdist, *session.posargs)
         return

@@ -35,11 +35,17 @@ SHARED_FIXTURES = {"shared_data", "shared_project"}
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the tests that need the shared data, and run the slow files first: under
     pytest-xdist (``-n``, ``--dist loadfile``) they then start at once on one worker while the
-    other workers take the rest."""
+    other workers take the rest. ``slow(last=True)`` files start after the other slow ones
+    (one that waits for another's result then waits less)."""
     for item in items:
         if SHARED_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker("shared")
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+    def order(item: pytest.Item) -> tuple[bool, bool]:
+        slow = item.get_closest_marker("slow")
+        return slow is None, bool(slow and slow.kwargs.get("last"))
+
+    items.sort(key=order)
 
 
 def _property_cases() -> dict[str, int]:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import new_project, run_pipeline, statuses
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(last=True)  # it ends by waiting for the tiny project
 
 
 def start_and_kill(root: Path, stage: str, sig: int) -> subprocess.CompletedProcess[str]:

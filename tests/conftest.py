@@ -29,7 +29,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 #: Fixtures that read ``../shared/data``: a test that asks for one is marked ``shared``.
-SHARED_FIXTURES = {"shared_data", "shared_project"}
+SHARED_FIXTURES = {"shared_data", "shared_root", "shared_project"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -77,7 +77,12 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+#: A project folder with ``../shared`` beside it, against which the shared profile's paths
+#: resolve: this one, or the checkout named by ``CAPSTONE_SHARED_ROOT``, which
+#: ``nox -s tests`` sets when it runs the suite in a copy with nothing beside it. Only the
+#: fixtures below read it: every other test sees what a user's clone has.
+SHARED_ROOT = Path(os.environ.get("CAPSTONE_SHARED_ROOT") or REPO).resolve()
+SHARED_DATA = SHARED_ROOT.parent / "shared" / "data"
 
 
 @pytest.fixture
@@ -119,7 +124,8 @@ def shared_project(tmp_path_factory: pytest.TempPathFactory):
     from capstone.params import load, with_absolute_data_paths
     from capstone.paths import ProjectPaths
 
-    params = with_absolute_data_paths(load(REPO / "params/shared.yaml", REPO), REPO)
+    shared = load(REPO / "params/shared.yaml", SHARED_ROOT)
+    params = with_absolute_data_paths(shared, SHARED_ROOT)
     # Keep the in-the-wild frames whole (no face detection): these tests check counts and
     # splits, and finding the faces in all 1,260 frames would add minutes to every test run.
     dl = params.download
@@ -162,6 +168,12 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is absent (only the developers' machines have it)")
     return SHARED_DATA
+
+
+@pytest.fixture
+def shared_root(shared_data: Path) -> Path:
+    """The project folder that the shared profile's relative paths start from."""
+    return SHARED_ROOT
 
 
 def run_capstone(

@@ -25,8 +25,8 @@ def test_shipped_profiles_load(repo: Path, name: str) -> None:
     assert {s: params.stage(s)["profile"] for s in STAGES} == dict.fromkeys(STAGES, params.profile)
 
 
-def test_shared_profile_loads(repo: Path, shared_data: Path) -> None:
-    params = load(repo / "params" / "shared.yaml", repo)
+def test_shared_profile_loads(repo: Path, shared_root: Path) -> None:
+    params = load(repo / "params" / "shared.yaml", shared_root)
     assert params.download.fer2013.source == params.download.wild.source == "local"
 
 

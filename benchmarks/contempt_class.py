@@ -34,7 +34,7 @@ from sklearn.metrics import precision_recall_fscore_support
 from sklearn.preprocessing import StandardScaler
 
 from capstone.data import ferplus
-from capstone.inference import is_self_contained
+from capstone.inference import is_self_contained, load_model
 
 #: The columns a label can come from: the 7 classes in VOTE_COLUMNS order, then contempt.
 EIGHT = ferplus.VOTE_COLUMNS[:8]
@@ -44,7 +44,7 @@ CONTEMPT = EIGHT.index("contempt")
 def features(network_file: Path, x: np.ndarray) -> np.ndarray:
     """The input of the network's last Dense layer for crops ``x``, averaged with the
     mirrored crops' (as the released model reads)."""
-    network = keras.models.load_model(network_file)
+    network = load_model(network_file)
     if is_self_contained(network):
         network = next(layer for layer in network.layers if layer.name.endswith("_logits"))
     last = [layer for layer in network.layers if isinstance(layer, keras.layers.Dense)][-1]

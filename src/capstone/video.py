@@ -195,7 +195,7 @@ def annotate_video(  # noqa: PLR0913 -- an entry point; every option is keyword-
             detector=options.pop("detector", "mtcnn"),
         )
         rows = _annotate_into(out, path, reader, fps, progress=progress, expected=expected)
-        return _write_results(out, path, rows, reader, fps, meaning)
+        return _write_results(out, path, rows, reader, fps, meaning=meaning)
     except BaseException:
         if created and out.is_dir() and not any(out.iterdir()):
             out.rmdir()
@@ -272,7 +272,7 @@ def _annotate_into(
 
 
 def _write_results(
-    out: Path, path: Path, rows: list[dict[str, Any]], reader: _Reader, fps: float, meaning: str
+    out: Path, path: Path, rows: list[dict[str, Any]], reader: _Reader, fps: float, *, meaning: str
 ) -> dict[str, Any]:
     """The timeline, the summary, the figures and the report of a recording read."""
     timeline = pd.DataFrame(rows, columns=_columns())

@@ -14,8 +14,17 @@ classes; FER+ Valid (PublicTest) keeps the best epoch. Then, read with flip aver
   ``benchmarks/crowd_agreement.py`` scores the released model: majority accuracy,
   cross-entropy and total variation against the shares.
 
-Every epoch's figures, the fitted temperature and the test figures go to ``--out``
-(``history.csv``, ``results.json``), with the seconds each part took.
+``--scheme`` picks how the votes become targets, three of Barsoum et al.'s (ICMI 2016):
+
+- ``cross-entropy`` (the default, and the pipeline's): the shares themselves;
+- ``probability``: each epoch, one label drawn per face from its shares (here the epochs'
+  draws are made up front, ``--epochs`` copies of the faces trained as one epoch, so that
+  the schedule and the number of steps match ``cross-entropy``'s);
+- ``majority``: the crowd's most-voted class, one label per face.
+
+Validation and test always use the shares. Every epoch's figures, the fitted temperature
+and the test figures go to ``--out`` (``history.csv``, ``results.json``), with the seconds
+each part took.
 """
 
 from __future__ import annotations
@@ -45,6 +54,19 @@ def split(data: ferplus.CrowdFaces, usage: str, keep) -> tuple[np.ndarray, np.nd
     return data.x[mine][chosen], ferplus.shares(votes)[chosen]
 
 
+def targets(shares: np.ndarray, scheme: str, draws: int, seed: int) -> np.ndarray:
+    """Training targets from the crowd's ``shares`` by ``scheme`` (one row per face, or for
+    ``probability`` ``draws`` rows per face: the faces repeated, a label drawn for each)."""
+    if scheme == "cross-entropy":
+        return shares
+    if scheme == "majority":
+        return np.eye(shares.shape[1], dtype=np.float32)[shares.argmax(axis=1)]
+    rng = np.random.default_rng(seed)
+    tiled = np.tile(shares, (draws, 1))
+    drawn = (tiled.cumsum(axis=1) > rng.random((len(tiled), 1))).argmax(axis=1)
+    return np.eye(shares.shape[1], dtype=np.float32)[drawn]
+
+
 def trainable(init: Path, out: Path) -> Path:
     """``init`` itself, or for a released reader the network its views share, saved in ``out``."""
     model = keras.models.load_model(init)
@@ -64,6 +86,9 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--weight-decay", type=float, default=0.05)
     parser.add_argument("--augment", default="light", choices=["flip", "light", "erase", "heavy"])
+    parser.add_argument(
+        "--scheme", default="cross-entropy", choices=["cross-entropy", "probability", "majority"]
+    )
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--out", type=Path, default=Path("build/crowd_probe"))
@@ -79,6 +104,9 @@ def main() -> None:
     train_xy = split(data, "Training", ferplus.readable)
     if args.limit:
         train_xy = (train_xy[0][: args.limit], train_xy[1][: args.limit])
+    draws = args.epochs if args.scheme == "probability" else 1
+    y = targets(train_xy[1], args.scheme, draws, args.seed)
+    train_xy = (np.tile(train_xy[0], (draws, 1, 1)), y)
     val_xy = split(data, "PublicTest", ferplus.readable)
     test_x, test_shares = split(data, "PrivateTest", ferplus.clear_majority)
     print(
@@ -92,8 +120,8 @@ def main() -> None:
         batch_size=args.batch,
         weight_decay=args.weight_decay,
         class_weight=False,
-        patience=args.epochs,
-        phases=[Phase(epochs=args.epochs, learning_rate=args.lr, augment=args.augment)],
+        patience=args.epochs,  # every epoch runs; the best on validation is kept
+        phases=[Phase(epochs=args.epochs // draws, learning_rate=args.lr, augment=args.augment)],
     )
     start = time.perf_counter()
     init = trainable(args.init, args.out) if args.init and args.init.name != "none" else None

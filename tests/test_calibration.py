@@ -159,6 +159,40 @@ def test_refit_head_folds_into_the_model_and_fits_the_training_faces() -> None:
     assert (probs.argmax(1) == y).mean() > max(0.9, before + 0.3)
 
 
+def crowd_shares(y: np.ndarray, agree: float = 0.7) -> np.ndarray:
+    """A crowd that sees each face as its class ``agree`` of the time, else as the next."""
+    shares = np.eye(7)[y] * agree + np.eye(7)[(y + 1) % 7] * (1 - agree)
+    return shares.astype(np.float32)
+
+
+def test_refit_head_on_a_crowds_shares_fits_the_shares_better_than_their_majority() -> None:
+    from capstone.calibration import refit_head
+
+    model = amplified_cnn()
+    x, y = striped_faces(280)
+    shares = crowd_shares(y)
+    cross_entropy = {}
+    for name, targets in {"shares": shares, "majority": y}.items():
+        # c=100: 280 faces weigh against the penalty as the real training set's 28,000 do
+        head = refit_head(model, (x, targets), batch_size=64, c=100.0)
+        probs = finalize(model, "compact_cnn", 4, head=head).predict(
+            x[..., None] / 255.0, verbose=0
+        )
+        assert (probs.argmax(1) == y).mean() > 0.9
+        cross_entropy[name] = -(shares * np.log(probs + 1e-12)).sum(axis=1).mean()
+    assert cross_entropy["shares"] < 0.8
+    assert cross_entropy["majority"] > 1.2
+
+
+def test_calibrate_on_a_crowds_shares_keeps_no_class_offsets() -> None:
+    x, y = striped_faces(140, seed=4)
+    _, record = calibration.calibrate(
+        amplified_cnn(), "compact_cnn", 4, (x, crowd_shares(y)), batch_size=64
+    )
+    assert record.class_offsets == [0.0] * 7
+    assert record.class_offsets_heldout.kept is False
+
+
 def test_refit_head_needs_every_class() -> None:
     from capstone.calibration import refit_head
 

@@ -155,19 +155,24 @@ def refit_head(
 
     The features of every training image and of its mirror image are computed once; a
     multinomial logistic regression (L2 penalty, inverse strength ``c``, no class weights)
-    is fitted on them with the hard labels (a crowd's shares: their majority). Deterministic
+    is fitted on them. The labels are class indices, or target distributions such as a
+    crowd's vote shares: then each face counts once for every class it has a share of,
+    weighted by that share, which minimises the cross-entropy against the shares (fitted
+    on their majority instead, the head learns one annotator's certainty back). Deterministic
     for given inputs.
     """
     x, y = train_xy
-    y = majority(y)
     features = np.concatenate(
         [head_features(model, x, batch_size), head_features(model, x[:, :, ::-1], batch_size)]
     )
-    labels = np.concatenate([y, y])
     n_classes = _linear_head(model).units
-    if set(np.unique(labels)) != set(range(n_classes)):
+    shares = np.concatenate([y, y]) if y.ndim == 2 else np.eye(n_classes)[np.concatenate([y, y])]
+    face, label = np.nonzero(shares)
+    if set(np.unique(label)) != set(range(n_classes)):
         raise ValueError(f"refit_head needs training images of all {n_classes} classes")
-    fit = LogisticRegression(C=c, max_iter=1000).fit(features, labels)
+    fit = LogisticRegression(C=c, max_iter=1000).fit(
+        features[face], label, sample_weight=shares[face, label]
+    )
     return fit.coef_.T.astype(np.float32), fit.intercept_.astype(np.float32)
 
 
@@ -256,7 +261,9 @@ def calibrate(
 
     The validation labels may be a crowd's vote shares ``(n, classes)``: the temperature is
     then fitted to the shares, so that a reading of 40% means that about 4 in 10 people would
-    see the face that way; every other choice, and the scores, use the crowd's majority.
+    see the face that way, and the class offsets are measured but never kept (they would
+    move the readings away from the shares); every other choice, and the scores, use the
+    crowd's majority.
     """
     x, targets = val_xy
     y = majority(targets)
@@ -301,7 +308,8 @@ def calibrate(
     offsets = np.round(fit_class_offsets(probs, y, temperature), 4)
     steps["class_offsets"] = scores(adjust(probs, temperature, offsets))
     held = offsets_heldout(probs, y, temperature)
-    heldout = OffsetsHeldOut(kept=held["f1_with"] > held["f1_without"], **held)
+    crowd = targets.ndim == 2  # readings that are a crowd's shares stay its shares
+    heldout = OffsetsHeldOut(kept=not crowd and held["f1_with"] > held["f1_without"], **held)
     if not heldout.kept:
         offsets = np.zeros_like(offsets)
     finished = adjust(probs, temperature, offsets)

@@ -48,6 +48,7 @@ def test_card_says_what_a_reading_means_against_the_crowd(final_record) -> None:
         "cross_entropy": 0.702,
         "total_variation": 0.25,
         "crowd_entropy": 0.48,
+        "fer2013_labels_agree": 0.655,
     }
     rec["test"] = rec["test"] | {"ferplus": rec["test"]["fer2013"] | {"crowd": crowd, "n": 3349}}
     card = model_card(rec | {"faces": "ferplus"})
@@ -55,4 +56,5 @@ def test_card_says_what_a_reading_means_against_the_crowd(final_record) -> None:
     assert "cross-entropy against the crowd's vote shares is 0.702" in card
     assert 'a reading of "angry 42%" means that about 4 in 10 people' in card
     assert "| ferplus | 3,349 |" in card
+    assert "the crowd's majority for only 65.5% of the clear-majority faces" in card
     assert "calibrated to those, not to how a crowd" in model_card(rec | {"faces": "fer2013"})

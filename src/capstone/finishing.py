@@ -73,6 +73,8 @@ def finish(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
     if (crowd_test := crowd.test_set(data)) is not None:
         x_crowd, shares = crowd_test
         test[CROWD] = score(shares, predict(final, x_crowd, params.evaluation.batch_size))
+        if (labels := crowd.of(data)) is not None:  # why the fer2013 row moves
+            test[CROWD]["crowd"]["fer2013_labels_agree"] = labels.agreement
     record = {
         "name": MODEL_NAME,
         "faces": params.merged.faces,

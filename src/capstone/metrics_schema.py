@@ -89,6 +89,11 @@ _SCORES = {
                     "minimum": 0,
                     "description": "the crowd's own disagreement: the lowest cross-entropy possible",
                 },
+                "fer2013_labels_agree": {
+                    **_UNIT,
+                    "description": "share of the same faces whose FER2013 label (one annotator's) "
+                    "is the crowd's majority",
+                },
             },
         },
         "per_class": _PER_CLASS,

@@ -292,6 +292,14 @@ def crowd_section(test: dict[str, Any], faces: str) -> str:
         else "\n\nThis model learned from FER2013's labels, one annotator's each; its readings "
         "are calibrated to those, not to how a crowd sees the faces."
     )
+    agree = m.get("fer2013_labels_agree")
+    if faces == "ferplus" and agree is not None:
+        meaning += (
+            " The `fer2013` row scores the same faces against FER2013's own labels, one "
+            f"annotator's each, which are the crowd's majority for only {agree:.1%} of the "
+            "clear-majority faces: a model that reads faces as the crowd does scores lower "
+            "against them than one trained on them."
+        )
     return (
         f"\n\nAgainst the crowd: the `ferplus` row is FER2013 PrivateTest as FER+ relabelled it "
         f"(10 taggers a face), its {m['n']:,} faces with a clear majority among the 7 classes. "

@@ -104,3 +104,22 @@ def test_released_model_scores_its_model_card_figure_on_privatetest(shared_proje
     card = saved["test"]["fer2013"]
     assert got["accuracy"] == pytest.approx(card["accuracy"], abs=0.002)
     assert got["macro_f1"] == pytest.approx(card["macro_f1"], abs=0.003)
+
+
+def test_released_model_scores_its_crowd_figures_on_ferplus_privatetest(shared_data) -> None:
+    """Recompute the released model's agreement with FER+'s crowd from the raw FER+ zip."""
+    from capstone.data import ferplus
+    from capstone.inference import load_model
+    from capstone.metrics import crowd_agreement
+    from capstone.params import CLASSES
+
+    saved = json.loads((REPO / "models/fer_cnn.json").read_text())
+    card = saved["test"]["ferplus"]["crowd"]
+    faces = ferplus.load_faces(shared_data / "ferplus/ferplus.zip")
+    test = (faces.crowd.table["usage"] == "PrivateTest").to_numpy()
+    clear = test & ferplus.clear_majority(faces.crowd.votes)
+    assert clear.sum() == card["n"] == 3349
+    probs = load_model(REPO / "models/fer_cnn.keras").predict(faces.x[clear], verbose=0)
+    got = crowd_agreement(ferplus.shares(faces.crowd.votes[clear]), probs, CLASSES)
+    assert got.majority_accuracy == pytest.approx(card["majority_accuracy"], abs=0.002)
+    assert got.cross_entropy == pytest.approx(card["cross_entropy"], abs=0.005)

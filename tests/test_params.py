@@ -46,9 +46,11 @@ def test_gpu_profile_loads_and_trains_a_wider_network_from_scratch(repo: Path) -
 
 def test_runs_are_found_by_name_across_the_training_stages(repo: Path) -> None:
     params = load(repo / "params" / "full.yaml", repo)
-    assert params.run("wild_webcam") in params.merged.runs
+    assert params.run("crowd_light") in params.merged.runs
     assert params.run("baseline") in params.baseline.runs
-    with pytest.raises(ParamsError, match=r"no run called 'nope'.*runs: wild_light, wild_webcam"):
+    with pytest.raises(
+        ParamsError, match=r"no run called 'nope'.*runs: crowd_light, seed_cnn, baseline"
+    ):
         params.run("nope")
 
 

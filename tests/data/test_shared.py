@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from capstone.data.splits import load_data
+from capstone.params import DATASETS
 from capstone.paths import ProjectPaths
 
 
@@ -46,6 +47,6 @@ def test_merged_splits_are_built_with_sfew(quality) -> None:
     assert sfew["found"] == 1260
     assert sum(sfew["counts"]["test"].values()) == 405  # SFEW's own val: different movies
     data = load_data(paths)
-    x, y = data.merged("train")
+    x, y = data.merged("train")  # FER2013's copy of the faces and SFEW; FER+ is the other copy
     assert x.shape[1:] == (48, 48)
-    assert len(y) == sum(sum(r["counts"]["train"].values()) for r in report.values())
+    assert len(y) == sum(sum(report[name]["counts"]["train"].values()) for name in DATASETS)

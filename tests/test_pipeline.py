@@ -20,6 +20,7 @@ import yaml
 from conftest import run_pipeline, statuses
 
 from capstone import metrics_schema, pipeline
+from capstone.model_card import model_card
 from capstone.stages import NAMES as STAGES
 
 pytestmark = pytest.mark.slow
@@ -68,8 +69,22 @@ def test_first_run_executes_every_stage_and_builds_the_book(project) -> None:
     assert {"majority class", "seed_cnn", "final"} <= set(metrics["models"])
     # tiny.yaml downloads FER+ and trains its merged run on the crowd's shares
     assert "cross_entropy" in metrics["models"]["final"]["test_sets"]["ferplus"]["crowd"]
-    assert (root / "book/_build/html/model_card.html").is_file()
+    card_page = (root / "book/_build/html/model_card.html").read_text()
+    assert "No model has been released" in card_page  # the project has no models/ of its own
     assert not list((root / "notebooks").glob("*.part*"))
+
+
+def test_the_evaluation_stages_record_makes_a_model_card(project) -> None:
+    """finish()'s real output, with what `capstone release` adds, through the card."""
+    root, _ = project
+    record = json.loads((root / "build/evaluation/final.json").read_text())
+    card = model_card(record | {"model_sha256": "ab" * 32, "size_bytes": 4_800_000})
+    for name, scores in record["test"].items():
+        assert f"| {name} | {scores['n']:,} | {scores['accuracy']:.1%}" in card
+    crowd = record["test"]["ferplus"]["crowd"]
+    assert f"most-voted class for {crowd['majority_accuracy']:.1%}" in card
+    assert f"temperature {record['calibration']['temperature']:.3f}" in card
+    assert "$" not in card  # every placeholder filled
 
 
 def test_sources_are_never_modified(project) -> None:

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 
+from capstone import provenance
 from capstone.params import load
 
 
@@ -39,6 +40,10 @@ def test_the_training_time_adds_every_run_and_the_head_refit(tiny_project) -> No
     )
     refit = record["calibration"]["head_refit"]["seconds"]
     assert record["training_seconds"] == pytest.approx(seconds + refit, abs=0.1)
+    machines = record["training_machines"]  # this machine, once for each precision used
+    assert all(m.startswith(f"{provenance.machine()}, ") for m in machines)
+    assert {m.rsplit(", ", 1)[1] for m in machines} <= {"float32", "mixed_bfloat16"}
+    assert len(machines) == len(set(machines)) >= 1
 
 
 def test_the_final_model_reads_as_its_record_scored_it(tiny_project) -> None:

@@ -58,3 +58,11 @@ def test_card_says_what_a_reading_means_against_the_crowd(final_record) -> None:
     assert "| ferplus | 3,349 |" in card
     assert "the crowd's majority for only 65.5% of the clear-majority faces" in card
     assert "calibrated to those, not to how a crowd" in model_card(rec | {"faces": "fer2013"})
+
+
+def test_card_says_where_the_models_trained(final_record) -> None:
+    rec = final_record | {"size_bytes": 1000, "model_sha256": "cd" * 32}
+    assert "on the machine that ran the pipeline (not recorded)" in model_card(rec)
+    machines = ["a GPU and 16 CPU cores (Xeon), mixed_bfloat16"]
+    card = model_card(rec | {"training_machines": machines})
+    assert "minutes on a GPU and 16 CPU cores (Xeon), mixed_bfloat16 (precision" in card

@@ -52,3 +52,11 @@ def test_the_sample_profiles_pages_say_their_faces_are_synthetic(repo: Path, tmp
     assert "synthetic cartoon faces" in sample and "`sample`" in sample
     full = load(repo / "params/full.yaml", repo, check_files=False)
     assert "synthetic" not in provenance.banner(full, paths)
+
+
+def test_the_machine_is_its_cores_and_cpu_model_and_a_gpu_where_seen(tmp_path: Path) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: AMD EPYC 9R14\nflags\t: avx2\n")
+    cores = provenance.os.cpu_count()
+    assert provenance.machine(cpuinfo=cpuinfo) == f"{cores} CPU cores (AMD EPYC 9R14)"
+    assert provenance.machine(gpu=True, cpuinfo=cpuinfo).startswith("a GPU and ")

@@ -93,6 +93,7 @@ def finish(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
         "test": test,
         "annotate": _annotate_test_sets(paths, params, data, final, calibration),
         "training_seconds": _training_seconds(paths, params, calibration),
+        "training_machines": _training_machines(paths, params),
         "starts_from": _starting_network(paths, params, selected),
         "profile": params.profile,
         "params_file": params.source_file,
@@ -164,3 +165,17 @@ def _training_seconds(paths: ProjectPaths, params: Params, calibration: Calibrat
     seconds = sum(read_json(paths.stage(s) / f"{n}.json")["train_seconds"] for s, n in runs)
     refit = calibration.head_refit.seconds if calibration.head_refit else 0.0
     return round(seconds + refit, 1)
+
+
+def _training_machines(paths: ProjectPaths, params: Params) -> list[str]:
+    """Where the baseline and merged stages' models trained, and in which precision: each
+    machine once (a run recorded before machines were recorded counts as unrecorded)."""
+    runs = [("baseline", r.name) for r in params.baseline.runs]
+    runs += [("merged", r.name) for r in params.merged.runs]
+    seen = []
+    for stage, name in runs:
+        record = read_json(paths.stage(stage) / f"{name}.json")
+        where = f"{record.get('machine', 'an unrecorded machine')}, {record['precision']}"
+        if where not in seen:
+            seen.append(where)
+    return seen

@@ -61,8 +61,8 @@ probs = keras.models.load_model("models/fer_cnn.keras").predict(crops)
 - Command: `capstone pipeline --params $params_file --to evaluation`, then
   `capstone release --params $params_file`.
 - Training time of this profile, every model of the baseline and merged stages and the head
-  refit together: $training_minutes minutes on this machine (2 CPU
-  cores, precision chosen by the hardware: bf16 only where it is native).
+  refit together: $training_minutes minutes on $machines (precision chosen by the
+  hardware: bf16 only where it is native).
 
 ## Results on the test sets
 | test set | images | accuracy | macro-F1 |
@@ -133,6 +133,7 @@ def model_card(record: dict[str, Any]) -> str:
         commit=record["commit"],
         lineage=lineage(record.get("starts_from")),
         training_minutes=f"{record['training_seconds'] / 60:.1f}",
+        machines=machines_line(record.get("training_machines")),
         test_rows=test_rows(record["test"]),
         intervals_note=intervals_note(record["test"]),
         annotate_section=annotate_section(record.get("annotate", {})),
@@ -221,6 +222,13 @@ def head_line(refit: HeadRefit | None) -> str:
     if refit:
         return "as trained (a refit on the training images was tried; it did not raise validation accuracy)"
     return "as trained"
+
+
+def machines_line(machines: list[str] | None) -> str:
+    """Where the models trained (older records: not recorded)."""
+    if not machines:
+        return "the machine that ran the pipeline (not recorded)"
+    return " and ".join(machines)
 
 
 def crop_line(crop: dict[str, Any]) -> str:

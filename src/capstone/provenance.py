@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
+import platform
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -89,3 +91,18 @@ def package_versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             continue
     return versions
+
+
+def machine(gpu: bool = False, cpuinfo: str | Path = "/proc/cpuinfo") -> str:
+    """This machine in a few words, for a record of where a model trained: its CPU cores and
+    model, and ``a GPU`` where the Keras backend sees one (``gpu``)."""
+    model = platform.processor() or platform.machine()
+    if Path(cpuinfo).is_file():
+        names = [
+            line.partition(":")[2].strip()
+            for line in Path(cpuinfo).read_text().splitlines()
+            if line.startswith("model name")
+        ]
+        model = names[0] if names else model
+    cores = f"{os.cpu_count()} CPU cores ({model})" if model else f"{os.cpu_count()} CPU cores"
+    return f"a GPU and {cores}" if gpu else cores

@@ -281,6 +281,7 @@ def train(
             "best_val_accuracy": float(checkpoint.best),
             "precision": effective_precision(run.precision),
             "train_seconds": round(time.perf_counter() - start, 1),
+            "machine": provenance.machine(gpu=gpu_visible()),
             "train_images": len(train_xy[1]),
             "init_weights": None if init_weights is None else Path(init_weights).name,
             "recipe": dataclasses.asdict(run),

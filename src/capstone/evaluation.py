@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from capstone import metrics
 from capstone.annotation import classify_faces, load_image
-from capstone.inference import is_self_contained, load_model, predict
+from capstone.inference import is_self_contained, load_model, network_inputs, predict
 from capstone.metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, majority, paired_difference
 from capstone.params import CLASSES
 
@@ -242,7 +242,7 @@ def _inputs_for(model: Any) -> Callable[[np.ndarray], np.ndarray] | None:
     network."""
     if is_self_contained(model):
         return None
-    return lambda x: x[..., None].astype(np.float32) / 255.0
+    return network_inputs
 
 
 def remembered(

@@ -129,6 +129,12 @@ def is_self_contained(model: Any) -> bool:
     return tuple(shape[1:]) == (SIZE, SIZE) and "int" in str(model.inputs[0].dtype)
 
 
+def network_inputs(crops: np.ndarray) -> np.ndarray:
+    """What a bare network reads for uint8 face crops ``(n, 48, 48)``: floats in [0, 1] with
+    a channel axis, ``(n, 48, 48, 1)`` (a self-contained model does this inside its graph)."""
+    return np.asarray(crops)[..., None].astype(np.float32) / 255.0
+
+
 def predict(model: Any, crops: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """The model's output (float64) for uint8 face crops ``(n, 48, 48)``.
 
@@ -140,10 +146,7 @@ def predict(model: Any, crops: np.ndarray, batch_size: int = 256) -> np.ndarray:
         raise ValueError(f"face crops must have shape (n, {SIZE}, {SIZE}), got {crops.shape}")
     if len(crops) == 0:
         return np.zeros((0, int(getattr(model, "output_shape", (N_CLASSES,))[-1])))
-    if is_self_contained(model):
-        inputs = crops.astype(np.uint8)
-    else:
-        inputs = crops[..., None].astype(np.float32) / 255.0
+    inputs = crops.astype(np.uint8) if is_self_contained(model) else network_inputs(crops)
     one_batch = getattr(model, "predict_on_batch", None)
     if one_batch is not None and len(inputs) <= batch_size:  # skips predict()'s ~50 ms set-up
         return np.asarray(one_batch(inputs), np.float64)

@@ -29,6 +29,7 @@ from capstone import provenance
 from capstone.artefacts import atomic_path, write_json
 from capstone.augmentation import augmenter
 from capstone.data.batches import ImageBatches, to_dataset
+from capstone.inference import predict
 from capstone.metrics import majority
 from capstone.models import INPUT_SHAPE, build
 from capstone.params import CLASSES, Phase, TrainRun
@@ -260,7 +261,7 @@ def train(
         frame.insert(0, "phase", number)
         histories.append(frame)
     if not run.phases:  # adopt the starting network as it is (saved with no optimizer)
-        probs = model.predict(x_val[..., None].astype(np.float32) / 255.0, verbose=0)
+        probs = predict(model, x_val)
         accuracy = float(np.mean(probs.argmax(axis=1) == majority(y_val)))
         checkpoint.set_model(model)
         checkpoint.on_epoch_end(0, {"val_accuracy": accuracy})
@@ -313,7 +314,6 @@ def train_runs(
     """Train each run of a stage in turn (each from its :func:`start_weights`) into the
     stage's folder, and score it on every test set; ``test_metrics.json`` holds the scores."""
     from capstone.evaluation import classification_metrics
-    from capstone.inference import predict
 
     out = paths.stage(stage)
     trained = TrainedRuns({}, {})

@@ -20,6 +20,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from capstone.inference import network_inputs
 from capstone.params import CLASSES
 
 
@@ -81,7 +82,7 @@ class ImageBatches(keras.utils.PyDataset):
 
             size = (self.image_size, self.image_size)
             images = np.stack([cv2.resize(im, size, interpolation=cv2.INTER_AREA) for im in images])
-        return images[..., None].astype(np.float32) / 255.0, targets(self.y[rows])
+        return network_inputs(images), targets(self.y[rows])
 
     def on_epoch_end(self) -> None:
         if self.shuffle:

@@ -35,7 +35,7 @@ from sklearn.metrics import precision_recall_fscore_support
 from sklearn.preprocessing import StandardScaler
 
 from capstone.data import ferplus
-from capstone.inference import is_self_contained, load_model
+from capstone.inference import is_self_contained, load_model, network_inputs
 
 #: The columns a label can come from: the 7 classes in VOTE_COLUMNS order, then contempt.
 EIGHT = ferplus.VOTE_COLUMNS[:8]
@@ -50,7 +50,7 @@ def features(network_file: Path, x: np.ndarray) -> np.ndarray:
         network = next(layer for layer in network.layers if layer.name.endswith("_logits"))
     last = [layer for layer in network.layers if isinstance(layer, keras.layers.Dense)][-1]
     reader = keras.Model(network.inputs, last.input)
-    pixels = x[..., None].astype(np.float32) / 255.0
+    pixels = network_inputs(x)
     views = [reader.predict(v, batch_size=512, verbose=0) for v in (pixels, pixels[:, :, ::-1])]
     return (views[0] + views[1]) / 2
 

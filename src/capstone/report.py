@@ -19,7 +19,13 @@ import cv2
 import numpy as np
 
 from capstone.artefacts import write_text
-from capstone.summary_tables import reaction_table, stage_table, talk_table
+from capstone.summary_tables import (
+    call_table,
+    headline,
+    reaction_table,
+    stage_table,
+    talk_table,
+)
 
 PAGE = Template("""<!doctype html>
 <html lang="en">
@@ -38,11 +44,13 @@ th:first-child, td:first-child { text-align: left; }
           font-size: 12px; text-align: left; }
 .moment img { width: 120px; height: 120px; display: block; }
 .note { color: #666; font-style: italic; }
+.headline { font-size: 17px; }
 </style>
 </head>
 <body>
 <h1>$title</h1>
 <p class="note">$note</p>
+<p class="headline">$headline</p>
 $meaning
 $use
 <video id="video" src="annotated.mp4" controls preload="metadata"></video>
@@ -112,6 +120,7 @@ def write_report(out: Path, summary: dict[str, Any], moments: list[dict[str, Any
     page = PAGE.substitute(
         title=html.escape(summary["input"]),
         note=html.escape(summary["note"]),
+        headline=html.escape(headline(summary)),
         meaning=f"<p>{html.escape(summary['reading_means'])}</p>"
         if summary.get("reading_means")
         else "",
@@ -120,7 +129,7 @@ def write_report(out: Path, summary: dict[str, Any], moments: list[dict[str, Any
         timeline=data_uri(png=out / "timeline.png"),
         participants=data_uri(png=out / "participants.png"),
         talk=table(talk_table(summary), "No participants."),
-        call=table(_call_table(summary), ""),
+        call=table(call_table(summary), ""),
         reactions=table(
             reaction_table(summary), "No prospects' reactions (name them with --call)."
         ),
@@ -173,10 +182,3 @@ def write_index(out: Path, entries: dict[str, dict[str, Any]]) -> Path:
     )
     write_text(out / "index.html", page)
     return out / "index.html"
-
-
-def _call_table(summary: dict[str, Any]) -> Any:
-    import pandas as pd
-
-    talk = {k: v for k, v in (summary.get("talk") or {}).items() if v is not None}
-    return pd.DataFrame({"call": talk}) if talk else pd.DataFrame()

@@ -306,10 +306,13 @@ def smoothed(timeline: pd.DataFrame, seconds: float) -> pd.DataFrame:
 
 
 def shifts(smooth: pd.DataFrame, top: int = 3, min_gap: float = 10.0) -> list[dict[str, Any]]:
-    """Per participant, the ``top`` moments where the smoothed expression changes most.
+    """Per participant, the ``top`` moments where the smoothed expression changes most and
+    the top reading changes with it.
 
     The change at a time is the total-variation distance between the smoothed probabilities
-    there and at the previous sample; moments closer than ``min_gap`` seconds are merged.
+    there and at the previous sample; the top reading is compared half a gap before and half
+    a gap after, and a moment where it stays the same is not one (nothing a viewer would see
+    change). Moments closer than ``min_gap`` seconds are merged.
     """
     moments = []
     for pid, g in smooth.groupby("participant"):
@@ -319,24 +322,28 @@ def shifts(smooth: pd.DataFrame, top: int = 3, min_gap: float = 10.0) -> list[di
         change = 0.5 * np.abs(np.diff(probs, axis=0)).sum(axis=1)
         all_times = g["time"].to_numpy()
         times = all_times[1:]
-        picked: list[int] = []
+        picked: dict[int, tuple[str, str]] = {}
         for i in np.argsort(-change, kind="stable"):
-            if all(abs(times[i] - times[j]) >= min_gap for j in picked):
-                picked.append(int(i))
-            if len(picked) == top:
-                break
-        for i in sorted(picked):  # the expression half a gap before, and half a gap after
+            if any(abs(times[i] - times[j]) < min_gap for j in picked):
+                continue
             before = int(np.searchsorted(all_times, times[i] - min_gap / 2))
             after = int(np.searchsorted(all_times, times[i] + min_gap / 2, side="right")) - 1
-            moments.append(
-                {
-                    "participant": pid,
-                    "time": float(times[i]),
-                    "change": round(float(change[i]), 4),
-                    "from": CLASSES[int(probs[min(before, i)].argmax())],
-                    "to": CLASSES[int(probs[max(after, i + 1)].argmax())],
-                }
-            )
+            was = CLASSES[int(probs[min(before, i)].argmax())]
+            now = CLASSES[int(probs[max(after, i + 1)].argmax())]
+            if was != now:
+                picked[int(i)] = (was, now)
+            if len(picked) == top:
+                break
+        moments += [
+            {
+                "participant": pid,
+                "time": float(times[i]),
+                "change": round(float(change[i]), 4),
+                "from": was,
+                "to": now,
+            }
+            for i, (was, now) in sorted(picked.items())
+        ]
     return moments
 
 
@@ -409,7 +416,8 @@ def reaction_moments(
     timeline: pd.DataFrame, call: CallInfo, window_s: float = 4.0, top: int = 3
 ) -> list[dict[str, Any]]:
     """Per prospect, the ``top`` largest shifts of their perceived expression in the
-    ``window_s`` seconds after the rep starts speaking or a stage starts.
+    ``window_s`` seconds after the rep starts speaking or a stage starts, where the top
+    reading changed.
 
     The shift is the total-variation distance between the prospect's mean probabilities in
     the ``window_s`` before the event and in the ``window_s`` after it. Each moment has
@@ -445,7 +453,8 @@ def reaction_moments(
                     "at": float(middle),
                 }
             )
-        moments += sorted(found, key=lambda m: -m["change"])[:top]
+        changed = [m for m in found if m["from"] != m["to"]]  # a reading a viewer sees change
+        moments += sorted(changed, key=lambda m: -m["change"])[:top]
     return moments
 
 

@@ -273,7 +273,7 @@ def annotate_library(
 
 def _described(result: dict[str, Any]) -> str:
     from capstone.annotation import summary
-    from capstone.video import summary_markdown
+    from capstone.summary_tables import summary_markdown
 
     if result["kind"] == "image":
         return summary([result["record"]])

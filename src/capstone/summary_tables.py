@@ -1,4 +1,4 @@
-"""A call's summary (:func:`capstone.video.summarise`) in the words a manager reads: tables
+"""A call's summary (:func:`capstone.timeline.summarise`) in the words a manager reads: tables
 with plain headings, percentages and durations, and one sentence on how the prospects'
 faces likely came across. For notebooks and reports; the raw figures stay in the summary."""
 
@@ -8,6 +8,9 @@ from typing import Any
 
 import pandas as pd
 
+from capstone.call_info import use_lines
+
+MIN_REACTION = 0.05  # summary.md leaves out reaction moments that changed less than this
 TALK_KEYS = ("talk_seconds", "talk_share", "longest_monologue_s")
 
 #: The call's talk metrics (:mod:`capstone.talk`), in words, with how to show each.
@@ -117,3 +120,89 @@ def headline(summary: dict[str, Any]) -> str:
 
 def _percentages(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.fillna(0.0).map(percent) if len(frame) else frame
+
+
+def summary_markdown(summary: dict[str, Any]) -> str:
+    """The summary as a short markdown report."""
+    lines = [f"# {summary['input']}", "", f"*{summary['note']}.*", ""]
+    if summary.get("reading_means"):
+        lines += [summary["reading_means"], ""]
+    roles = {pid: p["role"] for pid, p in summary["participants"].items()}
+    lines += [*use_lines(summary["use"], roles), ""]
+    if not summary["participants"]:
+        lines.append("No faces were found in this recording.")
+    lines += _participant_lines(summary["participants"])
+    lines += _talk_lines(summary)
+    lines += _reaction_lines(summary)
+    if summary["moments"]:
+        lines += ["", "Largest shifts:"]
+        lines += [
+            f"- {m['participant']} at {m['time']:.1f} s: {m['from']} -> {m['to']}"
+            for m in summary["moments"]
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _participant_lines(participants: dict[str, Any]) -> list[str]:
+    lines = []
+    for pid, p in participants.items():
+        role = f" ({p['role']})" if p["role"] else ""
+        if not p["expressions_read"]:
+            lines.append(f"- **{pid}**{role}: {p['samples']} samples; expressions not read")
+            continue
+        top = (
+            ", ".join(f"{k} {v:.0%}" for k, v in list(p["shares"].items())[:3]) or "not classified"
+        )
+        lines.append(
+            f"- **{pid}**{role}: {p['classified']} of {p['samples']} samples classified; {top}"
+        )
+        for stage, shares in p["per_stage"].items():
+            best = ", ".join(f"{k} {v:.0%}" for k, v in list(shares.items())[:2])
+            lines.append(f"  - {stage}: {best}")
+    return lines
+
+
+def _talk_lines(summary: dict[str, Any]) -> list[str]:
+    talk = summary.get("talk") or {}
+    if not talk.get("known_share"):
+        return []
+    lines = ["", "Talk:"]
+    for pid, p in summary["participants"].items():
+        share = "" if p.get("talk_share") is None else f" ({p['talk_share']:.0%} of the talk)"
+        lines.append(
+            f"- {pid}: {p.get('talk_seconds', 0):.0f} s{share}, longest monologue "
+            f"{p.get('longest_monologue_s', 0):.0f} s"
+        )
+    ratio, patience = talk.get("talk_listen_ratio"), talk.get("patience_s")
+    if ratio is not None:
+        lines.append(f"- the rep's talk-listen ratio: {ratio:.0%} : {1 - ratio:.0%}")
+    if patience is not None:
+        lines.append(f"- patience (pause before the rep answers): {patience:.1f} s")
+    lines.append(f"- speaker switches per minute: {talk['speaker_switches_per_min']}")
+    return lines
+
+
+def _reaction_lines(summary: dict[str, Any]) -> list[str]:
+    lines = (
+        ["", "The prospects' perceived expressions, by who speaks:"]
+        if summary.get("reactions")
+        else []
+    )
+    for pid, seen in (summary.get("reactions") or {}).items():
+        for key, when in (
+            ("while_rep_speaks", "while the rep speaks"),
+            ("while_speaking", "while speaking"),
+        ):
+            shares = seen[key].get("all", {})
+            if shares:
+                top = ", ".join(f"{k} {v:.0%}" for k, v in list(shares.items())[:3])
+                lines.append(f"- {pid} {when}: {top}")
+    shifted = [m for m in summary.get("reaction_moments", []) if m["change"] >= MIN_REACTION]
+    if shifted:
+        lines += ["", "Reactions (largest shifts after the rep speaks up or a stage starts):"]
+        lines += [
+            f"- {m['participant']} after {m['event']} at {m['time']:.1f} s: "
+            f"{m['from']} -> {m['to']} (change {m['change']:.2f})"
+            for m in shifted
+        ]
+    return lines

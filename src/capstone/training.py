@@ -80,7 +80,10 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         self.network, self.template = network, template
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        value = (logs or {}).get(self.monitor, -np.inf)
+        self.keep((logs or {}).get(self.monitor, -np.inf))
+
+    def keep(self, value: float) -> None:
+        """Save the network if ``value`` (of ``monitor``) beats the best so far."""
         if value > self.best:
             self.best = value
             saved = self.network
@@ -210,86 +213,130 @@ def train(
     out_dir = Path(out_dir)
     set_seed(seed)
     scope = distribution_scope(run.distribution)
-    resized = any(_low_resolution(p) for p in run.phases)
-    template = None
     with scope():
-        if resized:  # any image size while training; saved at 48x48
+        if any(_low_resolution(p) for p in run.phases):  # any size while training; saved at 48
             model, template = build_model(run, (None, None, 1)), build_model(run)
         else:
-            model = build_model(run)
+            model, template = build_model(run), None
     if init_weights is not None:
         model.set_weights(keras.models.load_model(init_weights).get_weights())
-    x_val, y_val = val_xy
-    val_ds = ImageBatches(x_val, y_val, run.batch_size)
-    weights = class_weights(train_xy[1]) if run.class_weight else None
     checkpoint = AtomicCheckpoint(out_dir / f"{run.name}.keras", model, template=template)
-    histories, start = [], time.perf_counter()
-    for number, phase in enumerate(run.phases, start=1):
-        with scope():
-            train_ds, fitted = training_inputs(
-                model, train_xy, run.batch_size, phase, seed=seed + number
+    start = time.perf_counter()
+    if run.phases:
+        val_ds = ImageBatches(*val_xy, run.batch_size)
+        histories = [
+            _fit_phase(
+                run,
+                number,
+                model,
+                train_xy,
+                val_ds,
+                seed=seed + number,
+                watching=[checkpoint, *(callbacks or [])],
+                verbose=verbose,
             )
-            fitted.compile(
-                optimizer=_optimizer(run, phase.learning_rate, phase.epochs * len(train_ds)),
-                loss=keras.losses.CategoricalCrossentropy(label_smoothing=run.label_smoothing),
-                metrics=["accuracy"],
-                jit_compile=run.jit_compile,
-            )
-        stop = keras.callbacks.EarlyStopping(
-            monitor="val_accuracy", patience=run.patience, restore_best_weights=True
-        )
-        # A low-resolution phase is judged on full-size validation images, which it reads
-        # poorly until the full-size phase: measured here, early stopping then restored an
-        # epoch from the middle of the phase. Such a phase runs to its end, unsaved.
-        watching = [] if _low_resolution(phase) else [stop, checkpoint, *(callbacks or [])]
-        size = f", {phase.image_size} px" if phase.image_size else ""
-        webcam = f" + {', '.join(phase.degrade)}" if phase.degrade else ""
-        print(
-            f"{run.name}: phase {number}/{len(run.phases)}, augmentation {phase.augment}{webcam}{size}"
-        )
-        fit = fitted.fit(
-            train_ds,
-            validation_data=val_ds,
-            epochs=phase.epochs,
-            class_weight=weights,
-            callbacks=watching,
-            shuffle=False,  # the batches reshuffle every epoch themselves
-            verbose=verbose,
-        )
-        frame = pd.DataFrame(fit.history)
-        frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
-        frame.insert(0, "phase", number)
-        histories.append(frame)
-    if not run.phases:  # adopt the starting network as it is (saved with no optimizer)
-        probs = predict(model, x_val)
-        accuracy = float(np.mean(probs.argmax(axis=1) == majority(y_val)))
-        checkpoint.set_model(model)
-        checkpoint.on_epoch_end(0, {"val_accuracy": accuracy})
-        histories.append(pd.DataFrame(columns=["phase", "epoch", "accuracy", "val_accuracy"]))
-    history = pd.concat(histories, ignore_index=True)
+            for number in range(1, len(run.phases) + 1)
+        ]
+        history = pd.concat(histories, ignore_index=True)
+    else:  # adopt the starting network as it is (saved with no optimizer)
+        x_val, y_val = val_xy
+        checkpoint.keep(float(np.mean(predict(model, x_val).argmax(axis=1) == majority(y_val))))
+        history = pd.DataFrame(columns=["phase", "epoch", "accuracy", "val_accuracy"])
+    seconds = time.perf_counter() - start
     with atomic_path(out_dir / f"{run.name}_history.csv") as tmp:
         history.to_csv(tmp, index=False)
     best = keras.models.load_model(out_dir / f"{run.name}.keras")
     write_json(
         out_dir / f"{run.name}.json",
-        {
-            "name": run.name,
-            "architecture": run.architecture,
-            "classes": list(CLASSES),
-            "input_shape": list(best.input_shape[1:]),
-            "pixel_scale": "x / 255.0 (float32 in [0, 1])",
-            "params": best.count_params(),
-            "best_val_accuracy": float(checkpoint.best),
-            "precision": effective_precision(run.precision),
-            "train_seconds": round(time.perf_counter() - start, 1),
-            "machine": provenance.machine(gpu=gpu_visible()),
-            "train_images": len(train_xy[1]),
-            "init_weights": None if init_weights is None else Path(init_weights).name,
-            "recipe": dataclasses.asdict(run),
-            "commit": provenance.git_commit(out_dir),
-        },
+        _record(
+            run,
+            best,
+            best_val_accuracy=float(checkpoint.best),
+            seconds=seconds,
+            train_images=len(train_xy[1]),
+            init_weights=init_weights,
+            out_dir=out_dir,
+        ),
     )
     return best, history
+
+
+def _fit_phase(
+    run: TrainRun,
+    number: int,
+    model: keras.Model,
+    train_xy: tuple[np.ndarray, np.ndarray],
+    val_ds: ImageBatches,
+    *,
+    seed: int,
+    watching: list[keras.callbacks.Callback],
+    verbose: int | str,
+) -> pd.DataFrame:
+    """Phase ``number`` of ``run`` (compiled afresh: its optimiser, schedule and augmentation);
+    returns its per-epoch history. A full-size phase stops early and reports to ``watching``
+    (the checkpoint first); a low-resolution one runs to its end, unsaved: it is judged on
+    full-size validation images, which it reads poorly until the full-size phase (measured
+    here: early stopping then restored an epoch from the middle of the phase)."""
+    phase = run.phases[number - 1]
+    with distribution_scope(run.distribution)():
+        train_ds, fitted = training_inputs(model, train_xy, run.batch_size, phase, seed=seed)
+        fitted.compile(
+            optimizer=_optimizer(run, phase.learning_rate, phase.epochs * len(train_ds)),
+            loss=keras.losses.CategoricalCrossentropy(label_smoothing=run.label_smoothing),
+            metrics=["accuracy"],
+            jit_compile=run.jit_compile,
+        )
+    stop = keras.callbacks.EarlyStopping(
+        monitor="val_accuracy", patience=run.patience, restore_best_weights=True
+    )
+    size = f", {phase.image_size} px" if phase.image_size else ""
+    webcam = f" + {', '.join(phase.degrade)}" if phase.degrade else ""
+    print(
+        f"{run.name}: phase {number}/{len(run.phases)}, augmentation {phase.augment}{webcam}{size}"
+    )
+    fit = fitted.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=phase.epochs,
+        class_weight=class_weights(train_xy[1]) if run.class_weight else None,
+        callbacks=[] if _low_resolution(phase) else [stop, *watching],
+        shuffle=False,  # the batches reshuffle every epoch themselves
+        verbose=verbose,
+    )
+    frame = pd.DataFrame(fit.history)
+    frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+    frame.insert(0, "phase", number)
+    return frame
+
+
+def _record(
+    run: TrainRun,
+    best: keras.Model,
+    *,
+    best_val_accuracy: float,
+    seconds: float,
+    train_images: int,
+    init_weights: str | Path | None,
+    out_dir: Path,
+) -> dict[str, Any]:
+    """What ``<run>.json`` says of a trained run: the network, its best validation accuracy,
+    how and where it trained, and from which code."""
+    return {
+        "name": run.name,
+        "architecture": run.architecture,
+        "classes": list(CLASSES),
+        "input_shape": list(best.input_shape[1:]),
+        "pixel_scale": "x / 255.0 (float32 in [0, 1])",
+        "params": best.count_params(),
+        "best_val_accuracy": best_val_accuracy,
+        "precision": effective_precision(run.precision),
+        "train_seconds": round(seconds, 1),
+        "machine": provenance.machine(gpu=gpu_visible()),
+        "train_images": train_images,
+        "init_weights": None if init_weights is None else Path(init_weights).name,
+        "recipe": dataclasses.asdict(run),
+        "commit": provenance.git_commit(out_dir),
+    }
 
 
 @dataclasses.dataclass

@@ -26,6 +26,10 @@ def test_the_record_says_what_the_model_learned_from_and_scores_every_test_set(
     selected = json.loads((root / "build/merged/selected.json").read_text())
     assert record["source_model"] in json.dumps(selected)
     assert record["calibration"]["class_offsets"] == [0.0] * 7  # readings stay the crowd's
+    layouts = {r["layout"]: r for r in record["call_layouts"]}
+    assert layouts["gallery 2x2"]["faces"] == 4 and layouts["gallery 7x7"]["faces"] == 49
+    for r in layouts.values():
+        assert r["true_positives"] + r["missed"] == r["faces"]
 
 
 def test_the_training_time_adds_every_run_and_the_head_refit(tiny_project) -> None:

@@ -66,3 +66,16 @@ def test_card_says_where_the_models_trained(final_record) -> None:
     machines = ["a GPU and 16 CPU cores (Xeon), mixed_bfloat16"]
     card = model_card(rec | {"training_machines": machines})
     assert "minutes on a GPU and 16 CPU cores (Xeon), mixed_bfloat16 (precision" in card
+
+
+def test_card_shows_the_faces_found_on_the_call_layouts(final_record) -> None:
+    rec = final_record | {"size_bytes": 1000, "model_sha256": "cd" * 32}
+    assert "composed call layouts" not in model_card(rec)  # records from before
+    row = {"detector": "mtcnn", "smallest face (px)": 28, "invented": 0}
+    layouts = [
+        row | {"layout": "gallery 7x7", "faces": 49, "true_positives": 48, "missed": 1},
+        row | {"layout": "speaker view", "faces": 5, "true_positives": 5, "missed": 0},
+    ]
+    card = model_card(rec | {"call_layouts": layouts})
+    assert "annotation's detector (mtcnn) found 53 of 54 faces" in card
+    assert "| gallery 7x7 | 49 | 28 | 48 | 0 | 1 |" in card

@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from capstone import faces, provenance
+from capstone import faces, provenance, synthetic_calls
+from capstone.annotation import load_image
 from capstone.artefacts import atomic_path, read_json, sha256_file, write_json
 from capstone.calibration import calibrate
 from capstone.calibration_record import CalibrationRecord
@@ -92,6 +93,7 @@ def finish(paths: ProjectPaths, params: Params, data: Any) -> dict[str, Any]:
         "calibration": calibration.to_json(),
         "test": test,
         "annotate": _annotate_test_sets(paths, params, data, final, calibration),
+        "call_layouts": call_layouts(),
         "training_seconds": _training_seconds(paths, params, calibration),
         "training_machines": _training_machines(paths, params),
         "starts_from": _starting_network(paths, params, selected),
@@ -179,3 +181,18 @@ def _training_machines(paths: ProjectPaths, params: Params) -> list[str]:
         if where not in seen:
             seen.append(where)
     return seen
+
+
+def call_layouts(detector: str = "mtcnn") -> list[dict[str, Any]]:
+    """Faces found, invented and missed by annotation's default ``detector`` on the composed
+    call layouts of :mod:`capstone.synthetic_calls` (one portrait as a 2x2 to 7x7 gallery, a
+    speaker view and a screen share), one row per layout."""
+    from matplotlib import cbook
+
+    hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    rows = synthetic_calls.score_detectors(synthetic_calls.call_layouts(hopper), (detector,))
+    keys = ("layout", "detector", "faces", "smallest face (px)", "true_positives")
+    return [
+        {k: r[k] for k in keys} | {"invented": r["false_positives"], "missed": r["missed"]}
+        for r in rows
+    ]

@@ -72,7 +72,7 @@ $test_rows
 ${intervals_note}The `fer2013` row is the standard FER2013 PrivateTest split (models were selected on
 PublicTest). The `wild` row is the in-the-wild stand-in's own held-out split (colour
 film stills, the faces cut out by the same function; where the detector found none, around
-the whole picture).$annotate_section$crowd_section
+the whole picture).$annotate_section$layouts_section$crowd_section
 
 Per class on FER2013 PrivateTest:
 
@@ -137,6 +137,7 @@ def model_card(record: dict[str, Any]) -> str:
         test_rows=test_rows(record["test"]),
         intervals_note=intervals_note(record["test"]),
         annotate_section=annotate_section(record.get("annotate", {})),
+        layouts_section=layouts_section(record.get("call_layouts")),
         crowd_section=crowd_section(record["test"], record.get("faces", "fer2013")),
         class_rows=class_rows(record["test"]["fer2013"]["per_class"]),
         validation_rows=validation_rows(cal),
@@ -283,6 +284,26 @@ def annotate_section(annotate: dict[str, Any]) -> str:
         "| test set | images | face found | uncertain | accuracy | macro-F1 "
         "| every face labelled: accuracy / macro-F1 |\n"
         "|---|---|---|---|---|---|---|\n" + rows
+    )
+
+
+def layouts_section(layouts: list[dict[str, Any]] | None) -> str:
+    """Faces found on the composed call layouts, where the record has them."""
+    if not layouts:
+        return ""
+    rows = "\n".join(
+        f"| {r['layout']} | {r['faces']} | {r['smallest face (px)']} | {r['true_positives']} "
+        f"| {r['invented']} | {r['missed']} |"
+        for r in layouts
+    )
+    found = sum(r["true_positives"] for r in layouts)
+    total = sum(r["faces"] for r in layouts)
+    return (
+        f"\n\nOn the composed call layouts (one portrait tiled as video calls show people; "
+        f"`capstone.synthetic_calls`), annotation's detector ({layouts[0]['detector']}) found "
+        f"{found} of {total} faces:\n\n"
+        "| layout | faces | smallest face (px) | found | invented | missed |\n"
+        "|---|---|---|---|---|---|\n" + rows
     )
 
 

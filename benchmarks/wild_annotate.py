@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib import cbook
 
 from capstone import cli, faces, metrics, peers, synthetic_calls
 from capstone.annotation import load_image
@@ -149,7 +148,7 @@ def main() -> None:
         peer = peer_row(truth, table)
         if peer:
             results["fer network, same crops"] = peer
-    hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    hopper = synthetic_calls.hopper()
     found = pd.DataFrame(
         synthetic_calls.score_detectors(synthetic_calls.call_layouts(hopper), ["mtcnn"])
     )

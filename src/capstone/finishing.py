@@ -13,7 +13,6 @@ import hashlib
 from typing import Any
 
 from capstone import faces, provenance, synthetic_calls
-from capstone.annotation import load_image
 from capstone.artefacts import atomic_path, read_json, sha256_file, write_json
 from capstone.calibration import calibrate
 from capstone.calibration_record import CalibrationRecord
@@ -162,8 +161,7 @@ def crop_record() -> dict[str, Any]:
 
 def _training_seconds(paths: ProjectPaths, params: Params, calibration: CalibrationRecord) -> float:
     """Every model of the baseline and merged stages, plus the head refit if one was fitted."""
-    runs = [("baseline", r.name) for r in params.baseline.runs]
-    runs += [("merged", r.name) for r in params.merged.runs]
+    runs = _trained_runs(params)
     seconds = sum(read_json(paths.stage(s) / f"{n}.json")["train_seconds"] for s, n in runs)
     refit = calibration.head_refit.seconds if calibration.head_refit else 0.0
     return round(seconds + refit, 1)
@@ -172,10 +170,8 @@ def _training_seconds(paths: ProjectPaths, params: Params, calibration: Calibrat
 def _training_machines(paths: ProjectPaths, params: Params) -> list[str]:
     """Where the baseline and merged stages' models trained, and in which precision: each
     machine once (a run recorded before machines were recorded counts as unrecorded)."""
-    runs = [("baseline", r.name) for r in params.baseline.runs]
-    runs += [("merged", r.name) for r in params.merged.runs]
     seen = []
-    for stage, name in runs:
+    for stage, name in _trained_runs(params):
         record = read_json(paths.stage(stage) / f"{name}.json")
         where = f"{record.get('machine', 'an unrecorded machine')}, {record['precision']}"
         if where not in seen:
@@ -187,12 +183,17 @@ def call_layouts(detector: str = "mtcnn") -> list[dict[str, Any]]:
     """Faces found, invented and missed by annotation's default ``detector`` on the composed
     call layouts of :mod:`capstone.synthetic_calls` (one portrait as a 2x2 to 7x7 gallery, a
     speaker view and a screen share), one row per layout."""
-    from matplotlib import cbook
-
-    hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-    rows = synthetic_calls.score_detectors(synthetic_calls.call_layouts(hopper), (detector,))
+    layouts = synthetic_calls.call_layouts(synthetic_calls.hopper())
+    rows = synthetic_calls.score_detectors(layouts, (detector,))
     keys = ("layout", "detector", "faces", "smallest face (px)", "true_positives")
     return [
         {k: r[k] for k in keys} | {"invented": r["false_positives"], "missed": r["missed"]}
         for r in rows
+    ]
+
+
+def _trained_runs(params: Params) -> list[tuple[str, str]]:
+    """``(stage, run name)`` of every model the baseline and merged stages train."""
+    return [("baseline", r.name) for r in params.baseline.runs] + [
+        ("merged", r.name) for r in params.merged.runs
     ]

@@ -13,11 +13,11 @@ from capstone.call_info import use_lines
 MIN_REACTION = 0.05  # summary.md leaves out reaction moments that changed less than this
 TALK_KEYS = ("talk_seconds", "talk_share", "longest_monologue_s")
 
-#: The call's talk metrics (:mod:`capstone.talk`), in words, with how to show each.
+#: The call's talk metrics (:mod:`capstone.talk`): each one's words, and how to show it.
 CALL_WORDS = {
-    "talk_listen_ratio": "the rep's share of the talk",
-    "patience_s": "the rep's pause before answering a prospect",
-    "speaker_switches_per_min": "turns a minute (who speaks changes)",
+    "talk_listen_ratio": ("the rep's share of the talk", lambda s: f"{s:.0%}"),
+    "patience_s": ("the rep's pause before answering a prospect", lambda s: f"{s:.1f} s"),
+    "speaker_switches_per_min": ("turns a minute (who speaks changes)", lambda n: f"{n:.1f}"),
 }
 
 
@@ -57,12 +57,9 @@ def talk_table(summary: dict[str, Any]) -> pd.DataFrame:
 def call_table(summary: dict[str, Any]) -> pd.DataFrame:
     """The call's talk metrics that could be measured, one row each, in words."""
     talk = summary.get("talk") or {}
-    shown = {
-        "talk_listen_ratio": percent,
-        "patience_s": lambda s: f"{s:.1f} s",
-        "speaker_switches_per_min": lambda n: f"{n:.1f}",
+    rows = {
+        words: show(talk[k]) for k, (words, show) in CALL_WORDS.items() if talk.get(k) is not None
     }
-    rows = {CALL_WORDS[k]: show(talk[k]) for k, show in shown.items() if talk.get(k) is not None}
     return pd.DataFrame({"the call": rows}) if rows else pd.DataFrame()
 
 

@@ -155,6 +155,13 @@ def screen_share(photo: np.ndarray, face: Box, thumbs: int = 4) -> tuple[np.ndar
     return frame, truth
 
 
+def hopper() -> np.ndarray:
+    """The portrait every composed call is made of: matplotlib's ``grace_hopper.jpg`` (BGR)."""
+    from matplotlib import cbook
+
+    return cv2.imread(str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
+
+
 def call_layouts(
     photo: np.ndarray, face: Box = HOPPER_FACE
 ) -> dict[str, tuple[np.ndarray, list[Box]]]:

@@ -2,7 +2,8 @@
 
 nox -s pipeline                 # run the six notebooks (sample profile), then build the book
 nox -s pipeline -- --params params/full.yaml --from merged
-nox -s tests                    # the test suite, including a smoke run of the whole pipeline
+nox -s tests                    # the type checker, then the test suite (with a smoke run of the pipeline)
+nox -s lint                     # ruff and mypy
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ def tests(session: nox.Session) -> None:
     # A worker per core and one more (many tests wait on a subprocess: a notebook, the CLI,
     # another process's pipeline run), each test file on one worker, the slow files first
     # (tests/conftest.py)
+    session.run("mypy")  # the type checker on src/ ([tool.mypy]), before the suite
     workers = (os.cpu_count() or 1) + 1
     xdist = [f"--numprocesses={workers}", "--dist=loadfile", "--no-loadscope-reorder"]
     if session.posargs or not (ROOT.parent / "shared").is_dir():
@@ -123,11 +125,13 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Lint and check formatting with ruff."""
+    """Lint and check formatting with ruff, and type-check src/ with mypy."""
+    _install(session, "test")  # mypy reads the dependencies' types
     session.install("ruff")
     targets = ["src", "tests", "notebooks", "benchmarks", "noxfile.py"]
     session.run("ruff", "check", *targets, *session.posargs)
     session.run("ruff", "format", "--check", *targets)
+    session.run("mypy")
 
 
 @nox.session

@@ -6,7 +6,7 @@
 Composes an H.264 recording from matplotlib's Grace Hopper photo (``--tiles`` x ``--tiles``
 gallery, 1280x720, 30 frames per second, each tile slowly zooming), then, in one run:
 
-* ours: ``capstone.video.annotate_video`` with the released model and the default
+* ours: ``capstone.calls.video.annotate_video`` with the released model and the default
   detector (MTCNN), detection on every 4th sampled frame, every face classified (the
   ``research`` use: the most work there is), all outputs written (timeline, figures,
   H.264 video, report);
@@ -34,10 +34,12 @@ from pathlib import Path
 
 from matplotlib import cbook
 
-from capstone.annotation import load_image
-from capstone.inference import crop_settings_of, load_model, released_model
-from capstone.synthetic_calls import HOPPER_FACE, write_recording
-from capstone.video import annotate_video, sample_frames
+from capstone.calls.video import annotate_video, sample_frames
+from capstone.media import load_image
+from capstone.model.released import crop_settings_of, load_model
+from capstone.paths import released_model
+from capstone.synthetic.calls import write_recording
+from capstone.synthetic.layouts import HOPPER_FACE
 
 
 def h264_recording(folder: Path, seconds: int, tiles: int) -> Path:

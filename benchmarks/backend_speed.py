@@ -6,7 +6,7 @@
 
 Each backend runs in its own process (Keras picks its backend when it is imported) and
 trains the project's CNN on random 48x48 faces with light augmentation, exactly as
-:func:`capstone.training.train` does: through :func:`capstone.training.training_inputs`,
+:func:`capstone.model.training.train` does: through :func:`capstone.model.inputs.training_inputs`,
 so TensorFlow reads a ``tf.data`` pipeline and the other backends NumPy batches with the
 augmentation inside the fitted model. ``--tf-neutral`` also times TensorFlow on that
 backend-neutral path. One untimed epoch compiles; the table gives the best and the median
@@ -50,8 +50,10 @@ def measure(args: argparse.Namespace, tf_data: bool) -> dict:
     """Time training under this process's backend; one result row."""
     import keras
 
+    from capstone.model.backend import effective_precision, set_seed
+    from capstone.model.inputs import training_inputs
+    from capstone.model.training import build_model
     from capstone.params import Phase, TrainRun
-    from capstone.training import build_model, effective_precision, set_seed, training_inputs
 
     set_seed(0)
     rng = np.random.default_rng(0)
@@ -100,7 +102,7 @@ def run_is_tf() -> bool:
 
 def device_name() -> str:
     """The device training ran on, as the backend names it."""
-    from capstone.training import gpu_visible
+    from capstone.model.backend import gpu_visible
 
     if not gpu_visible():
         return f"CPU ({os.cpu_count()} cores)"

@@ -35,7 +35,8 @@ from sklearn.metrics import precision_recall_fscore_support
 from sklearn.preprocessing import StandardScaler
 
 from capstone.data import ferplus
-from capstone.inference import is_self_contained, load_model, network_inputs
+from capstone.labels import network_inputs
+from capstone.model.released import is_self_contained, load_model
 
 #: The columns a label can come from: the 7 classes in VOTE_COLUMNS order, then contempt.
 EIGHT = ferplus.VOTE_COLUMNS[:8]

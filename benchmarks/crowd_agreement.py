@@ -26,11 +26,12 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from capstone import metrics, peers
 from capstone.data import ferplus
 from capstone.errors import CapstoneError
-from capstone.inference import load_model, released_model
-from capstone.params import CLASSES
+from capstone.evaluation import metrics, peers
+from capstone.labels import CLASSES
+from capstone.model.released import load_model
+from capstone.paths import released_model
 
 SUBSETS = {"PrivateTest": "test", "PublicTest": "test", "Training": "train"}
 

@@ -3,12 +3,12 @@
     python benchmarks/crowd_training.py --epochs 6 --out build/crowd_probe
 
 A network (by default the 26 November one, ``models/archive/fer_cnn_v1.keras``) is trained
-with :func:`capstone.training.train` on the FER+ Training faces the crowd could read
+with :func:`capstone.model.training.train` on the FER+ Training faces the crowd could read
 (:func:`capstone.data.ferplus.readable`), their targets the crowd's shares over the 7
 classes; FER+ Valid (PublicTest) keeps the best epoch. Then, read with flip averaging:
 
 - a temperature is fitted to the crowd's shares on FER+ Valid
-  (:func:`capstone.calibration.fit_temperature`), so that "angry 40%" means that about 4 in
+  (:func:`capstone.model.calibration.fit_temperature`), so that "angry 40%" means that about 4 in
   10 people would see the face as angry;
 - FER+ PrivateTest's faces with a clear majority are scored as
   ``benchmarks/crowd_agreement.py`` scores the released model: majority accuracy,
@@ -38,12 +38,14 @@ import keras
 import numpy as np
 import pandas as pd
 
-from capstone import metrics
-from capstone.calibration import adjust, fit_temperature
 from capstone.data import ferplus
-from capstone.inference import is_self_contained, predict, self_contained
-from capstone.params import CLASSES, Phase, TrainRun
-from capstone.training import effective_precision, train
+from capstone.evaluation import metrics
+from capstone.labels import CLASSES
+from capstone.model.backend import effective_precision
+from capstone.model.calibration import adjust, fit_temperature
+from capstone.model.released import is_self_contained, predict, self_contained
+from capstone.model.training import train
+from capstone.params import Phase, TrainRun
 
 
 def split(data: ferplus.CrowdFaces, usage: str, keep) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ Three measurements, each printed as a table and written to ``--out`` (CSV):
 
 1. **Recall** of the detector on the in-the-wild images (SFEW 2.0: tight 143x181 crops where
    the face fills the picture), with and without the padded second pass of
-   :func:`capstone.faces.detect`.
+   :func:`capstone.faces.detect.detect`.
 2. **Crop settings** (margin, eye alignment, contrast normalisation) scored by the network's
    accuracy and macro-F1 on both validation sets: SFEW's train split (the in-the-wild
    validation faces; its val split stays the test set) and FER2013 PublicTest, whose 48x48
@@ -34,8 +34,12 @@ import pandas as pd
 from PIL import Image
 from tqdm import tqdm
 
-from capstone import faces, inference, metrics
-from capstone.params import CLASSES
+from capstone.evaluation import metrics
+from capstone.faces.boxes import Detection
+from capstone.faces.crop import CONTRASTS, crop_face, to_gray
+from capstone.faces.detect import DETECT_PAD, detect
+from capstone.labels import CLASSES
+from capstone.model import released as inference
 
 
 def read_zip(path: Path, keep) -> list[tuple[str, np.ndarray, int]]:
@@ -67,23 +71,23 @@ def detections(images, cache: Path, key: str, scale: int = 1):
                         if d.eyes is None
                         else [[c / scale for c in e] for e in d.eyes],
                     }
-                    for d in faces.detect(big, pad=pad)
+                    for d in detect(big, pad=pad)
                 ]
-                for pad in (0.0, faces.DETECT_PAD)
+                for pad in (0.0, DETECT_PAD)
             }
         store[key] = {"seconds": round(time.perf_counter() - start, 1), "images": found}
         cache.write_text(json.dumps(store))
     return store[key]["images"]
 
 
-def largest(found: list[dict], image: np.ndarray) -> faces.Detection:
+def largest(found: list[dict], image: np.ndarray) -> Detection:
     """The largest detection, or the whole image as the box where nothing was found."""
     if not found:
         h, w = image.shape[:2]
-        return faces.Detection((0, 0, w, h))
+        return Detection((0, 0, w, h))
     d = found[0]
     eyes = None if d["eyes"] is None else tuple(tuple(e) for e in d["eyes"])
-    return faces.Detection(tuple(d["box"]), d["confidence"], eyes)
+    return Detection(tuple(d["box"]), d["confidence"], eyes)
 
 
 def main() -> None:
@@ -118,21 +122,21 @@ def main() -> None:
         {
             name: {
                 f"pad {pad}": np.mean([bool(found[name][n][f"pad{pad}"]) for n, _, _ in images])
-                for pad in (0.0, faces.DETECT_PAD)
+                for pad in (0.0, DETECT_PAD)
             }
             for name, images in sets.items()
         }
     )
     print(recall.round(3).to_string())
     rows = []
-    pad = f"pad{faces.DETECT_PAD}"
+    pad = f"pad{DETECT_PAD}"
     for name, images in sets.items():
         if name.startswith("wild test"):
             continue  # the test split is read once, by the evaluation, not to choose settings
         y = np.array([label for _, _, label in images])
         boxes = [largest(found[name][n][pad], image) for n, image, _ in images]
         if name.startswith("fer"):  # FER2013's own framing, as the network was trained on it
-            x = np.stack([faces.to_gray(image) for _, image, _ in images])
+            x = np.stack([to_gray(image) for _, image, _ in images])
             rows.append(score(model, x, y, name, "as FER2013 cut it"))
         squashed = np.stack(
             [
@@ -142,11 +146,11 @@ def main() -> None:
         )
         rows.append(score(model, squashed, y, name, "box resized (before)"))
         for margin, align, contrast in itertools.product(
-            (0.0, 0.1, 0.2, 0.3, 0.4), (False, True), faces.CONTRASTS
+            (0.0, 0.1, 0.2, 0.3, 0.4), (False, True), CONTRASTS
         ):
             x = np.stack(
                 [
-                    faces.crop_face(image, d, margin=margin, align=align, contrast=contrast)
+                    crop_face(image, d, margin=margin, align=align, contrast=contrast)
                     for (_, image, _), d in zip(images, boxes, strict=True)
                 ]
             )
@@ -165,7 +169,7 @@ def main() -> None:
 
 def squash(image: np.ndarray, box) -> np.ndarray:
     """The detector's box as it is, not squared: how annotation cut faces before."""
-    gray = faces.to_gray(image)
+    gray = to_gray(image)
     x, y, w, h = (max(0, round(v)) for v in box)
     return gray[y : y + max(1, h), x : x + max(1, w)]
 
@@ -183,7 +187,7 @@ def score(model, x, y, name, crop, *, settings=(None, None, None)) -> dict:
         "align": align,
         "contrast": contrast,
         "accuracy": float(np.mean(pred == y)),
-        "macro_f1": metrics.macro_f1(y, pred),
+        "macro_f1": metrics.macro_f1(y, pred, len(CLASSES)),
     }
 
 

@@ -4,7 +4,7 @@
 
 Composes ``--recordings`` H.264 recordings like ``annotation_speed.py`` does (720p 3x3
 gallery, 30 frames per second), then annotates the folder with
-``capstone.library.annotate_library`` (the released model, MTCNN, every face classified),
+``capstone.library.runner.annotate_library`` (the released model, MTCNN, every face classified),
 once with one worker (in this process) and once with ``--workers`` Dask worker processes
 (their start-up included), each into a fresh output folder. The target: 2 workers at
 least 1.7x faster than one on 4 recordings.
@@ -21,8 +21,9 @@ from pathlib import Path
 
 from annotation_speed import h264_recording
 
-from capstone.inference import crop_settings_of, released_model
-from capstone.library import Settings, annotate_library
+from capstone.library.runner import Settings, annotate_library
+from capstone.model.released import crop_settings_of
+from capstone.paths import released_model
 
 
 def main() -> None:

@@ -86,7 +86,7 @@ SMOKE = {
 
 
 def build(width, nn):
-    """``capstone.models.compact_cnn`` in PyTorch, with Keras' default initialisers."""
+    """``capstone.model.architectures.compact_cnn`` in PyTorch, with Keras' default initialisers."""
     layers, channels = [], 1
     for i, filters in enumerate([width, width * 2, width * 4, width * 8]):
         for _ in range(2):
@@ -172,7 +172,7 @@ def accuracy_f1(pred, y):
 
 
 def finish(model, xt, yt, xv, yv, torch):
-    """Validation scores after ``capstone.calibration.refit_head`` and flip test-time augmentation.
+    """Validation scores after ``capstone.model.calibration.refit_head`` and flip test-time augmentation.
 
     The last layer is refitted as a multinomial logistic regression on the 256 features of the
     clean training faces and their mirror images (L2 penalty ``1 / (2 C)`` on the weights, as

@@ -2,7 +2,7 @@
 
     python benchmarks/seed_cnn.py --fer2013 ../shared/data/fer2013/fer2013.zip --out build/seed_cnn
 
-The network is :func:`capstone.models.seed_cnn`, layer for layer. The recipe is the seed
+The network is :func:`capstone.model.architectures.seed_cnn`, layer for layer. The recipe is the seed
 notebook's: ``Adam(learning_rate=1e-4, decay=1e-6)`` (schedule ``inverse_time``), augmentation
 ``rotation_range=30, shear_range=0.3, zoom_range=0.3, horizontal_flip=True`` (level
 ``heavy``), up to 250 epochs, the best epoch kept by validation accuracy. One change: the seed
@@ -38,9 +38,10 @@ mpl.use("Agg")
 import matplotlib.pyplot as plt
 
 from capstone.data.store import build_store, load_store
-from capstone.inference import predict
+from capstone.model.backend import effective_precision
+from capstone.model.released import predict
+from capstone.model.training import train
 from capstone.params import Phase, TrainRun
-from capstone.training import effective_precision, train
 
 SEED_REPORTED = 0.56
 

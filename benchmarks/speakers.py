@@ -4,10 +4,10 @@
     python benchmarks/speakers.py --seconds 60 --detector haar
 
 A 2x2 call of four participants (one portrait in four looks and lights,
-:func:`capstone.synthetic_calls.people`) is written with a scripted sequence of speakers: the
+:func:`capstone.synthetic.layouts.people`) is written with a scripted sequence of speakers: the
 app's outline on the speaker's tile, a voice-like audio track, the tiles reordered at a
 quarter of the call, a switch to speaker view (the speaker in the main tile) at half, one
-participant leaving and coming back in the last quarter. ``capstone.video.annotate_video``
+participant leaving and coming back in the last quarter. ``capstone.calls.video.annotate_video``
 reads it twice, with and without the speaker and identity work, and the script scores it:
 
 * speaking: the share of face samples whose ``speaking`` matches the script;
@@ -28,32 +28,37 @@ import numpy as np
 import pandas as pd
 from matplotlib import cbook
 
-from capstone.annotation import load_image
-from capstone.inference import crop_settings_of, load_model, released_model
-from capstone.synthetic_calls import HOPPER_FACE, people, person_at, scripted_call, write_call
-from capstone.video import annotate_video
+from capstone.calls.result import CallResult
+from capstone.calls.video import annotate_video
+from capstone.media import load_image
+from capstone.model.released import crop_settings_of, load_model
+from capstone.paths import released_model
+from capstone.synthetic.calls import person_at, scripted_call, write_call
+from capstone.synthetic.layouts import HOPPER_FACE, people
 
 
-def scores(timeline: pd.DataFrame, summary: dict, turns: list, frames: list, fps: int) -> dict:
+def scores(
+    timeline: pd.DataFrame, summary: CallResult, turns: list, frames: list, fps: int
+) -> dict:
     table = timeline.assign(
         person=[person_at(frames, r.time, (r.x, r.y, r.w, r.h), fps) for r in timeline.itertuples()]
     )
     table["truth"] = [
         any(p == r.person and a <= r.time < b for p, a, b in turns) for r in table.itertuples()
     ]
-    said = table["speaking"].astype(str).str.lower()
+    said = table["speaking"]
     majority = table.groupby("person")["participant"].agg(lambda s: s.value_counts().index[0])
     kept = table["participant"] == table["person"].map(majority)
     talk_truth = table[table["truth"]].groupby("person").size() / 2  # 2 samples per second
     talk = {
-        p: summary["participants"].get(pid, {}).get("talk_seconds", 0.0)
+        p: summary.participants[pid].talk_seconds if pid in summary.participants else 0.0
         for p, pid in majority.items()
     }
     errors = [abs(talk[p] - talk_truth.get(p, 0.0)) / talk_truth.get(p, np.nan) for p in talk]
     return {
         "face samples": len(table),
-        "speaking right": round(float(np.mean((said == "true") == table["truth"])), 4),
-        "speaking unknown": round(float(np.mean(said == "")), 4),
+        "speaking right": round(float(np.mean(said.fillna(False) == table["truth"])), 4),
+        "speaking unknown": round(float(np.mean(said.isna())), 4),
         "identity kept": round(float(kept.mean()), 4),
         "distinct ids": len(set(majority)) == len(majority),
         "talk time error (largest)": round(float(np.nanmax(errors)), 4),
@@ -91,7 +96,7 @@ def main() -> None:
                 **options,
             )  # research use: every face is classified, the most work there is to add to
             seconds = time.perf_counter() - start
-            timeline = pd.read_csv(out / "call/timeline.csv", keep_default_na=False)
+            timeline = summary.timeline
             label = "with speakers and identity" if speakers else "without (position only)"
             rows[label] = scores(timeline, summary, turns, frames, args.fps) | {
                 "annotation (s)": round(seconds, 1)

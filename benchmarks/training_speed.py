@@ -27,8 +27,10 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from capstone.model.backend import set_seed
+from capstone.model.inputs import training_dataset
+from capstone.model.training import build_model
 from capstone.params import Phase, TrainRun
-from capstone.training import build_model, set_seed, training_dataset
 
 
 def images_per_second(

@@ -3,12 +3,12 @@
     python benchmarks/webcam_augmentation.py --params params/shared.yaml --epochs 3
 
 Needs the download stage of the profile (``capstone pipeline --params ... --to download``).
-For each variant (none, every kind of :class:`capstone.augmentation.WebcamDegradation` alone,
+For each variant (none, every kind of :class:`capstone.model.augmentation.WebcamDegradation` alone,
 and all together) the profile's baseline network (its ``init_file``) is fine-tuned for
 ``--epochs`` on ``--fer-images`` FER2013 training faces, the same faces and seed for every
 variant, with the light augmentation plus that degradation. No in-the-wild face is trained
 on here, so all of SFEW's train split (the in-the-wild validation faces, cut out by
-:func:`capstone.faces.crop_face`) measures how well each variant carries over to faces
+:func:`capstone.faces.crop.crop_face`) measures how well each variant carries over to faces
 from outside FER2013; FER2013's validation split (PublicTest) says what it costs there.
 Prints a table and writes it to ``--out`` (CSV); the seconds are training time.
 """
@@ -23,13 +23,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from capstone import metrics
-from capstone.augmentation import WEBCAM_KINDS
 from capstone.data.splits import load_data
-from capstone.inference import predict
+from capstone.evaluation import metrics
+from capstone.labels import CLASSES
+from capstone.model.augmentation import WEBCAM_KINDS
+from capstone.model.backend import effective_precision
+from capstone.model.released import predict
+from capstone.model.training import start_weights, train
 from capstone.params import Phase, TrainRun, load
 from capstone.paths import ProjectPaths
-from capstone.training import effective_precision, start_weights, train
 
 
 def main() -> None:
@@ -80,7 +82,7 @@ def main() -> None:
         for label, (vx, vy) in (("wild val", wild_val), ("fer2013 val", fer_val)):
             pred = predict(model, vx).argmax(axis=1)
             row[f"{label} accuracy"] = round(float(np.mean(pred == vy)), 4)
-            row[f"{label} macro-F1"] = round(metrics.macro_f1(vy, pred), 4)
+            row[f"{label} macro-F1"] = round(metrics.macro_f1(vy, pred, len(CLASSES)), 4)
         rows.append(row)
         print(row, flush=True)
     table = pd.DataFrame(rows)

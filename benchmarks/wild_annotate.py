@@ -10,7 +10,7 @@
    "uncertain" reading counts as wrong. Macro-F1 counts such an
    image as a prediction of no class. The ``fer`` package's network (the peer) is scored on
    the same crops, where the ``fer`` package is installed.
-2. The composed call layouts of :mod:`capstone.synthetic_calls` (gallery 2x2 to 7x7, speaker view,
+2. The composed call layouts of :mod:`capstone.synthetic.layouts` (gallery 2x2 to 7x7, speaker view,
    screen share): faces found, missed and invented by the detector annotation uses.
 """
 
@@ -26,11 +26,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from capstone import cli, faces, metrics, peers, synthetic_calls
-from capstone.annotation import load_image
+from capstone import cli
 from capstone.errors import CapstoneError
-from capstone.inference import released_model, uncertain_below_of
-from capstone.params import CLASSES
+from capstone.evaluation import metrics, peers
+from capstone.faces.crop import crop_face
+from capstone.labels import CLASSES
+from capstone.media import load_image
+from capstone.model.released import uncertain_below_of
+from capstone.paths import released_model
+from capstone.synthetic.layouts import call_layouts, hopper, score_detectors
 
 
 def extract(archive: Path, split: str, folder: Path) -> dict[Path, int]:
@@ -108,7 +112,7 @@ def peer_row(truth: dict[Path, int], table: pd.DataFrame) -> dict[str, float] | 
     crops, keep = [], []
     for i, (path, box) in enumerate(zip(truth, table["box"], strict=True)):
         if box is not None:
-            crops.append(faces.crop_face(load_image(path), tuple(box)))
+            crops.append(crop_face(load_image(path), tuple(box)))
             keep.append(i)
     labels = [None] * len(table)
     for i, p in zip(keep, peers.fer_predict(fer, np.stack(crops)), strict=True):
@@ -148,10 +152,8 @@ def main() -> None:
         peer = peer_row(truth, table)
         if peer:
             results["fer network, same crops"] = peer
-    hopper = synthetic_calls.hopper()
-    found = pd.DataFrame(
-        synthetic_calls.score_detectors(synthetic_calls.call_layouts(hopper), ["mtcnn"])
-    )
+    portrait = hopper()
+    found = pd.DataFrame(score_detectors(call_layouts(portrait), ["mtcnn"]))
     totals = found[["true_positives", "false_positives", "missed"]].sum().to_dict()
     results["call layouts (mtcnn)"] = {k: int(v) for k, v in totals.items()}
     args.out.parent.mkdir(parents=True, exist_ok=True)

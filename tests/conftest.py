@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from capstone.params import CLASSES
+from capstone.labels import CLASSES
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -272,7 +272,7 @@ def final_record() -> dict:
             }
         },
         "crop": {
-            "function": "capstone.faces.crop_face",
+            "function": "capstone.faces.crop.crop_face",
             "size": 48,
             "margin": 0.0,
             "align": False,

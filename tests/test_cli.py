@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 from matplotlib import cbook
 
-from capstone.annotation import load_image
 from capstone.cli import main
 from capstone.formats import MEDIA_SUFFIXES
-from capstone.models import compact_cnn
-from capstone.synthetic_calls import HOPPER_FACE, gallery, write_recording
+from capstone.media import load_image
+from capstone.model.architectures import compact_cnn
+from capstone.synthetic.calls import write_recording
+from capstone.synthetic.layouts import HOPPER_FACE, gallery
 
 
 def test_one_bad_input_never_loses_the_others(tmp_path: Path, capstone_cli) -> None:
@@ -67,14 +68,14 @@ def test_an_unwritable_output_folder_is_a_clear_error(tmp_path: Path, capstone_c
 def test_a_missing_optional_detector_is_a_clear_error(monkeypatch) -> None:
     import sys
 
-    from capstone import faces
     from capstone.errors import CapstoneError
+    from capstone.faces import detect
 
-    faces._mtcnn.cache_clear()
+    detect._mtcnn.cache_clear()
     monkeypatch.setitem(sys.modules, "mtcnn", None)  # as if the package were not installed
     with pytest.raises(CapstoneError, match="pip install mtcnn"):
-        faces.detect_faces(np.zeros((60, 60, 3), np.uint8))
-    faces._mtcnn.cache_clear()
+        detect.detect_faces(np.zeros((60, 60, 3), np.uint8))
+    detect._mtcnn.cache_clear()
 
 
 def test_inputs_with_one_name_get_outputs_of_their_own(tmp_path: Path, capstone_cli) -> None:
@@ -123,20 +124,20 @@ def test_a_folder_or_an_unreadable_video_leaves_nothing_behind(tmp_path: Path) -
 def test_an_unexpected_error_on_one_input_is_reported_and_the_others_go_on(
     tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    from capstone import library
+    from capstone.library import runner
 
     hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     for name in ("first.png", "second.png"):
         cv2.imwrite(str(tmp_path / name), hopper)
     compact_cnn(4).save(tmp_path / "model.keras")
-    real = library.annotate_image
+    real = runner.annotate_image
 
     def flaky(path, *args, **kwargs):
         if Path(path).name == "first.png":
             raise ZeroDivisionError("a bug")
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(library, "annotate_image", flaky)
+    monkeypatch.setattr(runner, "annotate_image", flaky)
     inputs = [str(tmp_path / "first.png"), str(tmp_path / "second.png")]
     model = ["--model", str(tmp_path / "model.keras"), "--detector", "haar"]
     assert main(["annotate", *inputs, "--out", str(tmp_path / "out"), *model]) == 1

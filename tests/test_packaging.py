@@ -17,7 +17,7 @@ from matplotlib import cbook
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from capstone.inference import MODEL_NAME
+from capstone.paths import MODEL_NAME
 
 REPO = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
@@ -142,7 +142,11 @@ def test_an_installed_package_annotates_a_photo_from_any_folder(
     assert (elsewhere / "out/photo_annotated.png").is_file()
     assert (elsewhere / "out/photo.json").is_file()
     where = subprocess.run(
-        [sys.executable, "-c", "from capstone.inference import released_model as r; print(r())"],
+        [
+            sys.executable,
+            "-c",
+            "from capstone.paths import released_model as r; print(r())",
+        ],
         cwd=elsewhere,
         env=env,
         capture_output=True,

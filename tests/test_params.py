@@ -7,7 +7,7 @@ import yaml
 
 from capstone.errors import ParamsError
 from capstone.params import load
-from capstone.stages import NAMES as STAGES
+from capstone.pipeline.stages import NAMES as STAGES
 
 
 def write_profile(tmp_path: Path, repo: Path, edit) -> Path:
@@ -229,3 +229,12 @@ def test_the_released_models_profile_still_loads(repo: Path) -> None:
     released = load(repo / "models/fer_cnn.params.yaml", repo, check_files=False)
     shipped = load(repo / "params/shared.yaml", repo, check_files=False)
     assert released.download == shipped.download
+
+
+def test_the_stored_crop_size_is_the_models_and_says_so(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[1]
+    profile = yaml.safe_load((repo / "params/sample.yaml").read_text())
+    profile["download"]["image_size"] = 64
+    (tmp_path / "big.yaml").write_text(yaml.safe_dump(profile))
+    with pytest.raises(ParamsError, match=r"download: image_size must be 48.*capstone.labels.SIZE"):
+        load(tmp_path / "big.yaml", repo)

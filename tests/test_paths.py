@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from capstone.errors import CapstoneError
+from capstone.model.training import select_best
 from capstone.paths import ProjectPaths
-from capstone.training import select_best
 
 
 def test_model_is_found_in_the_stage_that_trained_it(tmp_path: Path) -> None:

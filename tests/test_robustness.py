@@ -27,11 +27,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from capstone import params
-from capstone.annotation import load_image
+from capstone.calls.video import sample_frames
 from capstone.data.sources import fetch
 from capstone.errors import CapstoneError
+from capstone.media import load_image
 from capstone.params import DatasetSource, SampleSpec
-from capstone.video import sample_frames
 
 RAN: Counter[str] = Counter()  # cases run per boundary, printed by tests/conftest.py
 
@@ -246,7 +246,7 @@ def test_call_metadata(data, raw) -> None:
 
     import yaml
 
-    from capstone.call_info import CallInfo, load_call_info
+    from capstone.calls.metadata import CallInfo, load_call_info
 
     RAN["call metadata"] += 1
     with tempfile.TemporaryDirectory() as tmp:
@@ -272,7 +272,7 @@ def test_call_metadata(data, raw) -> None:
     margin=st.floats(-0.5, 2.0),
 )
 def test_face_crops(box, shape, depth, margin) -> None:
-    from capstone.faces import crop_face
+    from capstone.faces.crop import crop_face
 
     RAN["face crops"] += 1
     image = np.full(shape, 7, depth)
@@ -297,7 +297,7 @@ def test_face_crops(box, shape, depth, margin) -> None:
     )
 )
 def test_output_names(files) -> None:
-    from capstone.annotation import output_names
+    from capstone.calls.image import output_names
 
     RAN["output names"] += 1
     paths = list(
@@ -323,7 +323,7 @@ def valid_model() -> bytes:
 @cases(deadline=None)  # the first case builds the valid model file
 @given(data=st.data())
 def test_model_files(data) -> None:
-    from capstone.inference import load_model
+    from capstone.model.released import load_model
 
     RAN["model files"] += 1
     model = valid_model()

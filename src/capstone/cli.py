@@ -19,10 +19,11 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from capstone.call_info import DEFAULT_USE, USES
+from capstone.calls.metadata import DEFAULT_USE, USES
 from capstone.errors import CapstoneError
 from capstone.formats import IMAGE_SUFFIXES, VIDEO_SUFFIXES, listed
-from capstone.stages import NAMES as STAGES
+from capstone.pipeline.stages import NAMES as STAGES
+from capstone.progress import show_progress
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -162,36 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     # Processes started in the background by a shell, or by some test runners, inherit an
     # ignored SIGINT; restore Ctrl-C so an interrupted run always stops cleanly.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    show_progress()  # the library's progress lines, as plain lines on standard output
     try:
-        if args.command == "pipeline":
-            from capstone import pipeline
-
-            pipeline.run(
-                args.params,
-                args.root,
-                force=args.force,
-                from_stage=args.from_stage,
-                to_stage=args.to_stage,
-                only=args.only,
-                book=not args.no_book,
-            )
-        elif args.command == "book":
-            from capstone import pipeline
-            from capstone.params import load
-            from capstone.paths import ProjectPaths
-
-            paths = ProjectPaths(args.root)
-            pipeline.build_book(paths, load(paths.root / args.params, args.root))
-        elif args.command == "release":
-            from capstone import release
-            from capstone.params import load
-            from capstone.paths import ProjectPaths
-
-            paths = ProjectPaths(args.root)
-            model = release.publish(paths, load(paths.root / args.params, args.root))
-            print(f"released {model} (model card: {model.parent / 'README.md'})")
-        else:
-            return _annotate(args)
+        return COMMANDS[args.command](args)
     except CapstoneError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -224,9 +198,10 @@ def _save_traceback() -> str:
 
 
 def _annotate(args: argparse.Namespace) -> int:
-    from capstone.call_info import check_use, load_call_info
-    from capstone.inference import reading_meaning, reading_options, released_model
-    from capstone.library import Settings, annotate_library, cached_model
+    from capstone.calls.metadata import check_use, load_call_info
+    from capstone.library.runner import Settings, annotate_library, cached_model
+    from capstone.model.released import reading_meaning, reading_options
+    from capstone.paths import released_model
 
     call = load_call_info(args.call)
     check_use(call, args.use)  # a use the metadata does not allow stops before any work
@@ -271,6 +246,50 @@ def _annotate(args: argparse.Namespace) -> int:
     return 1 if outcome.failed else 0
 
 
+def _pipeline(args: argparse.Namespace) -> int:
+    from capstone.pipeline.runner import run
+
+    run(
+        args.params,
+        args.root,
+        force=args.force,
+        from_stage=args.from_stage,
+        to_stage=args.to_stage,
+        only=args.only,
+        book=not args.no_book,
+    )
+    return 0
+
+
+def _book(args: argparse.Namespace) -> int:
+    from capstone.params import load
+    from capstone.paths import ProjectPaths
+    from capstone.pipeline.book import build_book
+
+    paths = ProjectPaths(args.root)
+    build_book(paths, load(paths.root / args.params, args.root))
+    return 0
+
+
+def _release(args: argparse.Namespace) -> int:
+    from capstone.params import load
+    from capstone.paths import ProjectPaths
+    from capstone.release import publish as release
+
+    paths = ProjectPaths(args.root)
+    model = release.publish(paths, load(paths.root / args.params, args.root))
+    print(f"released {model} (model card: {model.parent / 'README.md'})")
+    return 0
+
+
+COMMANDS = {
+    "pipeline": _pipeline,
+    "book": _book,
+    "release": _release,
+    "annotate": _annotate,
+}
+
+
 def _os_error(err: OSError) -> str:
     """What went wrong with a file or folder, and what to do, by the kind of error."""
     where = f" {err.filename}" if err.filename else ""
@@ -283,7 +302,7 @@ def _os_error(err: OSError) -> str:
         errno.EROFS: "the disk is read-only; choose a folder on a writable disk",
         errno.ENOSPC: "the disk is full; free some space or choose another disk",
         errno.EDQUOT: "the disk quota is used up; free some space or choose another disk",
-    }.get(err.errno, f"{err.strerror or err}; check the path, or choose another folder")
+    }.get(err.errno or 0, f"{err.strerror or err}; check the path, or choose another folder")
     return f"cannot write{where}: {advice}. Finished outputs are kept."
 
 

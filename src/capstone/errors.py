@@ -15,3 +15,7 @@ class DataError(CapstoneError):
 
 class StageError(CapstoneError):
     """A pipeline stage failed; the message names the notebook, the cell and the error."""
+
+
+class ModelError(CapstoneError):
+    """A model file is missing, unreadable, or not a model of this project's contract."""

@@ -6,7 +6,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from capstone.errors import CapstoneError
+from capstone.errors import CapstoneError, ModelError
+
+MODEL_NAME = "fer_cnn"  # the released model: models/fer_cnn.keras, with fer_cnn.json beside it
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,6 @@ class ProjectPaths:
         for ``selected`` before the merged stage has picked one).
         """
         if name == "released":
-            from capstone.inference import released_model  # numpy: only when asked
-
             return released_model(self.root)
         if name == "final":
             return self.stage("evaluation") / "final.keras"
@@ -101,3 +101,23 @@ class ProjectPaths:
     def store(self, dataset: str) -> Path:
         """The processed array store of ``dataset``."""
         return self.processed / f"{dataset}.npz"
+
+
+def released_model(root: str | Path = ".") -> Path:
+    """The released model file, ``fer_cnn.keras``.
+
+    A project's own ``models/`` under ``root`` comes first; else the copy installed with the
+    package (``pip install``: ``models/`` travels as ``capstone/released_model/``), else the
+    source tree's ``models/`` (an editable install or a clone on the path).
+    """
+    for folder in (
+        Path(root) / "models",
+        Path(__file__).resolve().parent / "released_model",
+        Path(__file__).resolve().parents[2] / "models",
+    ):
+        if (folder / f"{MODEL_NAME}.keras").is_file():
+            return folder / f"{MODEL_NAME}.keras"
+    raise ModelError(
+        f"the released model {MODEL_NAME}.keras is missing: neither {Path(root) / 'models'} nor "
+        "the installed package has it. Reinstall the package, or give a model with --model."
+    )

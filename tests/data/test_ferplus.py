@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from capstone.data import ferplus
+from capstone.data.sample import write_ferplus_zip
 from capstone.errors import DataError
-from capstone.params import CLASSES
-from capstone.sample import write_ferplus_zip
+from capstone.labels import CLASSES
 
 
 @pytest.fixture(scope="module")
@@ -178,8 +178,7 @@ def test_nearest_finds_each_face_again_among_shuffled_noisy_copies() -> None:
 def test_fer2013s_labels_are_compared_with_the_crowds_on_the_same_faces(tmp_path: Path) -> None:
     """The sample's FER+ holds the sample FER2013's faces: each is found again, and the
     comparison counts exactly where the one label and the crowd's majority part."""
-    from capstone import sample
-    from capstone.data import crowd
+    from capstone.data import crowd, sample
     from capstone.data.store import build_crowd_store, build_store, load_store
 
     for name, writer in (("fer", sample.write_fer2013_zip), ("plus", sample.write_ferplus_zip)):

@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from capstone import sample
-from capstone.data import ferplus, sources
+from capstone.data import ferplus, sample, sources
 from capstone.errors import DataError
 from capstone.params import DatasetSource, SampleSpec
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from capstone import sample
+from capstone.data import sample
 from capstone.data.splits import (
     fer2013_protocol,
     grouped_split,

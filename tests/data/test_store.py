@@ -6,7 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from capstone import sample
+from capstone.data import sample
 from capstone.data.store import build_store, decode, load_store
 
 

@@ -20,8 +20,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from capstone.inference import network_inputs
-from capstone.params import CLASSES
+from capstone.labels import CLASSES, network_inputs
 
 
 class ImageBatches(keras.utils.PyDataset):

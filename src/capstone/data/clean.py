@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from capstone.params import CLASSES
+from capstone.labels import CLASSES
 
 
 def duplicate_report(digest: np.ndarray, y: np.ndarray, side: np.ndarray) -> dict[str, Any]:

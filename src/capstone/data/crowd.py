@@ -17,7 +17,8 @@ import pandas as pd
 from capstone.data import ferplus
 from capstone.data.splits import SplitData
 from capstone.data.store import Store
-from capstone.params import CLASSES, CROWD
+from capstone.labels import CLASSES
+from capstone.params import CROWD
 
 #: The largest RMS difference, in grey levels, at which two faces are taken to be one.
 SAME_FACE_RMS = 4.0
@@ -132,6 +133,9 @@ def test_set(data: SplitData) -> tuple[np.ndarray, np.ndarray] | None:
     if CROWD not in data.stores:
         return None
     x, shares = data.soft_xy(CROWD, "test")
-    votes = data.stores[CROWD].votes[data.index[CROWD]["test"]]
+    all_votes = data.stores[CROWD].votes
+    if all_votes is None:
+        return None
+    votes = all_votes[data.index[CROWD]["test"]]
     clear = ferplus.clear_majority(votes)
     return x[clear], shares[clear]

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from capstone.errors import DataError
-from capstone.params import CLASSES
+from capstone.labels import CLASSES, SIZE
 
 VOTES_FILE = "fer2013new.csv"
 PIXELS_FILES = ("fer2013.csv", "icml_face_data.csv")  # Kaggle's names for one table
@@ -227,14 +227,14 @@ def load_faces(path: str | Path) -> CrowdFaces:
         return CrowdFaces(crowd, faces_from_pixels(crowd, pixels, f"{path}: {pixels_at}"))
     top = votes_at.rsplit("/", 1)[0] + "/" if "/" in votes_at else ""
     check_images(crowd, files.names, top, str(path))
-    x = np.zeros((len(crowd.table), 48, 48), np.uint8)
+    x = np.zeros((len(crowd.table), SIZE, SIZE), np.uint8)
     for i, (usage, image) in enumerate(
         zip(crowd.table["usage"], crowd.table["image"], strict=True)
     ):
         name = f"{top}{FOLDERS[usage]}/{image}"
         face = cv2.imdecode(np.frombuffer(files.read(name), np.uint8), cv2.IMREAD_GRAYSCALE)
-        if face is None or face.shape != (48, 48):
-            raise DataError(f"{path}: {name}: not a 48 x 48 grayscale image")
+        if face is None or face.shape != (SIZE, SIZE):
+            raise DataError(f"{path}: {name}: not a {SIZE} x {SIZE} grayscale image")
         x[i] = face
     return CrowdFaces(crowd, x)
 
@@ -303,14 +303,14 @@ def faces_from_pixels(
             f"{pixels_csv}: line {line + 2} is {usage[differ[0]]} but {VOTES_FILE} says "
             f"{crowd.table['usage'].iloc[differ[0]]}: the rows are not in the same order"
         )
-    faces = np.zeros((len(rows), 48, 48), np.uint8)
+    faces = np.zeros((len(rows), SIZE, SIZE), np.uint8)
     for i, row in enumerate(rows):
         values = np.array(str(table["pixels"].iloc[row]).split(), dtype=np.float64)
-        if values.size != 48 * 48 or values.min() < 0 or values.max() > 255:
+        if values.size != SIZE * SIZE or values.min() < 0 or values.max() > 255:
             raise DataError(
                 f"{pixels_csv}: line {row + 2}: pixels must be 2,304 numbers from 0 to 255"
             )
-        faces[i] = values.reshape(48, 48).astype(np.uint8)
+        faces[i] = values.reshape(SIZE, SIZE).astype(np.uint8)
     return faces
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from capstone.errors import DataError
 from capstone.formats import IMAGE_SUFFIXES
-from capstone.params import CLASSES
+from capstone.labels import CLASSES
 
 FER2013_SUBSETS = ("Training", "PublicTest", "PrivateTest")
 
@@ -75,7 +75,8 @@ def scan(folder: str | Path) -> Scan:
         ``<class>/<image>``; the message shows what was found.
     """
     folder = Path(folder)
-    rows, dropped, ignored = [], Counter(), []
+    rows, ignored = [], []
+    dropped: Counter[str] = Counter()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = path.relative_to(folder)
         if rel.name == "manifest.json":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import shutil
 import tarfile
@@ -23,10 +24,12 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from capstone import sample
 from capstone.artefacts import read_json, sha256_file, write_json
+from capstone.data import sample
 from capstone.errors import DataError
 from capstone.params import CROWD, DatasetSource, SampleSpec
+
+log = logging.getLogger(__name__)
 
 #: The Kaggle competition whose ``fer2013.csv`` FER+'s votes are joined to, row by row.
 FER2013_COMPETITION = (
@@ -206,7 +209,7 @@ def _kaggle_download(spec: DatasetSource, out: Path) -> list[Path]:
     api = _kaggle_api(spec.kaggle)
     ref = f"{spec.kaggle}/{spec.version}" if spec.version else spec.kaggle  # the client's form
     out.mkdir(parents=True, exist_ok=True)
-    print(f"downloading {ref} from Kaggle into {out} ...", flush=True)
+    log.info(f"downloading {ref} from Kaggle into {out} ...")
     _from_kaggle(ref, out, lambda: api.dataset_download_files(ref, path=str(out), quiet=True))
     archives = sorted(out.glob("*.zip"))
     if not archives:
@@ -233,7 +236,7 @@ def _ferplus_download(spec: DatasetSource, out: Path) -> list[Path]:
     competition = spec.kaggle or FER2013_COMPETITION
     api = _kaggle_api(f"the FER2013 competition's fer2013.csv ({competition})")
     out.mkdir(parents=True, exist_ok=True)
-    print(f"downloading {FERPLUS_VOTES_URL} ...", flush=True)
+    log.info(f"downloading {FERPLUS_VOTES_URL} ...")
     try:
         with urllib.request.urlopen(FERPLUS_VOTES_URL, timeout=60) as response:
             (out / "fer2013new.csv").write_bytes(response.read())
@@ -245,7 +248,7 @@ def _ferplus_download(spec: DatasetSource, out: Path) -> list[Path]:
             f"{reason}. Download it by hand and use `source: local` with a folder holding it "
             "and Kaggle's fer2013.csv (or FERPlus's own folders)."
         ) from None
-    print(f"downloading {competition} from Kaggle into {out} ...", flush=True)
+    log.info(f"downloading {competition} from Kaggle into {out} ...")
     _from_kaggle(
         competition, out, lambda: api.competition_download_files(competition, path=str(out))
     )

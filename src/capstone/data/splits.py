@@ -32,7 +32,8 @@ from capstone.data import ferplus
 from capstone.data.clean import leaked
 from capstone.data.store import Store, load_store
 from capstone.errors import DataError
-from capstone.params import CLASSES, CROWD, DATASETS, Merged, SplitSpec
+from capstone.labels import CLASSES
+from capstone.params import CROWD, DATASETS, Merged, SplitSpec
 from capstone.paths import ProjectPaths
 
 SPLITS = ("train", "val", "test")
@@ -145,6 +146,8 @@ def make_splits(
         }
     if CROWD in stores:
         crowd = stores[CROWD]
+        if crowd.votes is None:
+            raise DataError(f"the {CROWD} store holds no votes; delete data/processed and rerun")
         splits[CROWD] = np.where(ferplus.readable(crowd.votes), fer2013_protocol(crowd), "")
     report = {}
     for name in splits:
@@ -167,7 +170,7 @@ def save_splits(path: Path, splits: dict[str, np.ndarray]) -> None:
         f"{name}__{s}": np.flatnonzero(split == s) for name, split in splits.items() for s in SPLITS
     }
     with atomic_path(path) as tmp, tmp.open("wb") as fh:
-        np.savez(fh, **arrays)
+        np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy's stub takes them for options
 
 
 @dataclass(frozen=True)

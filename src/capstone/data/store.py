@@ -4,7 +4,7 @@ A dataset already cut like FER2013 (a face filling a small grayscale square) is 
 grayscale and resized to ``size`` x ``size`` with area interpolation (``cv2.INTER_AREA``: each
 output pixel averages the input pixels it covers, so shrinking does not alias). Any other
 dataset (``crop`` names a detector) has its faces found and cut out by
-:func:`capstone.faces.crop_face`, exactly as annotation cuts faces from a call. Later stages
+:func:`capstone.faces.crop.crop_face`, exactly as annotation cuts faces from a call. Later stages
 read these stores, never the raw images.
 """
 
@@ -24,8 +24,9 @@ from capstone.artefacts import atomic_path
 from capstone.data import ferplus
 from capstone.data.layout import scan
 from capstone.errors import DataError
-from capstone.faces import Detection, crop_face, detect
-from capstone.params import CLASSES
+from capstone.faces.crop import crop_face
+from capstone.faces.detect import Detection, detect
+from capstone.labels import CLASSES, SIZE
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def decode(
 
     With ``crop`` ``none``, the whole image is the face: converted to grayscale and resized.
     With a detector's name (``mtcnn``, ``haar``), the largest face it finds is cut out with
-    :func:`capstone.faces.crop_face`; where it finds none, the whole image is the box.
+    :func:`capstone.faces.crop.crop_face`; where it finds none, the whole image is the box.
 
     Returns the ``size`` x ``size`` grayscale image, the original ``(height, width)``, a hash
     of the original decoded pixels and whether a face was found (``True`` without ``crop``);
@@ -190,7 +191,7 @@ def _no_usable_image(raw_dir: Path, found: Any, unreadable: list[str], shown: in
 
 
 def load_folder(
-    folder: str | Path, size: int = 48, crop: str = "none"
+    folder: str | Path, size: int = SIZE, crop: str = "none"
 ) -> tuple[np.ndarray, np.ndarray]:
     """A labelled test set from a folder of class subfolders, as ``(x, y)`` arrays.
 
@@ -240,8 +241,8 @@ def build_crowd_store(raw_dir: Path, out: Path) -> dict[str, Any]:
             y=ferplus.counts(votes).argmax(axis=1).astype(np.int64),
             subset=table["usage"].to_numpy(str),
             path=(folders + "/" + table["image"]).to_numpy(str),
-            height=np.full(len(data.x), 48, np.int32),
-            width=np.full(len(data.x), 48, np.int32),
+            height=np.full(len(data.x), SIZE, np.int32),
+            width=np.full(len(data.x), SIZE, np.int32),
             digest=np.asarray(digests, dtype=str),
             face=np.ones(len(data.x), bool),
             votes=votes,

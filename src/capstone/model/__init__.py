@@ -1,0 +1,1 @@
+"""The network: architectures, augmentation, training, calibration, and the released model (load, predict)."""

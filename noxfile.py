@@ -4,6 +4,7 @@ nox -s pipeline                 # run the six notebooks (sample profile), then b
 nox -s pipeline -- --params params/full.yaml --from merged
 nox -s tests                    # the type checker, then the test suite (with a smoke run of the pipeline)
 nox -s lint                     # ruff and mypy
+nox -s app                      # the manager's app on app-data/ (the demo library)
 """
 
 from __future__ import annotations
@@ -132,6 +133,17 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", *targets, *session.posargs)
     session.run("ruff", "format", "--check", *targets)
     session.run("mypy")
+
+
+@nox.session
+def app(session: nox.Session) -> None:
+    """Start the manager's app on a folder (default: app-data/, with the demo library).
+
+    nox -s app -- --data my-calls --port 8502
+    """
+    _install(session)
+    args = session.posargs or ["--data", "app-data"]
+    session.run("capstone", "app", *args)
 
 
 @nox.session

@@ -22,6 +22,7 @@ ROOMS = (
     "synthetic",
     "release",
     "library",
+    "app",
     "pipeline",
 )
 #: Modules anyone may import: they import nothing of ours.

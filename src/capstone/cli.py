@@ -56,6 +56,22 @@ def _parser() -> argparse.ArgumentParser:
     rel.add_argument("--params", required=True, help="the profile that trained it")
     rel.add_argument("--root", default=".")
 
+    app = sub.add_parser("app", help="start the manager's app (Streamlit) on a folder of calls")
+    app.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help="the app's folder: its database and calls (empty: the demo library is made)",
+    )
+    app.add_argument(
+        "--host", default="127.0.0.1", help="address to serve on (default: %(default)s)"
+    )
+    app.add_argument("--port", type=int, default=8501, help="port (default: %(default)s)")
+    app.add_argument("--workers", type=int, default=1, help="annotation worker processes")
+    app.add_argument(
+        "--database-url", help="a SQLAlchemy URL, e.g. postgresql://... (default: SQLite in --data)"
+    )
+
     ann = sub.add_parser(
         "annotate",
         help="annotate faces in call screenshots and recordings with perceived expressions",
@@ -282,10 +298,61 @@ def _release(args: argparse.Namespace) -> int:
     return 0
 
 
+def _app(args: argparse.Namespace) -> int:
+    """Serve the app with Streamlit; the folder and the database reach its pages through the
+    environment (:mod:`capstone.app.context`)."""
+    import os
+    import subprocess
+
+    from capstone.app.context import MAX_UPLOAD_MB
+    from capstone.app.database import database_url, open_database
+
+    args.data.mkdir(parents=True, exist_ok=True)
+    url = args.database_url or database_url(args.data)
+    open_database(url)  # a database that cannot be opened stops here, with what to do
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"warning: serving on {args.host}, beyond this machine, without TLS: put a "
+            "TLS-terminating proxy in front before anyone else uses it",
+            file=sys.stderr,
+        )
+    env = {
+        **os.environ,
+        "CAPSTONE_APP_DATA": str(args.data.resolve()),
+        "CAPSTONE_DATABASE_URL": url,
+        "CAPSTONE_APP_WORKERS": str(max(0, args.workers)),
+    }
+    main_script = Path(__file__).parent / "app" / "main.py"
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(main_script),
+        "--server.address",
+        args.host,
+        "--server.port",
+        str(args.port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.maxUploadSize",
+        str(MAX_UPLOAD_MB),
+        "--server.fileWatcherType",
+        "none",
+        "--client.toolbarMode",
+        "minimal",
+    ]
+    print(f"Show Me The Money: http://{args.host}:{args.port} (folder {args.data})")
+    return subprocess.call(command, env=env)
+
+
 COMMANDS = {
     "pipeline": _pipeline,
     "book": _book,
     "release": _release,
+    "app": _app,
     "annotate": _annotate,
 }
 

@@ -6,9 +6,9 @@ import pytest
 
 from capstone.reading.result import FaceReading, parse_role, role_words
 
-READ = FaceReading(
-    (10, 20, 30, 40), "ok", "happy", 0.62, {"happy": 0.62, "neutral": 0.38}
-).on_call("P2", "prospect", "Dana")
+READ = FaceReading((10, 20, 30, 40), "ok", "happy", 0.62, {"happy": 0.62, "neutral": 0.38}).on_call(
+    "P2", "prospect", "Dana"
+)
 
 
 def test_a_face_says_its_label_and_caption_from_what_was_read() -> None:

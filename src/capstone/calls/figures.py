@@ -190,7 +190,12 @@ def trends(calls: pd.DataFrame, reactions: pd.DataFrame) -> Figure:
         for label in [c for c in CLASSES if c in shares]:
             seen.bar(names, shares[label], bottom=bottom, label=label, color=palette[label])
             bottom += shares[label].to_numpy()
-        seen.legend(ncol=len(CLASSES), fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+        if seen.get_legend_handles_labels()[
+            0
+        ]:  # none when no prospect was read while the rep spoke
+            seen.legend(
+                ncol=len(CLASSES), fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25)
+            )
     seen.set(
         ylim=(0, 1),
         ylabel="share of readings",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from capstone.calls.metadata import use_lines
-from capstone.calls.result import CallResult, Participant
+from capstone.calls.result import CallResult, Participant, ScreenshotResult
 
 MIN_REACTION = 0.05  # summary.md leaves out reaction moments that changed less than this
 TALK_KEYS = ("talk_seconds", "talk_share", "longest_monologue_s")
@@ -107,6 +107,37 @@ def headline(summary: CallResult) -> str:
     if not sentences:
         return "No prospect's expressions were read in this call (name them with --call)."
     return " ".join(sentences)
+
+
+def picture_shares(results: list[ScreenshotResult]) -> dict[str, dict[str, float]]:
+    """Per prospect read in a set of screenshots (by name, else id), the shares of their
+    perceived expressions over the pictures."""
+    seen: dict[str, list[str]] = {}
+    for result in results:
+        for face in result.faces:
+            if face.role == "prospect" and face.status == "ok" and face.expression:
+                seen.setdefault(face.name or face.participant, []).append(face.expression)
+    return {
+        who: {
+            label: labels.count(label) / len(labels)
+            for label in sorted(set(labels), key=labels.count, reverse=True)
+        }
+        for who, labels in seen.items()
+    }
+
+
+def picture_headline(results: list[ScreenshotResult]) -> str:
+    """How the prospects' faces likely came across in a call's screenshots, in a sentence."""
+    said = [
+        f"{who} looked mostly {top} ({share:.0%} of the pictures)"
+        if len(results) > 1
+        else f"{who} looked {top}"
+        for who, shares in picture_shares(results).items()
+        for top, share in [next(iter(shares.items()))]
+    ]
+    if not said:
+        return "No prospect's expressions were read in these pictures (name them as prospects)."
+    return "; ".join(said) + "."
 
 
 def _percentages(frame: pd.DataFrame) -> pd.DataFrame:

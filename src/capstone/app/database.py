@@ -1,0 +1,200 @@
+"""The app's database: the calls' details, the annotation jobs, and each call's results.
+
+SQLite in the app's folder by default (write-ahead log, so pages and workers read and write at
+once), through SQLAlchemy, so that a team can give ``--database-url`` for PostgreSQL. The
+schema has a version, kept in the ``meta`` table; :func:`migrate` brings an older database up
+to :data:`SCHEMA_VERSION` one step at a time and refuses a newer one. Timelines stay in the
+Parquet store (:mod:`capstone.library.store`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, create_engine, event, inspect, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from capstone.errors import CapstoneError
+
+#: The schema the code reads and writes. 1: calls, jobs, meta.
+SCHEMA_VERSION = 1
+DATABASE_FILE = "capstone.sqlite"
+
+
+class DatabaseError(CapstoneError):
+    """The database cannot be opened, is locked for too long, or is newer than this code."""
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}  # noqa: RUF012 -- SQLAlchemy's
+
+
+class Call(Base):
+    """A call: what the manager said it was, who is who, its media, and its results."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=now)
+    call_date: Mapped[dt.date | None]
+    rep: Mapped[str] = mapped_column(String(100), default="")
+    rep_role: Mapped[str] = mapped_column(String(100), default="")
+    team: Mapped[str] = mapped_column(String(300), default="")  # the other staff, in words
+    stage: Mapped[str] = mapped_column(String(60), default="")
+    outcome: Mapped[str] = mapped_column(String(60), default="")
+    stakeholders: Mapped[int] = mapped_column(default=1)
+    industry: Mapped[str] = mapped_column(String(100), default="")
+    offering: Mapped[str] = mapped_column(String(20), default="")  # a good or a service
+    product: Mapped[str] = mapped_column(String(100), default="")
+    share: Mapped[bool] = mapped_column(default=False)  # opted in to the benchmarks
+    use: Mapped[str] = mapped_column(String(20), default="customers")
+    informed: Mapped[bool | None]
+    #: Participant id -> {"role": "rep" | "prospect" | "staff", "name": ...}
+    people: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Stage name -> its start in seconds (the pitch's stages, optional)
+    stage_times: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    media: Mapped[list[str]] = mapped_column(default=list)  # file names under media/<id>/
+    kind: Mapped[str] = mapped_column(String(20), default="recording")  # or screenshots
+    demo: Mapped[bool] = mapped_column(default=False)
+    # results, filled when the annotation is done
+    headline: Mapped[str] = mapped_column(default="")
+    prospects_reading: Mapped[str] = mapped_column(String(200), default="")
+    talk_ratio: Mapped[float | None]
+    results: Mapped[dict[str, Any]] = mapped_column(default=dict)  # output name -> file
+
+
+class Job(Base):
+    """One annotation of one call, run by a worker process; ``progress`` from 0 to 1."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(20), default="queued")  # running, done, failed
+    progress: Mapped[float] = mapped_column(default=0.0)
+    message: Mapped[str] = mapped_column(default="")
+    worker_pid: Mapped[int | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=now)
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+
+
+class Meta(Base):
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+
+
+def _version_1(connection: Any) -> None:
+    Base.metadata.create_all(connection)
+
+
+#: version -> the step that brings a database of the version before up to it.
+MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _version_1}
+
+
+def database_url(folder: str | Path) -> str:
+    """The default database of an app folder: ``capstone.sqlite`` in it."""
+    return f"sqlite:///{Path(folder).resolve() / DATABASE_FILE}"
+
+
+def open_database(url: str) -> Engine:
+    """An engine on ``url``, migrated to :data:`SCHEMA_VERSION`.
+
+    SQLite waits up to 30 s for another process's write (then :class:`DatabaseError` says
+    so) and keeps a write-ahead log, so readers never wait for a writer.
+    """
+    sqlite = url.startswith("sqlite")
+    engine = create_engine(url, connect_args={"timeout": 30} if sqlite else {})
+    if sqlite:
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(connection: Any, _record: Any) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+    try:
+        migrate(engine)
+    except OperationalError as err:
+        raise DatabaseError(locked_message(url, err)) from err
+    return engine
+
+
+def locked_message(url: str, err: Exception) -> str:
+    """What to tell a user when the database cannot be used."""
+    if "locked" in str(err):
+        return (
+            f"the database {url} is locked by another program; close it (or wait for it to "
+            "finish) and try again. Nothing was lost."
+        )
+    return f"the database {url} cannot be opened ({err}); check the folder and its permissions"
+
+
+def schema_version(engine: Engine) -> int:
+    """The database's schema version; 0 for an empty database."""
+    if not inspect(engine).has_table("meta"):
+        return 0
+    with engine.connect() as connection:
+        value = connection.execute(text("SELECT value FROM meta WHERE key = 'schema_version'"))
+        row = value.first()
+    return int(row[0]) if row else 0
+
+
+def migrate(engine: Engine) -> int:
+    """Apply the migrations the database lacks, each in its own transaction; return the
+    version it is at."""
+    version = schema_version(engine)
+    if version > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"the database {engine.url} has schema {version}, newer than this capstone "
+            f"({SCHEMA_VERSION}); upgrade capstone to open it"
+        )
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        with engine.begin() as connection:
+            MIGRATIONS[target](connection)
+            connection.execute(
+                text("DELETE FROM meta WHERE key = 'schema_version'")
+                if target > 1
+                else text("SELECT 1")
+            )
+            connection.execute(
+                text("INSERT INTO meta (key, value) VALUES ('schema_version', :v)"),
+                {"v": str(target)},
+            )
+    return SCHEMA_VERSION
+
+
+@contextmanager
+def session(engine: Engine) -> Iterator[Session]:
+    """A session that commits when the block ends and rolls back on an error."""
+    with sessionmaker(engine, expire_on_commit=False).begin() as s:
+        yield s
+
+
+def calls(engine: Engine) -> list[Call]:
+    """Every call, newest first."""
+    with session(engine) as s:
+        return list(s.scalars(select(Call).order_by(Call.created_at.desc(), Call.id.desc())))
+
+
+def enqueue(engine: Engine, call_id: int) -> int:
+    """Queue the annotation of a call; returns the job's id."""
+    with session(engine) as s:
+        job = Job(call_id=call_id)
+        s.add(job)
+        s.flush()
+        return job.id

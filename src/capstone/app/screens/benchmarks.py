@@ -1,0 +1,75 @@
+"""Benchmarks: the seed's, on this library's shared calls, each figure with its count and a
+95% interval; "too few calls to say" below a threshold; coaching prompts only where the data
+support them."""
+
+import matplotlib.pyplot as plt
+import streamlit as st
+
+from capstone.app.context import shared_app
+from capstone.app.database import calls
+from capstone.app.insights import (
+    GROUPINGS,
+    MIN_CALLS,
+    counted,
+    outcomes_by,
+    reactions_by_stage,
+    recommendations,
+)
+
+app = shared_app()
+st.title("Benchmarks")
+pool = counted(calls(app.engine))
+st.caption(
+    f"{len(pool)} calls shared for the benchmarks (self-review calls never count). A group "
+    f"needs {MIN_CALLS} calls before it gets a figure. Intervals are 95%."
+)
+if not pool:
+    st.info("No shared calls yet: tick 'Share this call's details' when you add one.")
+    st.stop()
+
+st.subheader("Which calls moved forward")
+tabs = st.tabs([f"by {g}" for g in GROUPINGS])
+for tab, grouping in zip(tabs, GROUPINGS, strict=True):
+    with tab:
+        table = outcomes_by(pool, grouping)
+        st.dataframe(table, hide_index=True, use_container_width=True)
+        shown = table.dropna(subset=["share moved forward (%)"])
+        if len(shown):
+            fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(shown)))
+            ax.barh(shown[grouping], shown["share moved forward (%)"], color="#4c72b0")
+            ax.set_xlim(0, 100)
+            ax.set_xlabel("calls that moved forward (%)")
+            ax.invert_yaxis()
+            st.pyplot(fig)
+            plt.close(fig)
+
+st.subheader("How the prospects' faces likely came across, by stage")
+expression = st.selectbox("Perceived expression", ["happy", "neutral", "surprise", "sad"])
+readings = reactions_by_stage(pool, expression)
+if not readings:
+    st.write("No finished call with prospects' readings yet.")
+else:
+    rows = [
+        {
+            "stage": r.stage,
+            "calls": "moved forward" if r.forward else "did not",
+            "number of calls": r.calls,
+            f"{expression} readings (%)": round(100 * r.mean) if r.calls >= MIN_CALLS else None,
+            "95% interval (%)": f"{100 * r.low:.0f}-{100 * r.high:.0f}"
+            if r.calls >= MIN_CALLS
+            else "too few calls to say",
+        }
+        for r in readings
+    ]
+    st.dataframe(rows, hide_index=True, use_container_width=True)
+
+st.subheader("Coaching prompts")
+prompts = recommendations(pool)
+if prompts:
+    for line in prompts:
+        st.markdown(f"- {line}")
+else:
+    st.write(
+        "Nothing the data support yet: a prompt needs enough calls on both sides and a "
+        "difference larger than their intervals."
+    )

@@ -1,0 +1,111 @@
+"""Calls: the library as a table to sort and filter; a call's page with its summary, video,
+timelines, talk and reactions; its details to edit; and deleting it."""
+
+import json
+
+import streamlit as st
+
+from capstone.app.context import shared_app
+from capstone.app.database import Call, calls, session
+from capstone.app.details import OUTCOMES, STAGES
+from capstone.app.insights import calls_table, filtered
+from capstone.app.views import delete_call, states
+from capstone.calls.result import CallResult
+from capstone.calls.summary import reaction_table, stage_table, talk_table
+
+app = shared_app()
+st.title("Calls")
+everything = calls(app.engine)
+table = calls_table(everything, states(app.engine))
+left, middle, right = st.columns(3)
+reps = left.multiselect("Rep", sorted(table["rep"].unique()))
+stages = middle.multiselect("Stage", [s for s in STAGES if s in set(table["stage"])])
+outcomes = right.multiselect("Outcome", [o for o in OUTCOMES if o in set(table["outcome"])])
+shown = filtered(table, rep=reps, stage=stages, outcome=outcomes)
+st.dataframe(
+    shown.drop(columns="id"),
+    hide_index=True,
+    use_container_width=True,
+    column_config={
+        "rep's share of the talk": st.column_config.NumberColumn(format="%.0f%%"),
+        "date": st.column_config.DateColumn(),
+    },
+)
+st.caption(f"{len(shown)} of {len(table)} calls. Readings are perceived expressions, not feelings.")
+if shown.empty:
+    st.stop()
+
+titles: dict[int, str] = {int(r.id): f"{r.call} ({r.date})" for r in shown.itertuples()}
+chosen = st.selectbox("Open a call", list(titles), format_func=lambda i: titles[i])
+with session(app.engine) as s:
+    call = s.get(Call, chosen)
+if call is None:
+    st.warning("That call was just deleted.")
+    st.stop()
+
+st.header(call.title)
+st.caption(
+    f"Stage: {call.stage} · outcome: {call.outcome} · rep: {call.rep or 'not said'} · "
+    f"industry: {call.industry or 'not said'}"
+)
+status = states(app.engine).get(call.id, "")
+if status != "done":
+    st.info(f"Annotation: {status}. This page fills in when it is done.")
+else:
+    st.success(call.headline or "No prospect's expressions were read in this call.")
+results = call.results or {}
+for video in results.get("videos", []):
+    st.video(str(app.data / video))
+for picture in results.get("pictures", []):
+    st.image(str(app.data / picture), caption="each face labelled; staff faces are never read")
+for summary_file in results.get("summaries", []):
+    folder = (app.data / summary_file).parent
+    summary = CallResult.from_json(json.loads((app.data / summary_file).read_text()))
+    tabs = st.tabs(["Moments", "Timelines", "Talk", "Reactions"])
+    with tabs[0]:
+        if (folder / "moments.png").is_file() and summary.moments:
+            st.image(str(folder / "moments.png"), caption="only where a reading changed")
+        else:
+            st.write("No reading changed enough to show a moment.")
+    with tabs[1]:
+        st.image(
+            str(folder / "timeline.png"), caption="perceived expressions, shaded while speaking"
+        )
+        st.image(str(folder / "participants.png"), caption="who is who")
+    with tabs[2]:
+        st.dataframe(talk_table(summary), use_container_width=True)
+    with tabs[3]:
+        st.dataframe(reaction_table(summary), use_container_width=True)
+        st.dataframe(stage_table(summary), use_container_width=True)
+        if (folder / "reactions.png").is_file():
+            st.image(str(folder / "reactions.png"))
+
+with st.expander("Edit the details"), st.form(f"edit_{call.id}"):
+    title = st.text_input("Title", call.title)
+    stage = st.selectbox(
+        "Pipeline stage", STAGES, index=STAGES.index(call.stage) if call.stage in STAGES else 0
+    )
+    outcome = st.selectbox(
+        "Outcome", OUTCOMES, index=OUTCOMES.index(call.outcome) if call.outcome in OUTCOMES else 0
+    )
+    industry = st.text_input("Industry", call.industry)
+    share = st.checkbox("Shared for the benchmarks", call.share)
+    if st.form_submit_button("Save the details"):
+        with session(app.engine) as s:
+            stored = s.get(Call, call.id)
+            if stored is not None:
+                stored.title, stored.stage, stored.outcome = (
+                    title.strip() or stored.title,
+                    stage,
+                    outcome,
+                )
+                stored.industry, stored.share = industry.strip(), share
+        st.success("Saved.")
+        st.rerun()
+
+with st.expander("Delete this call"):
+    st.write("This deletes the call's details, its recording or screenshots, and its results.")
+    if st.button("Delete it for good", type="primary"):
+        delete_call(app.engine, app.data, call.id)
+        st.success("Deleted.")
+        st.rerun()

@@ -1,0 +1,54 @@
+"""Home: what the app tells and what it does not, and an example call."""
+
+import streamlit as st
+
+from capstone.app.context import shared_app
+from capstone.app.database import calls
+
+app = shared_app()
+st.title("Show Me The Money")
+st.markdown(
+    "Upload a sales call, say what it was, and see how the **prospects' faces likely came "
+    "across**, when, and while whom was talking; then compare your calls."
+)
+left, right = st.columns(2)
+left.markdown(
+    """
+**What it tells you**
+
+- how each prospect's face would *likely be read by people*, moment by moment
+  (a reading of 62% happy means about 6 in 10 people would see the face as happy);
+- when those readings changed, and who was talking then;
+- how the rep shared the talk;
+- how your calls compare, by stage, outcome and industry.
+"""
+)
+right.markdown(
+    """
+**What it does not tell you**
+
+- what anyone *felt*: faces do not reliably show feelings, and a neutral face on a call
+  is often someone listening;
+- anything about the rep or colleagues: staff faces are never read (EU AI Act,
+  Art. 5(1)(f)); a rep may review their own call, for themselves alone;
+- a verdict on a person. Use the readings to prompt a coaching conversation.
+"""
+)
+st.caption(
+    "Everyone on a call must be told that their expressions are analysed (EU AI Act, "
+    "Art. 50(3)); each call records whether they were."
+)
+st.subheader("An example call")
+done = [c for c in calls(app.engine) if c.results.get("pictures") or c.results.get("videos")]
+if not done:
+    st.info("The demo calls are being prepared; they appear on the Calls page as they finish.")
+else:
+    example = done[-1]
+    st.markdown(f"**{example.title}** ({example.stage}, {example.outcome})")
+    st.success(example.headline or "No prospect's expressions were read in this call.")
+    videos = example.results.get("videos") or []
+    pictures = example.results.get("pictures") or []
+    if videos:
+        st.video(str(app.data / videos[0]))
+    elif pictures:
+        st.image(str(app.data / pictures[0]))

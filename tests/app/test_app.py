@@ -1,0 +1,149 @@
+"""The manager's app, page by page, headless (Streamlit's AppTest), on a demo library whose
+jobs run here instead of in worker processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import pytest
+import streamlit as st
+from matplotlib import cbook
+from streamlit.testing.v1 import AppTest
+
+from capstone.app.database import Call, calls, open_database, session
+from capstone.app.jobs import run_pending
+from capstone.synthetic.layouts import gallery_frame
+
+MAIN = Path(__file__).resolve().parents[2] / "src/capstone/app/main.py"
+TIMEOUT = 60
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An app folder with the demo library, annotated (6 short calls)."""
+    folder = tmp_path_factory.mktemp("app")
+    with pytest.MonkeyPatch.context() as mp:
+        _environment(mp, folder)
+        app = AppTest.from_file(str(MAIN), default_timeout=TIMEOUT)
+        app.run()  # the first visit opens the folder and adds the demo library
+        assert not app.exception
+        assert run_pending(open_database(f"sqlite:///{folder}/capstone.sqlite"), folder) == 6
+    return folder
+
+
+def _environment(mp: pytest.MonkeyPatch, folder: Path) -> None:
+    mp.setenv("CAPSTONE_APP_DATA", str(folder))
+    mp.delenv("CAPSTONE_DATABASE_URL", raising=False)
+    mp.setenv("CAPSTONE_APP_WORKERS", "0")  # the tests run the jobs themselves
+    mp.setenv("CAPSTONE_APP_DEMO_SECONDS", "6")
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def app(library: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    _environment(monkeypatch, library)
+    at = AppTest.from_file(str(MAIN), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [e.value for e in at.success]
+    parts += (
+        [e.value for e in at.info] + [e.value for e in at.error] + [c.value for c in at.caption]
+    )
+    return "\n".join(str(p) for p in parts)
+
+
+def test_home_says_what_the_readings_mean_and_shows_a_demo_call(app: AppTest) -> None:
+    assert app.title[0].value == "Show Me The Money"
+    text = _text(app)
+    assert "What it does not tell you" in text and "Art. 5(1)(f)" in text
+    assert "looked mostly" in text  # the example call's summary, in words
+
+
+def test_the_calls_page_lists_the_demo_calls_in_words(app: AppTest) -> None:
+    at = app.switch_page("screens/calls.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 6 and "prospects looked" in table.columns
+    assert not any("_" in c for c in table.columns)  # words, never raw column names
+    assert "looked mostly" in _text(at)
+    at.multiselect[0].set_value(["Ana"]).run()
+    assert set(at.dataframe[0].value["rep"]) == {"Ana"}
+
+
+def test_a_calls_details_can_be_edited_and_the_call_deleted(library: Path, app: AppTest) -> None:
+    at = app.switch_page("screens/calls.py").run()
+    at.text_input[0].set_value("renamed call")
+    at.button[0].click().run()  # the details form's submit button
+    engine = open_database(f"sqlite:///{library}/capstone.sqlite")
+    assert "renamed call" in {c.title for c in calls(engine)}
+    victim = next(c for c in calls(engine) if c.title == "renamed call")
+    at = app.switch_page("screens/calls.py").run()
+    at.selectbox[0].set_value(victim.id).run()
+    next(b for b in at.button if "Delete" in str(b.label)).click().run()
+    assert victim.id not in {c.id for c in calls(engine)}
+    assert not (library / "media" / str(victim.id)).exists()
+    assert not (library / "results" / str(victim.id)).exists()
+
+
+def test_the_benchmarks_page_shows_figures_with_counts_and_intervals(app: AppTest) -> None:
+    at = app.switch_page("screens/benchmarks.py").run()
+    assert not at.exception
+    by_stage = at.dataframe[0].value
+    assert set(by_stage["95% interval (%)"]) == {"too few calls to say"}  # 1-2 calls a stage
+    text = _text(at)
+    assert "calls shared for the benchmarks" in text
+
+
+def test_a_screenshot_uploaded_is_saved_before_work_and_annotated(
+    library: Path, app: AppTest
+) -> None:
+    hopper = cv2.imread(str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
+    _, png = cv2.imencode(".png", gallery_frame([hopper, cv2.flip(hopper, 1)], cols=2))
+    at = app.switch_page("screens/new_call.py").run()
+    at.get("file_uploader")[0].upload("call.png", png.tobytes(), "image/png").run()
+    at.button[0].click().run()  # find the participants
+    assert not at.exception and not at.error
+    assert at.selectbox  # a role (and a tile) for each face found
+    at.selectbox[0].set_value("the rep")
+    at.selectbox[1].set_value("a prospect")
+    at.text_input[1].set_value("Dana")  # P2's name
+    at.text_input[2].set_value("Screenshot call")
+    stage = next(s for s in at.selectbox if s.label == "Pipeline stage")
+    stage.set_value("4. Demo/Pitch")
+    outcome = next(s for s in at.selectbox if s.label == "Outcome")
+    outcome.set_value("Closed Sale")
+    at.button[-1].click().run()  # save and annotate
+    assert not at.error, [e.value for e in at.error]
+    engine = open_database(f"sqlite:///{library}/capstone.sqlite")
+    with session(engine) as s:
+        saved = s.query(Call).filter_by(title="Screenshot call").one()
+    assert saved.people["P2"] == {"role": "prospect", "name": "Dana"}
+    assert (library / "media" / str(saved.id) / "01.png").is_file()  # saved before any work
+    assert run_pending(engine, library) == 1
+    with session(engine) as s:
+        done = s.get(Call, saved.id)
+    assert done.results["pictures"] and done.results["records"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("empty.png", b"", "is empty"),
+        ("notes.mp4", b"hello", "not a recording that can be read"),
+        ("broken.png", b"\x89PNG broken", "not a picture that can be read"),
+    ],
+)
+def test_a_bad_upload_is_refused_with_what_to_do(
+    app: AppTest, name: str, content: bytes, says: str
+) -> None:
+    at = app.switch_page("screens/new_call.py").run()
+    at.get("file_uploader")[0].upload(name, content).run()
+    at.button[0].click().run()
+    assert says in " ".join(e.value for e in at.error)

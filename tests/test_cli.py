@@ -175,3 +175,18 @@ def test_the_help_names_every_format_annotate_accepts(capsys) -> None:
     helped = " ".join(capsys.readouterr().out.split())  # argparse wraps the lines
     named = set(re.findall(r"\b(\w+)[,)]", helped.split("inputs", 2)[2].split("options:")[0]))
     assert {suffix.lstrip(".") for suffix in MEDIA_SUFFIXES} <= named
+
+
+def test_annotate_can_fill_the_apps_database_by_the_apps_own_path(tmp_path: Path, capsys) -> None:
+    from capstone.app.database import calls, database_url, open_database
+
+    hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    cv2.imwrite(str(tmp_path / "call.png"), gallery(hopper, HOPPER_FACE, 2)[0])
+    (tmp_path / "call.yaml").write_text("rep: P1\nprospects: {P2: Dana}\ninformed: true\n")
+    args = ["annotate", str(tmp_path / "call.png"), "--call", str(tmp_path / "call.yaml")]
+    assert main([*args, "--data", str(tmp_path / "app")]) == 0
+    (saved,) = calls(open_database(database_url(tmp_path / "app")))
+    assert saved.people["P2"] == {"role": "prospect", "name": "Dana"}
+    assert saved.headline.startswith("Dana looked") and saved.results["pictures"]
+    assert main(args) == 2  # neither --out nor --data
+    assert "give --out" in capsys.readouterr().err

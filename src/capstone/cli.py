@@ -112,8 +112,13 @@ def _parser() -> argparse.ArgumentParser:
     ann.add_argument(
         "--out",
         type=Path,
-        required=True,
         help="output folder: a report per input, index.html, trends.png and store/ (Parquet)",
+    )
+    ann.add_argument(
+        "--data",
+        type=Path,
+        help="instead of --out: add each input as a call to the app's folder (capstone app "
+        "--data), with --call's who-is-who, and annotate it there",
     )
     ann.add_argument(
         "--workers",
@@ -219,10 +224,14 @@ def _annotate(args: argparse.Namespace) -> int:
     from capstone.model.released import reading_meaning, reading_options
     from capstone.paths import released_model
 
+    if (args.out is None) == (args.data is None):
+        raise CapstoneError("give --out (a folder of reports) or --data (the app's folder)")
     call = load_call_info(args.call)
     check_use(call, args.use)  # a use the metadata does not allow stops before any work
     model_file = (args.model or released_model()).resolve()
     cached_model(model_file)  # a bad model stops here, before any work
+    if args.data is not None:
+        return _annotate_into_app(args, call, model_file)
     settings = Settings(
         model=model_file,
         call=call,
@@ -260,6 +269,27 @@ def _annotate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 1 if outcome.failed else 0
+
+
+def _annotate_into_app(args: argparse.Namespace, call: Any, model_file: Path) -> int:
+    """``capstone annotate --data``: the inputs become calls of the app, annotated here by
+    the code the app's workers run."""
+    from capstone.app.database import database_url, open_database
+    from capstone.app.jobs import run_pending
+    from capstone.app.views import add_files, states
+
+    args.data.mkdir(parents=True, exist_ok=True)
+    engine = open_database(database_url(args.data))
+    ids = add_files(engine, args.data, list(args.inputs), call, args.use)
+    run_pending(engine, args.data, model_file)
+    said = states(engine)
+    for call_id in ids:
+        print(f"call {call_id}: {said.get(call_id, '')}")
+    failed = [i for i in ids if said.get(i, "").startswith("failed")]
+    print(
+        f"added {len(ids)} call(s) to {args.data}; open them with: capstone app --data {args.data}"
+    )
+    return 1 if failed else 0
 
 
 def _pipeline(args: argparse.Namespace) -> int:

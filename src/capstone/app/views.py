@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from capstone.app.database import Call, Job, enqueue, session
 from capstone.app.jobs import media_folder, results_folder
 from capstone.calls.image import reading_order
+from capstone.calls.metadata import CallInfo
 from capstone.calls.tracking import Tracker
 from capstone.calls.video import find_faces, sample_frames
 from capstone.errors import CapstoneError
@@ -49,40 +50,40 @@ def check_uploads(uploads: list[Upload], max_mb: int) -> str:
     ``max_mb``, one that is not media, and a recording mixed with other files."""
     if not uploads:
         raise UploadError("choose a recording or one or more screenshots to upload")
-    kinds = set()
-    for up in uploads:
-        suffix = Path(up.name).suffix.lower()
-        if not up.data:
-            raise UploadError(f"{up.name} is empty (0 bytes); upload the file again")
-        if len(up.data) > max_mb * 1_000_000:
-            raise UploadError(
-                f"{up.name} is {len(up.data) / 1e6:.0f} MB, over the {max_mb} MB the app takes; "
-                "cut the recording shorter or lower its resolution"
-            )
-        if suffix in IMAGE_SUFFIXES:
-            image = cv2.imdecode(np.frombuffer(up.data, np.uint8), cv2.IMREAD_COLOR)
-            if image is None:
-                raise UploadError(f"{up.name} is not a picture that can be read; export it again")
-            if image.shape[0] * image.shape[1] > MAX_PIXELS:
-                raise UploadError(
-                    f"{up.name} is too large a picture; resize it under 40 megapixels"
-                )
-            kinds.add("screenshots")
-        elif suffix in VIDEO_SUFFIXES:
-            if not _plays(up.data, suffix):
-                raise UploadError(
-                    f"{up.name} is not a recording that can be read (or it is cut short); "
-                    "export it again from the call app"
-                )
-            kinds.add("recording")
-        else:
-            raise UploadError(
-                f"{up.name} is not a screenshot or a recording; the app takes pictures "
-                f"({listed(IMAGE_SUFFIXES)}) and recordings ({listed(VIDEO_SUFFIXES)})"
-            )
-    if "recording" in kinds and len(uploads) > 1:
+    suffixes = [Path(up.name).suffix.lower() for up in uploads]
+    videos = [s in VIDEO_SUFFIXES for s in suffixes]
+    if any(videos) and len(uploads) > 1:
         raise UploadError("upload one recording at a time, or screenshots only")
-    return kinds.pop()
+    for up, suffix in zip(uploads, suffixes, strict=True):
+        _check_one(up, suffix, max_mb)
+    return "recording" if any(videos) else "screenshots"
+
+
+def _check_one(up: Upload, suffix: str, max_mb: int) -> None:
+    if not up.data:
+        raise UploadError(f"{up.name} is empty (0 bytes); upload the file again")
+    if len(up.data) > max_mb * 1_000_000:
+        raise UploadError(
+            f"{up.name} is {len(up.data) / 1e6:.0f} MB, over the {max_mb} MB the app takes; "
+            "cut the recording shorter or lower its resolution"
+        )
+    if suffix in IMAGE_SUFFIXES:
+        image = cv2.imdecode(np.frombuffer(up.data, np.uint8), cv2.IMREAD_COLOR)
+        if image is None:
+            raise UploadError(f"{up.name} is not a picture that can be read; export it again")
+        if image.shape[0] * image.shape[1] > MAX_PIXELS:
+            raise UploadError(f"{up.name} is too large a picture; resize it under 40 megapixels")
+    elif suffix in VIDEO_SUFFIXES:
+        if not _plays(up.data, suffix):
+            raise UploadError(
+                f"{up.name} is not a recording that can be read (or it is cut short); "
+                "export it again from the call app"
+            )
+    else:
+        raise UploadError(
+            f"{up.name} is not a screenshot or a recording; the app takes pictures "
+            f"({listed(IMAGE_SUFFIXES)}) and recordings ({listed(VIDEO_SUFFIXES)})"
+        )
 
 
 def _plays(data: bytes, suffix: str) -> bool:
@@ -207,3 +208,25 @@ def delete_call(engine: Engine, data: Path, call_id: int) -> None:
         s.execute(delete(Call).where(Call.id == call_id))
     for folder in (media_folder(data, call_id), results_folder(data, call_id)):
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def add_files(engine: Engine, data: Path, files: list[Path], info: CallInfo, use: str) -> list[int]:
+    """Add each media file as a call (``capstone annotate --data``): titled by its name, with
+    ``info``'s who-is-who and stages; returns the calls' ids, their jobs queued."""
+    people = {info.rep: {"role": "rep", "name": ""}} if info.rep else {}
+    people |= {pid: {"role": "staff", "name": ""} for pid in info.staff}
+    people |= {pid: {"role": "prospect", "name": name} for pid, name in info.prospects.items()}
+    ids = []
+    for path in files:
+        upload = Upload(path.name, path.read_bytes())
+        kind = check_uploads([upload], 10**6)
+        call = Call(
+            title=path.stem,
+            people=people,
+            stage_times=dict(info.stages),
+            informed=info.informed,
+            use=use,
+            kind=kind,
+        )
+        ids.append(save_call(engine, data, call, [upload]))
+    return ids

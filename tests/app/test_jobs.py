@@ -1,0 +1,57 @@
+"""Annotation jobs: claimed once, resumed after a worker stops, failing in words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from capstone.app.database import Call, Job, database_url, enqueue, open_database, session
+from capstone.app.jobs import call_info, claim, recover, run_pending
+
+
+def _call(engine, **details) -> int:
+    with session(engine) as s:
+        call = Call(title="a call", **details)
+        s.add(call)
+        s.flush()
+        return call.id
+
+
+def test_a_job_is_claimed_once_and_a_dead_workers_job_is_queued_again(tmp_path: Path) -> None:
+    engine = open_database(database_url(tmp_path))
+    job_id = enqueue(engine, _call(engine))
+    taken = claim(engine, pid=999_999_999)  # a worker that no longer exists
+    assert taken is not None and taken.id == job_id and claim(engine, pid=1) is None
+    assert recover(engine) == 1
+    with session(engine) as s:
+        job = s.get(Job, job_id)
+        assert job.state == "queued" and "resumed" in job.message
+
+
+def test_a_job_that_cannot_annotate_fails_with_a_message(tmp_path: Path) -> None:
+    engine = open_database(database_url(tmp_path))
+    call_id = _call(engine, media=["01.mp4"], kind="recording")
+    folder = tmp_path / "media" / str(call_id)
+    folder.mkdir(parents=True)
+    (folder / "01.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 truncated")
+    job_id = enqueue(engine, call_id)
+    assert run_pending(engine, tmp_path) == 1
+    with session(engine) as s:
+        job = s.get(Job, job_id)
+        assert job.state == "failed" and "01.mp4" in job.message
+
+
+def test_the_call_metadata_comes_from_who_is_who() -> None:
+    call = Call(
+        title="x",
+        people={
+            "P1": {"role": "rep", "name": "Ana"},
+            "P2": {"role": "prospect", "name": "Dana"},
+            "P3": {"role": "staff", "name": ""},
+            "P4": {"role": "", "name": ""},
+        },
+        stage_times={"demo": 60, "intro": 0},
+        informed=True,
+    )
+    info = call_info(call)
+    assert (info.rep, info.staff, info.prospects) == ("P1", ("P3",), {"P2": "Dana"})
+    assert list(info.stages) == ["intro", "demo"] and info.informed is True

@@ -32,7 +32,7 @@ tabs = st.tabs([f"by {g}" for g in GROUPINGS])
 for tab, grouping in zip(tabs, GROUPINGS, strict=True):
     with tab:
         table = outcomes_by(pool, grouping)
-        st.dataframe(table, hide_index=True, use_container_width=True)
+        st.dataframe(table, hide_index=True, width="stretch")
         shown = table.dropna(subset=["share moved forward (%)"])
         if len(shown):
             fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(shown)))
@@ -61,7 +61,7 @@ else:
         }
         for r in readings
     ]
-    st.dataframe(rows, hide_index=True, use_container_width=True)
+    st.dataframe(rows, hide_index=True, width="stretch")
 
 st.subheader("Coaching prompts")
 prompts = recommendations(pool)

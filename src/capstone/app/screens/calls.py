@@ -25,7 +25,7 @@ shown = filtered(table, rep=reps, stage=stages, outcome=outcomes)
 st.dataframe(
     shown.drop(columns="id"),
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
     column_config={
         "rep's share of the talk": st.column_config.NumberColumn(format="%.0f%%"),
         "date": st.column_config.DateColumn(),
@@ -73,10 +73,10 @@ for summary_file in results.get("summaries", []):
         )
         st.image(str(folder / "participants.png"), caption="who is who")
     with tabs[2]:
-        st.dataframe(talk_table(summary), use_container_width=True)
+        st.dataframe(talk_table(summary), width="stretch")
     with tabs[3]:
-        st.dataframe(reaction_table(summary), use_container_width=True)
-        st.dataframe(stage_table(summary), use_container_width=True)
+        st.dataframe(reaction_table(summary), width="stretch")
+        st.dataframe(stage_table(summary), width="stretch")
         if (folder / "reactions.png").is_file():
             st.image(str(folder / "reactions.png"))
 

@@ -1,0 +1,202 @@
+"""The app's speed against its targets (issue 37), on this machine.
+
+    python benchmarks/app_speed.py                 # all of it (a 10-minute recording: ~15 min)
+    python benchmarks/app_speed.py --minutes 1     # a shorter recording
+
+Prints, each against its target:
+
+* app start: ``capstone app`` until its server answers, and the first page's script (the
+  database migrated, the demo library queued, the worker started), at most 10 s;
+* a screenshot, from upload to annotated result with the model warm (saved, then annotated
+  by the code a worker runs), at most 3 s;
+* the Calls page and the Benchmarks page on a generated library of 500 calls (the page's
+  script, as Streamlit's AppTest runs it), at most 1 s and 2 s;
+* a recording of ``--minutes`` at 720p, from upload to its call page (saved, annotated by a
+  worker's code, results stored), against ``capstone annotate`` on it: at most 10% slower.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import cv2
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from capstone.app.database import Call, database_url, open_database, session
+from capstone.app.details import OUTCOMES, STAGES
+from capstone.app.jobs import run_pending
+from capstone.app.views import Upload, save_call
+from capstone.library.runner import cached_model
+from capstone.paths import released_model
+from capstone.synthetic.calls import write_call
+from capstone.synthetic.layouts import HOPPER_FACE, gallery_frame, hopper, people
+
+MAIN = Path(__file__).resolve().parents[1] / "src/capstone/app/main.py"
+
+
+def report(what: str, seconds: float, target: float) -> None:
+    verdict = "met" if seconds <= target else "MISSED"
+    print(f"{what:58s} {seconds:7.2f} s   (target {target:g} s: {verdict})", flush=True)
+
+
+def app_start(folder: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.perf_counter()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "capstone.cli", "app", "--data", str(folder), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        report("app start: the server answers", time.perf_counter() - start, 10)
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait()
+    os.environ |= {"CAPSTONE_APP_DATA": str(folder), "CAPSTONE_APP_WORKERS": "1"}
+    st.cache_resource.clear()
+    start = time.perf_counter()
+    AppTest.from_file(str(MAIN), default_timeout=60).run()
+    report(
+        "app start: the first page (database, demo queued, worker)", time.perf_counter() - start, 10
+    )
+    st.cache_resource.clear()
+
+
+def screenshot(folder: Path) -> None:
+    engine = open_database(database_url(folder))
+    cached_model(released_model())  # the worker's model, loaded once when it starts
+    image = hopper()
+    _, png = cv2.imencode(".png", gallery_frame([image, cv2.flip(image, 1)] * 2, cols=2))
+    times = []
+    for i in range(3):
+        start = time.perf_counter()
+        call = Call(title=f"shot {i}", people={"P2": {"role": "prospect", "name": "Dana"}})
+        save_call(engine, folder, call, [Upload("call.png", png.tobytes())])
+        run_pending(engine, folder)
+        times.append(time.perf_counter() - start)
+    report("a screenshot, upload to annotated result (median of 3)", sorted(times)[1], 3)
+
+
+def generated_library(folder: Path, n: int) -> None:
+    engine = open_database(database_url(folder))
+    rng = random.Random(0)
+    with session(engine) as s:
+        for i in range(n):
+            happy = rng.random() * 0.4
+            s.add(
+                Call(
+                    title=f"call {i}",
+                    rep=rng.choice(["Ana", "Ben", "Cy", "Dee"]),
+                    stage=rng.choice(STAGES),
+                    outcome=rng.choice(OUTCOMES),
+                    industry=rng.choice(["Retail", "Healthcare", "Logistics", "Finance"]),
+                    stakeholders=rng.randint(1, 6),
+                    team=rng.choice(["", "a solutions engineer"]),
+                    share=True,
+                    headline="Dana looked mostly neutral.",
+                    prospects_reading="neutral (70%)",
+                    talk_ratio=rng.random(),
+                    results={"prospect_shares": {"happy": happy, "neutral": 1 - happy}},
+                )
+            )
+
+
+def pages(folder: Path) -> None:
+    generated_library(folder, 500)
+    os.environ |= {"CAPSTONE_APP_DATA": str(folder), "CAPSTONE_APP_WORKERS": "0"}
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(MAIN), default_timeout=60)
+    at.run()
+    for page, target in (("screens/calls.py", 1), ("screens/benchmarks.py", 2)):
+        at.switch_page(page).run()  # once to warm the imports, then timed
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            at.switch_page(page).run()
+            times.append(time.perf_counter() - start)
+            assert not at.exception, at.exception
+        report(f"the {Path(page).stem} page on 500 calls (median of 3)", sorted(times)[1], target)
+    st.cache_resource.clear()
+
+
+def recording(folder: Path, minutes: float) -> None:
+    video = folder / "call.mp4"
+    seconds = int(minutes * 60)
+    turns = [(i % 3, t, t + 9.0) for i, t in enumerate(range(0, seconds - 10, 10))]
+    start = time.perf_counter()
+    write_call(people(hopper(), HOPPER_FACE), video, turns, seconds)
+    print(f"(composed a {minutes:g}-minute 720p recording in {time.perf_counter() - start:.0f} s)")
+    (folder / "call.yaml").write_text("rep: P1\nprospects: {P2: Dana, P3: Sam}\nstaff: [P4]\n")
+    start = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "capstone.cli",
+            "annotate",
+            str(video),
+            "--out",
+            str(folder / "cli"),
+            "--call",
+            str(folder / "call.yaml"),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    cli = time.perf_counter() - start
+    print(f"capstone annotate on it: {cli:.1f} s (model loading included)")
+    engine = open_database(database_url(folder / "app"))
+    cached_model(released_model())  # a worker loads it once, before its first job
+    start = time.perf_counter()
+    call = Call(
+        title="long call",
+        people={
+            "P1": {"role": "rep", "name": "Ana"},
+            "P2": {"role": "prospect", "name": "Dana"},
+            "P3": {"role": "prospect", "name": "Sam"},
+            "P4": {"role": "staff", "name": ""},
+        },
+    )
+    save_call(engine, folder / "app", call, [Upload("call.mp4", video.read_bytes())])
+    run_pending(engine, folder / "app")
+    app = time.perf_counter() - start
+    report(f"a {minutes:g}-minute recording, upload to call page", app, 1.1 * cli)
+    print(f"  = {app / cli:.2f} x capstone annotate (target at most 1.10)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=10.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for name in ("start", "shot", "pages", "recording/app"):
+            (root / name).mkdir(parents=True)
+        app_start(root / "start")
+        screenshot(root / "shot")
+        pages(root / "pages")
+        recording(root / "recording", args.minutes)
+
+
+if __name__ == "__main__":
+    main()

@@ -45,21 +45,19 @@ def test_calls_and_jobs_are_kept_and_a_call_deletes_its_jobs(tmp_path: Path) -> 
     assert call.people["P2"]["name"] == "Dana" and enqueue(engine, call.id) == 1
 
 
-def test_a_database_locked_by_another_program_says_so(tmp_path: Path) -> None:
+def test_a_database_locked_by_another_program_says_so_and_nothing_is_half_saved(
+    tmp_path: Path,
+) -> None:
+    from capstone.app.views import Upload, save_call
+
     url = database_url(tmp_path)
-    open_database(url)
+    engine = open_database(url, timeout=0.2)
     other = sqlite3.connect(tmp_path / "capstone.sqlite", timeout=0.1)
     other.execute("BEGIN EXCLUSIVE")  # another program holds it
     try:
-        from sqlalchemy import create_engine
-
-        from capstone.app.database import locked_message
-
-        engine = create_engine(url, connect_args={"timeout": 0.1})
-        with pytest.raises(Exception) as err, engine.begin() as c:
-            c.execute(text("INSERT INTO meta (key, value) VALUES ('x', 'y')"))
-        said = locked_message(url, err.value)
-        assert "locked by another program" in said and "Nothing was lost" in said
+        with pytest.raises(DatabaseError, match=r"locked by another program.*Nothing was lost"):
+            save_call(engine, tmp_path, Call(title="x"), [Upload("a.png", b"x")])
     finally:
         other.rollback()
         other.close()
+    assert calls(engine) == [] and not (tmp_path / "media").exists()

@@ -110,14 +110,15 @@ def database_url(folder: str | Path) -> str:
     return f"sqlite:///{Path(folder).resolve() / DATABASE_FILE}"
 
 
-def open_database(url: str) -> Engine:
+def open_database(url: str, timeout: float = 30.0) -> Engine:
     """An engine on ``url``, migrated to :data:`SCHEMA_VERSION`.
 
-    SQLite waits up to 30 s for another process's write (then :class:`DatabaseError` says
-    so) and keeps a write-ahead log, so readers never wait for a writer.
+    SQLite waits up to ``timeout`` seconds for another process's write (then
+    :class:`DatabaseError` says so) and keeps a write-ahead log, so readers never wait for a
+    writer.
     """
     sqlite = url.startswith("sqlite")
-    engine = create_engine(url, connect_args={"timeout": 30} if sqlite else {})
+    engine = create_engine(url, connect_args={"timeout": timeout} if sqlite else {})
     if sqlite:
 
         @event.listens_for(engine, "connect")

@@ -13,8 +13,9 @@ import cv2
 import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
-from capstone.app.database import Call, Job, enqueue, session
+from capstone.app.database import Call, DatabaseError, Job, enqueue, locked_message, session
 from capstone.app.jobs import media_folder, results_folder
 from capstone.calls.image import reading_order
 from capstone.calls.metadata import CallInfo
@@ -160,7 +161,15 @@ def stage_times(text: str) -> dict[str, float]:
 
 def save_call(engine: Engine, data: Path, call: Call, uploads: list[Upload]) -> int:
     """Save the call's details and media (before any work starts), then queue its annotation;
-    returns the call's id."""
+    returns the call's id. A database locked by another program is a :class:`DatabaseError`
+    that says so (the form keeps what was typed)."""
+    try:
+        return _save_call(engine, data, call, uploads)
+    except OperationalError as err:
+        raise DatabaseError(locked_message(str(engine.url), err)) from err
+
+
+def _save_call(engine: Engine, data: Path, call: Call, uploads: list[Upload]) -> int:
     with session(engine) as s:
         s.add(call)
         s.flush()

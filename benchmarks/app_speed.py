@@ -187,15 +187,26 @@ def recording(folder: Path, minutes: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        default=["start", "shot", "pages", "recording"],
+        choices=["start", "shot", "pages", "recording"],
+        help="measure only these",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         for name in ("start", "shot", "pages", "recording/app"):
             (root / name).mkdir(parents=True)
-        app_start(root / "start")
-        screenshot(root / "shot")
-        pages(root / "pages")
-        recording(root / "recording", args.minutes)
+        if "start" in args.parts:
+            app_start(root / "start")
+        if "shot" in args.parts:
+            screenshot(root / "shot")
+        if "pages" in args.parts:
+            pages(root / "pages")
+        if "recording" in args.parts:
+            recording(root / "recording", args.minutes)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 95% interval; "too few calls to say" below a threshold; coaching prompts only where the data
 support them."""
 
-import matplotlib.pyplot as plt
 import streamlit as st
 
 from capstone.app.context import shared_app
@@ -35,13 +34,12 @@ for tab, grouping in zip(tabs, GROUPINGS, strict=True):
         st.dataframe(table, hide_index=True, width="stretch")
         shown = table.dropna(subset=["share moved forward (%)"])
         if len(shown):
-            fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(shown)))
-            ax.barh(shown[grouping], shown["share moved forward (%)"], color="#4c72b0")
-            ax.set_xlim(0, 100)
-            ax.set_xlabel("calls that moved forward (%)")
-            ax.invert_yaxis()
-            st.pyplot(fig)
-            plt.close(fig)
+            st.bar_chart(
+                shown.set_index(grouping)["share moved forward (%)"],
+                horizontal=True,
+                y_label="calls that moved forward (%)",
+                x_label="",
+            )
 
 st.subheader("How the prospects' faces likely came across, by stage")
 expression = st.selectbox("Perceived expression", ["happy", "neutral", "surprise", "sad"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 import streamlit as st
 from matplotlib import cbook
@@ -49,6 +50,12 @@ def app(library: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     at.run()
     assert not at.exception
     return at
+
+
+def _walk(block):
+    for child in getattr(block, "children", {}).values():
+        yield child
+        yield from _walk(child)
 
 
 def _text(at: AppTest) -> str:
@@ -99,6 +106,8 @@ def test_the_benchmarks_page_shows_figures_with_counts_and_intervals(app: AppTes
     assert set(by_stage["95% interval (%)"]) == {"too few calls to say"}  # 1-2 calls a stage
     text = _text(at)
     assert "calls shared for the benchmarks" in text
+    charts = [e for e in _walk(at.main) if getattr(e, "type", "") == "vega_lite_chart"]
+    assert charts  # by team make-up: all six calls in one group, so a figure
 
 
 def test_a_screenshot_uploaded_is_saved_before_work_and_annotated(
@@ -147,3 +156,11 @@ def test_a_bad_upload_is_refused_with_what_to_do(
     at.get("file_uploader")[0].upload(name, content).run()
     at.button[0].click().run()
     assert says in " ".join(e.value for e in at.error)
+
+
+def test_a_picture_without_faces_says_so_and_can_still_be_saved(app: AppTest) -> None:
+    blank = cv2.imencode(".png", np.zeros((120, 160, 3), np.uint8))[1]
+    at = app.switch_page("screens/new_call.py").run()
+    at.get("file_uploader")[0].upload("blank.png", blank.tobytes(), "image/png").run()
+    at.button[0].click().run()
+    assert "No face was found" in " ".join(w.value for w in at.warning)

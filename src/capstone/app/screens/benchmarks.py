@@ -60,6 +60,13 @@ else:
         for r in readings
     ]
     st.dataframe(rows, hide_index=True, width="stretch")
+    chart = [
+        {"stage": r["stage"], "calls": r["calls"], "readings (%)": r[f"{expression} readings (%)"]}
+        for r in rows
+        if r[f"{expression} readings (%)"] is not None
+    ]
+    if chart:
+        st.bar_chart(chart, x="stage", y="readings (%)", color="calls", stack=False)
 
 st.subheader("Coaching prompts")
 prompts = recommendations(pool)

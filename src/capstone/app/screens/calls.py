@@ -54,13 +54,24 @@ if status != "done":
 else:
     st.success(call.headline or "No prospect's expressions were read in this call.")
 results = call.results or {}
+summaries = [
+    CallResult.from_json(json.loads((app.data / f).read_text()))
+    for f in results.get("summaries", [])
+]
+moments = [m for s in summaries for m in [*s.moments, *s.reaction_moments]]
+if moments:  # a button per moment where a reading changed: the video starts there
+    st.write("Moments where a prospect's reading changed (the video starts there):")
+    for column, m in zip(st.columns(min(4, len(moments))), moments, strict=False):
+        if column.button(
+            f"{m.participant} at {m.time:.0f} s: {m.was} → {m.now}", key=f"m{m.time}{m.participant}"
+        ):
+            st.session_state[f"start_{call.id}"] = int(m.time)
 for video in results.get("videos", []):
-    st.video(str(app.data / video))
+    st.video(str(app.data / video), start_time=st.session_state.get(f"start_{call.id}", 0))
 for picture in results.get("pictures", []):
     st.image(str(app.data / picture), caption="each face labelled; staff faces are never read")
-for summary_file in results.get("summaries", []):
+for summary_file, summary in zip(results.get("summaries", []), summaries, strict=True):
     folder = (app.data / summary_file).parent
-    summary = CallResult.from_json(json.loads((app.data / summary_file).read_text()))
     tabs = st.tabs(["Moments", "Timelines", "Talk", "Reactions"])
     with tabs[0]:
         if (folder / "moments.png").is_file() and summary.moments:

@@ -32,6 +32,19 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 SHARED_FIXTURES = {"shared_data", "shared_root", "shared_project"}
 
 
+#: Importing streamlit (the app's tests) sets MPLBACKEND=Agg for the whole process; the
+#: notebooks' kernels that the pipeline tests start would inherit it and show no figure.
+_MPLBACKEND = os.environ.get("MPLBACKEND")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Undo what importing streamlit did to the environment (see :data:`_MPLBACKEND`)."""
+    if _MPLBACKEND is None:
+        os.environ.pop("MPLBACKEND", None)
+    else:
+        os.environ["MPLBACKEND"] = _MPLBACKEND
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the tests that need the shared data, and run the slow files first: under
     pytest-xdist (``-n``, ``--dist loadfile``) they then start at once on one worker while the

@@ -55,3 +55,41 @@ def test_the_call_metadata_comes_from_who_is_who() -> None:
     info = call_info(call)
     assert (info.rep, info.staff, info.prospects) == ("P1", ("P3",), {"P2": "Dana"})
     assert list(info.stages) == ["intro", "demo"] and info.informed is True
+
+
+def test_two_uploads_at_once_are_two_calls_and_a_silent_recording_is_annotated(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    from matplotlib import cbook
+
+    from capstone.app.views import Upload, save_call
+    from capstone.media import load_image
+    from capstone.synthetic.calls import write_recording
+    from capstone.synthetic.layouts import HOPPER_FACE
+
+    hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    video = write_recording(hopper, HOPPER_FACE, tmp_path / "silent.mp4", seconds=2, fps=5)
+    engine = open_database(database_url(tmp_path / "app"))
+    people = {"P1": {"role": "prospect", "name": "Dana"}}
+    saved: list[int] = []
+
+    def upload(title: str) -> None:  # two managers pressing "Save" at the same moment
+        call = Call(title=title, people=people, kind="recording")
+        saved.append(
+            save_call(engine, tmp_path / "app", call, [Upload("a.mp4", video.read_bytes())])
+        )
+
+    threads = [threading.Thread(target=upload, args=(f"call {i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(saved)) == 2
+    assert run_pending(engine, tmp_path / "app") == 2  # no audio track: speaking from the picture
+    with session(engine) as s:
+        jobs = s.query(Job).all()
+        calls = [s.get(Call, i) for i in saved]
+    assert {j.state for j in jobs} == {"done"}
+    assert all(c.results["videos"] and c.headline.startswith("Dana looked") for c in calls)

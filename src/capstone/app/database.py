@@ -119,6 +119,8 @@ def open_database(url: str, timeout: float = 30.0) -> Engine:
     """
     sqlite = url.startswith("sqlite")
     engine = create_engine(url, connect_args={"timeout": timeout} if sqlite else {})
+    if sqlite and engine.url.database not in (None, "", ":memory:"):
+        Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
     if sqlite:
 
         @event.listens_for(engine, "connect")

@@ -329,53 +329,15 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _app(args: argparse.Namespace) -> int:
-    """Serve the app with Streamlit; the folder and the database reach its pages through the
-    environment (:mod:`capstone.app.context`)."""
-    import os
-    import subprocess
+    from capstone.app.serve import serve
 
-    from capstone.app.context import MAX_UPLOAD_MB
-    from capstone.app.database import database_url, open_database
-
-    args.data.mkdir(parents=True, exist_ok=True)
-    url = args.database_url or database_url(args.data)
-    open_database(url)  # a database that cannot be opened stops here, with what to do
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(
-            f"warning: serving on {args.host}, beyond this machine, without TLS: put a "
-            "TLS-terminating proxy in front before anyone else uses it",
-            file=sys.stderr,
-        )
-    env = {
-        **os.environ,
-        "CAPSTONE_APP_DATA": str(args.data.resolve()),
-        "CAPSTONE_DATABASE_URL": url,
-        "CAPSTONE_APP_WORKERS": str(max(0, args.workers)),
-    }
-    main_script = Path(__file__).parent / "app" / "main.py"
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(main_script),
-        "--server.address",
-        args.host,
-        "--server.port",
-        str(args.port),
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.maxUploadSize",
-        str(MAX_UPLOAD_MB),
-        "--server.fileWatcherType",
-        "none",
-        "--client.toolbarMode",
-        "minimal",
-    ]
-    print(f"Show Me The Money: http://{args.host}:{args.port} (folder {args.data})")
-    return subprocess.call(command, env=env)
+    return serve(
+        args.data,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        database_url=args.database_url,
+    )
 
 
 COMMANDS = {

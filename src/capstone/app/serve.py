@@ -1,0 +1,51 @@
+"""Serving the app: ``capstone app`` runs Streamlit on :mod:`capstone.app.main`, and the folder
+and the database reach the pages through the environment (:mod:`capstone.app.context`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from capstone.app.context import MAX_UPLOAD_MB
+from capstone.app.database import database_url as default_url
+from capstone.app.database import open_database
+
+LOCAL = ("127.0.0.1", "localhost", "::1")
+
+
+def serve(
+    data: Path, *, host: str, port: int, workers: int = 1, database_url: str | None = None
+) -> int:
+    """Serve the app on ``host:port`` for the folder ``data`` until it is stopped; returns
+    Streamlit's exit status. A database that cannot be opened stops here, saying why."""
+    data.mkdir(parents=True, exist_ok=True)
+    url = database_url or default_url(data)
+    open_database(url)
+    if host not in LOCAL:
+        print(  # noqa: T201 -- the command's own warning, before the server's output
+            f"warning: serving on {host}, beyond this machine, without TLS: put a "
+            "TLS-terminating proxy in front before anyone else uses it",
+            file=sys.stderr,
+        )
+    env = {
+        **os.environ,
+        "CAPSTONE_APP_DATA": str(data.resolve()),
+        "CAPSTONE_DATABASE_URL": url,
+        "CAPSTONE_APP_WORKERS": str(max(0, workers)),
+    }
+    options = {
+        "server.address": host,
+        "server.port": port,
+        "server.headless": "true",
+        "browser.gatherUsageStats": "false",
+        "server.maxUploadSize": MAX_UPLOAD_MB,
+        "server.fileWatcherType": "none",
+        "client.toolbarMode": "minimal",
+    }
+    command = [sys.executable, "-m", "streamlit", "run", str(Path(__file__).parent / "main.py")]
+    for name, value in options.items():
+        command += [f"--{name}", str(value)]
+    print(f"Show Me The Money: http://{host}:{port} (folder {data})")  # noqa: T201
+    return subprocess.call(command, env=env)

@@ -164,3 +164,17 @@ def test_a_picture_without_faces_says_so_and_can_still_be_saved(app: AppTest) ->
     at.get("file_uploader")[0].upload("blank.png", blank.tobytes(), "image/png").run()
     at.button[0].click().run()
     assert "No face was found" in " ".join(w.value for w in at.warning)
+
+
+def test_missing_details_are_asked_for_and_nothing_is_saved(library: Path, app: AppTest) -> None:
+    hopper = cv2.imread(str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
+    _, png = cv2.imencode(".png", gallery_frame([hopper, cv2.flip(hopper, 1)], cols=2))
+    engine = open_database(f"sqlite:///{library}/capstone.sqlite")
+    before = len(calls(engine))
+    at = app.switch_page("screens/new_call.py").run()
+    at.get("file_uploader")[0].upload("call.png", png.tobytes(), "image/png").run()
+    at.button[0].click().run()
+    at.button[-1].click().run()  # save with no title, stage or outcome
+    said = " ".join(e.value for e in at.error)
+    assert "Say a title, the pipeline stage, the outcome" in said
+    assert len(calls(engine)) == before

@@ -50,8 +50,8 @@ def seed_demo(engine: Engine, folder: Path) -> int:
         if seeded is not None or s.scalar(select(func.count(Call.id))):
             return 0
         s.add(Meta(key="demo_seeded", value=dt.date.today().isoformat()))
+        step = int(os.environ.get("CAPSTONE_APP_DEMO_SECONDS", DEMO_SECONDS)) / 4
         for i, (rep, stage, outcome, industry, offering, product, names, n) in enumerate(CALLS):
-            step = int(os.environ.get("CAPSTONE_APP_DEMO_SECONDS", DEMO_SECONDS)) / 4
             call = Call(
                 title=f"{product} with {names[0]} ({industry})",
                 call_date=dt.date(2026, 11, 2) + dt.timedelta(days=3 * i),

@@ -15,6 +15,7 @@ from capstone.app.views import (
     check_uploads,
     first_look,
     job_of,
+    safe_name,
     save_call,
     stage_times,
     states,
@@ -37,10 +38,9 @@ if st.button("Find the participants", disabled=not uploads):
             app.data / "staging" / st.session_state.setdefault("staging", str(id(st.session_state)))
         )
         staging.mkdir(parents=True, exist_ok=True)
-        names = []
-        for i, up in enumerate(uploads):
-            (staging / f"{i:02d}{up.name[up.name.rfind('.') :].lower()}").write_bytes(up.data)
-            names.append(f"{i:02d}{up.name[up.name.rfind('.') :].lower()}")
+        names = [safe_name(up.name, i) for i, up in enumerate(uploads)]  # never the user's path
+        for name, up in zip(names, uploads, strict=True):
+            (staging / name).write_bytes(up.data)
         with st.spinner("Looking for faces..."):
             st.session_state["look"] = (kind, first_look(staging, names, kind))
     except UploadError as err:

@@ -1,4 +1,5 @@
-"""The ``capstone`` command: ``pipeline``, ``book``, ``release`` and ``annotate``.
+"""The ``capstone`` command: ``pipeline``, ``book``, ``release``, ``annotate``, ``app``, and
+the app's ``users``, ``retention`` and ``erase`` (:mod:`capstone.app.commands`).
 
 Exit status: 0 when everything worked; 1 when ``annotate`` could not read some of its
 inputs (each is reported, and the others are annotated); 2 when the command stopped: a
@@ -19,6 +20,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from capstone.app import commands as app_commands
 from capstone.calls.metadata import DEFAULT_USE, USES
 from capstone.errors import CapstoneError
 from capstone.formats import IMAGE_SUFFIXES, VIDEO_SUFFIXES, listed
@@ -120,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
         help="instead of --out: add each input as a call to the app's folder (capstone app "
         "--data), with --call's who-is-who, and annotate it there",
     )
+    ann.add_argument("--owner", help="with --data: the rep whose calls these are (a user)")
     ann.add_argument(
         "--workers",
         type=_number(int, 1, 256),
@@ -155,6 +158,7 @@ def _parser() -> argparse.ArgumentParser:
         help="label faces below this top probability as uncertain (default: the model's "
         "calibrated threshold, else 0.4)",
     )
+    app_commands.register(sub)
     return parser
 
 
@@ -231,7 +235,9 @@ def _annotate(args: argparse.Namespace) -> int:
     model_file = (args.model or released_model()).resolve()
     cached_model(model_file)  # a bad model stops here, before any work
     if args.data is not None:
-        return _annotate_into_app(args, call, model_file)
+        from capstone.app.commands import annotate_into_app
+
+        return annotate_into_app(args, call, model_file)
     settings = Settings(
         model=model_file,
         call=call,
@@ -269,27 +275,6 @@ def _annotate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 1 if outcome.failed else 0
-
-
-def _annotate_into_app(args: argparse.Namespace, call: Any, model_file: Path) -> int:
-    """``capstone annotate --data``: the inputs become calls of the app, annotated here by
-    the code the app's workers run."""
-    from capstone.app.database import database_url, open_database
-    from capstone.app.jobs import run_pending
-    from capstone.app.views import add_files, states
-
-    args.data.mkdir(parents=True, exist_ok=True)
-    engine = open_database(database_url(args.data))
-    ids = add_files(engine, args.data, list(args.inputs), call, args.use)
-    run_pending(engine, args.data, model_file)
-    said = states(engine)
-    for call_id in ids:
-        print(f"call {call_id}: {said.get(call_id, '')}")
-    failed = [i for i in ids if said.get(i, "").startswith("failed")]
-    print(
-        f"added {len(ids)} call(s) to {args.data}; open them with: capstone app --data {args.data}"
-    )
-    return 1 if failed else 0
 
 
 def _pipeline(args: argparse.Namespace) -> int:
@@ -346,6 +331,9 @@ COMMANDS = {
     "release": _release,
     "app": _app,
     "annotate": _annotate,
+    "users": app_commands.users,
+    "retention": app_commands.retention,
+    "erase": app_commands.erase,
 }
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from capstone.app.database import database_url, open_database
 from capstone.app.demo import seed_demo
+from capstone.app.erasure import sweep_staging
 from capstone.app.jobs import recover, start_workers
 
 #: The largest upload the app takes, in megabytes (a 10-minute 720p recording is ~100 MB).
@@ -34,12 +35,14 @@ class AppContext:
 
 def open_app(data: str | Path | None = None, url: str | None = None) -> AppContext:
     """Open the app's folder: migrate its database, queue again what a stopped worker left,
-    add the demo library to an empty one, and start the worker processes."""
+    remove uploads staged but never saved, add the demo library to an empty one, and start
+    the worker processes."""
     folder = Path(data or os.environ.get("CAPSTONE_APP_DATA", "capstone-app")).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     url = url or os.environ.get("CAPSTONE_DATABASE_URL") or database_url(folder)
     engine = open_database(url)
     recover(engine)
+    sweep_staging(folder)
     if os.environ.get("CAPSTONE_APP_DEMO", "1") != "0":
         seed_demo(engine, folder)
     workers = start_workers(url, folder, int(os.environ.get("CAPSTONE_APP_WORKERS", "1")))

@@ -5,6 +5,9 @@ once), through SQLAlchemy, so that a team can give ``--database-url`` for Postgr
 schema has a version, kept in the ``meta`` table; :func:`migrate` brings an older database up
 to :data:`SCHEMA_VERSION` one step at a time and refuses a newer one. Timelines stay in the
 Parquet store (:mod:`capstone.library.store`).
+
+SQLite deletes securely (``secure_delete``: a deleted row's bytes are overwritten) and
+:func:`checkpoint` empties the write-ahead log, so an erased call leaves nothing on disk.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from capstone.errors import CapstoneError
 
-#: The schema the code reads and writes. 1: calls, jobs, meta.
-SCHEMA_VERSION = 1
+#: The schema the code reads and writes. 1: calls, jobs, meta. 2: users, their sign-ins and
+#: sessions, the audit log, and each call's owner, sales team and self-review link.
+SCHEMA_VERSION = 2
 DATABASE_FILE = "capstone.sqlite"
 
 
@@ -72,6 +76,60 @@ class Call(Base):
     prospects_reading: Mapped[str] = mapped_column(String(200), default="")
     talk_ratio: Mapped[float | None]
     results: Mapped[dict[str, Any]] = mapped_column(default=dict)  # output name -> file
+    # who may see it (version 2): the rep it belongs to, their sales team, and for a
+    # self-review the call it reviews
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    sales_team: Mapped[str] = mapped_column(String(100), default="")
+    review_of: Mapped[int | None]
+
+
+class User(Base):
+    """A person who signs in: their roles (``admin``, ``manager``, ``rep``, comma-separated)
+    and sales team; the password only as a slow salted hash."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    roles: Mapped[str] = mapped_column(String(50))
+    team: Mapped[str] = mapped_column(String(100), default="")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=now)
+
+
+class SignIn(Base):
+    """A session: the hash of its token (the token itself lives only in the browser's
+    session), its user, and when it expires."""
+
+    __tablename__ = "sign_ins"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=now)
+    expires_at: Mapped[dt.datetime]
+
+
+class FailedSignIn(Base):
+    """A failed sign-in, by the name tried (for the rate limit); no password is kept."""
+
+    __tablename__ = "failed_sign_ins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=now)
+
+
+class AuditEntry(Base):
+    """Who did what to which call, and when: no content and no secrets."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=now)
+    user: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(30))
+    call_id: Mapped[int | None]
 
 
 class Job(Base):
@@ -97,12 +155,30 @@ class Meta(Base):
     value: Mapped[str] = mapped_column(String(200))
 
 
+VERSION_1 = ("calls", "jobs", "meta")
+#: The columns version 2 adds to the calls table.
+CALL_COLUMNS_2 = {
+    "owner_id": "INTEGER REFERENCES users(id) ON DELETE SET NULL",
+    "sales_team": "VARCHAR(100) DEFAULT '' NOT NULL",
+    "review_of": "INTEGER",
+}
+
+
 def _version_1(connection: Any) -> None:
-    Base.metadata.create_all(connection)
+    tables = [Base.metadata.tables[name] for name in VERSION_1]
+    Base.metadata.create_all(connection, tables=tables)
+
+
+def _version_2(connection: Any) -> None:
+    Base.metadata.create_all(connection)  # the new tables; existing ones are left as they are
+    have = {c["name"] for c in inspect(connection).get_columns("calls")}
+    for name, kind in CALL_COLUMNS_2.items():
+        if name not in have:  # a database made by version 1 (a new one has them already)
+            connection.execute(text(f"ALTER TABLE calls ADD COLUMN {name} {kind}"))
 
 
 #: version -> the step that brings a database of the version before up to it.
-MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _version_1}
+MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _version_1, 2: _version_2}
 
 
 def database_url(folder: str | Path) -> str:
@@ -128,6 +204,7 @@ def open_database(url: str, timeout: float = 30.0) -> Engine:
             cursor = connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
     try:
@@ -145,6 +222,14 @@ def locked_message(url: str, err: Exception) -> str:
             "finish) and try again. Nothing was lost."
         )
     return f"the database {url} cannot be opened ({err}); check the folder and its permissions"
+
+
+def checkpoint(engine: Engine) -> None:
+    """Empty SQLite's write-ahead log into the database (whose deleted rows are already
+    overwritten), so that no copy of a deleted row stays in the log file."""
+    if engine.url.get_backend_name() == "sqlite":
+        with engine.connect() as connection:
+            connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
 
 
 def schema_version(engine: Engine) -> int:

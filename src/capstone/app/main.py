@@ -1,26 +1,42 @@
-"""The app's entry script (``streamlit run``): the page frame and the navigation."""
+"""The app's entry script (``streamlit run``): the page frame, the sign-in, and the pages the
+signed-in person's roles open (:data:`capstone.app.access.PAGES`)."""
 
 from pathlib import Path
 
 import streamlit as st
 
+from capstone.app.access import may_open
 from capstone.app.context import shared_app
 from capstone.app.database import DatabaseError
+from capstone.app.gate import current_viewer, sign_in_form, sign_out_button
 
 st.set_page_config(page_title="Show Me The Money", page_icon=":money_with_wings:", layout="wide")
 try:
-    shared_app()  # once per server: the database, the demo library, the workers
+    app = shared_app()  # once per server: the database, the demo library, the workers
 except DatabaseError as err:
     st.error(str(err))
     st.stop()
 
+viewer = current_viewer(app)
+if viewer is None:
+    sign_in_form(app)
+    st.stop()
+sign_out_button(app, viewer)
+
 SCREENS = Path(__file__).parent / "screens"
+PAGES = [
+    ("home.py", "Home", ":material/home:"),
+    ("new_call.py", "New call", ":material/upload:"),
+    ("calls.py", "Calls", ":material/table:"),
+    ("benchmarks.py", "Benchmarks", ":material/insights:"),
+    ("users.py", "Users", ":material/group:"),
+    ("privacy.py", "Retention and erasure", ":material/delete_sweep:"),
+]
 navigation = st.navigation(
     [
-        st.Page(SCREENS / "home.py", title="Home", icon=":material/home:", default=True),
-        st.Page(SCREENS / "new_call.py", title="New call", icon=":material/upload:"),
-        st.Page(SCREENS / "calls.py", title="Calls", icon=":material/table:"),
-        st.Page(SCREENS / "benchmarks.py", title="Benchmarks", icon=":material/insights:"),
+        st.Page(SCREENS / page, title=title, icon=icon, default=page == "home.py")
+        for page, title, icon in PAGES
+        if may_open(viewer, page)
     ]
 )
 navigation.run()

@@ -1,41 +1,29 @@
-"""What the pages do besides drawing: saving an upload, finding its participants, saving a
-call's details before any work starts, a call's status in words, and deleting a call."""
+"""What the pages do besides drawing: finding an upload's participants, saving a call's
+details before any work starts, and a call's status in words."""
 
 from __future__ import annotations
 
+import json
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from capstone.app.access import NOT_YOURS, SELF_REVIEW, AccessDenied, can_self_review
+from capstone.app.accounts import Viewer
 from capstone.app.database import Call, DatabaseError, Job, enqueue, locked_message, session
-from capstone.app.jobs import media_folder, results_folder
+from capstone.app.jobs import media_folder
+from capstone.app.uploads import Upload, UploadError, check_uploads, stored_name
 from capstone.calls.image import reading_order
 from capstone.calls.metadata import CallInfo
 from capstone.calls.tracking import Tracker
 from capstone.calls.video import find_faces, sample_frames
-from capstone.errors import CapstoneError
-from capstone.formats import IMAGE_SUFFIXES, VIDEO_SUFFIXES, listed
-from capstone.media import MAX_PIXELS, load_image
-
-
-class UploadError(CapstoneError):
-    """An upload the app cannot take: empty, too large, not media, unreadable, or mixed."""
-
-
-@dataclass(frozen=True)
-class Upload:
-    """One uploaded file: the name the user gave it and its bytes."""
-
-    name: str
-    data: bytes
+from capstone.media import load_image
 
 
 @dataclass(frozen=True)
@@ -44,66 +32,6 @@ class Participant:
 
     id: str
     tile: np.ndarray  # RGB
-
-
-def check_uploads(uploads: list[Upload], max_mb: int) -> str:
-    """``recording`` or ``screenshots``; refuses, saying what to do, an empty upload, one over
-    ``max_mb``, one that is not media, and a recording mixed with other files."""
-    if not uploads:
-        raise UploadError("choose a recording or one or more screenshots to upload")
-    suffixes = [Path(up.name).suffix.lower() for up in uploads]
-    videos = [s in VIDEO_SUFFIXES for s in suffixes]
-    if any(videos) and len(uploads) > 1:
-        raise UploadError("upload one recording at a time, or screenshots only")
-    for up, suffix in zip(uploads, suffixes, strict=True):
-        _check_one(up, suffix, max_mb)
-    return "recording" if any(videos) else "screenshots"
-
-
-def _check_one(up: Upload, suffix: str, max_mb: int) -> None:
-    if not up.data:
-        raise UploadError(f"{up.name} is empty (0 bytes); upload the file again")
-    if len(up.data) > max_mb * 1_000_000:
-        raise UploadError(
-            f"{up.name} is {len(up.data) / 1e6:.0f} MB, over the {max_mb} MB the app takes; "
-            "cut the recording shorter or lower its resolution"
-        )
-    if suffix in IMAGE_SUFFIXES:
-        image = cv2.imdecode(np.frombuffer(up.data, np.uint8), cv2.IMREAD_COLOR)
-        if image is None:
-            raise UploadError(f"{up.name} is not a picture that can be read; export it again")
-        if image.shape[0] * image.shape[1] > MAX_PIXELS:
-            raise UploadError(f"{up.name} is too large a picture; resize it under 40 megapixels")
-    elif suffix in VIDEO_SUFFIXES:
-        if not _plays(up.data, suffix):
-            raise UploadError(
-                f"{up.name} is not a recording that can be read (or it is cut short); "
-                "export it again from the call app"
-            )
-    else:
-        raise UploadError(
-            f"{up.name} is not a screenshot or a recording; the app takes pictures "
-            f"({listed(IMAGE_SUFFIXES)}) and recordings ({listed(VIDEO_SUFFIXES)})"
-        )
-
-
-def _plays(data: bytes, suffix: str) -> bool:
-    """Whether a recording's bytes decode to at least one frame (read from the content)."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"upload{suffix}"
-        path.write_bytes(data)
-        capture = cv2.VideoCapture(str(path))
-        try:
-            return bool(capture.isOpened() and capture.read()[0])
-        finally:
-            capture.release()
-
-
-def safe_name(name: str, index: int) -> str:
-    """A stored file name that never comes from the user's path: a number and the suffix."""
-    suffix = Path(name).suffix.lower()
-    kept = suffix if re.fullmatch(r"\.[a-z0-9]{2,5}", suffix) else ""
-    return f"{index + 1:02d}{kept}"
 
 
 def first_look(folder: Path, names: list[str], kind: str) -> list[Participant]:
@@ -176,7 +104,7 @@ def _save_call(engine: Engine, data: Path, call: Call, uploads: list[Upload]) ->
         call_id = call.id
     folder = media_folder(data, call_id)
     folder.mkdir(parents=True, exist_ok=True)
-    names = [safe_name(up.name, i) for i, up in enumerate(uploads)]
+    names = [stored_name(up, i) for i, up in enumerate(uploads)]
     for name, up in zip(names, uploads, strict=True):
         tmp = folder / f".{name}.part"
         tmp.write_bytes(up.data)
@@ -210,18 +138,12 @@ def states(engine: Engine) -> dict[int, str]:
     return said
 
 
-def delete_call(engine: Engine, data: Path, call_id: int) -> None:
-    """Delete a call: its rows, its media and its results."""
-    with session(engine) as s:
-        s.execute(delete(Job).where(Job.call_id == call_id))
-        s.execute(delete(Call).where(Call.id == call_id))
-    for folder in (media_folder(data, call_id), results_folder(data, call_id)):
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def add_files(engine: Engine, data: Path, files: list[Path], info: CallInfo, use: str) -> list[int]:
-    """Add each media file as a call (``capstone annotate --data``): titled by its name, with
-    ``info``'s who-is-who and stages; returns the calls' ids, their jobs queued."""
+def add_files(
+    engine: Engine, data: Path, files: list[Path], info: CallInfo, *, use: str, owner: Viewer
+) -> list[int]:
+    """Add each media file as a call of ``owner`` (``capstone annotate --data``): titled by
+    its name, with ``info``'s who-is-who and stages; returns the calls' ids, their jobs
+    queued."""
     people = {info.rep: {"role": "rep", "name": ""}} if info.rep else {}
     people |= {pid: {"role": "staff", "name": ""} for pid in info.staff}
     people |= {pid: {"role": "prospect", "name": name} for pid, name in info.prospects.items()}
@@ -236,6 +158,49 @@ def add_files(engine: Engine, data: Path, files: list[Path], info: CallInfo, use
             informed=info.informed,
             use=use,
             kind=kind,
+            rep=owner.name,
+            owner_id=owner.id,
+            sales_team=owner.team,
         )
         ids.append(save_call(engine, data, call, [upload]))
     return ids
+
+
+def start_self_review(engine: Engine, data: Path, viewer: Viewer, call_id: int) -> int:
+    """A rep's review of their own expressions on one of their calls: a call of its own
+    (``use="self-review"``), visible to that rep alone, never shared; returns its id."""
+    with session(engine) as s:
+        call = s.get(Call, call_id)
+    if call is None or not can_self_review(viewer, call):
+        raise AccessDenied(NOT_YOURS)
+    rep = next((pid for pid, p in (call.people or {}).items() if p.get("role") == "rep"), None)
+    if rep is None:
+        raise UploadError("say which face is yours (the rep) in the call's details first")
+    review = Call(
+        title=f"Self-review: {call.title}",
+        call_date=call.call_date,
+        rep=call.rep,
+        stage=call.stage,
+        outcome=call.outcome,
+        people=call.people,
+        stage_times=call.stage_times,
+        informed=call.informed,
+        kind=call.kind,
+        use=SELF_REVIEW,
+        share=False,
+        owner_id=viewer.id,
+        sales_team=call.sales_team,
+        review_of=call.id,
+    )
+    uploads = [Upload(n, (media_folder(data, call.id) / n).read_bytes()) for n in call.media]
+    return save_call(engine, data, review, uploads)
+
+
+def export(data: Path, results: dict) -> tuple[str, bytes]:
+    """A call's readings to download: the timelines of a recording (CSV), or the readings of
+    its screenshots (JSON); the file's name and its bytes."""
+    timelines = [(data / f).parent / "timeline.csv" for f in results.get("summaries", [])]
+    if timelines:
+        return "readings.csv", b"".join(t.read_bytes() for t in timelines if t.is_file())
+    records = [json.loads((data / f).read_text()) for f in results.get("records", [])]
+    return "readings.json", json.dumps(records, indent=1).encode()

@@ -1,11 +1,12 @@
 """Benchmarks: the seed's, on this library's shared calls, each figure with its count and a
 95% interval; "too few calls to say" below a threshold; coaching prompts only where the data
-support them."""
+support them. Only the calls the signed-in person may see count: a manager's team's, a rep's
+own."""
 
 import streamlit as st
 
-from capstone.app.context import shared_app
-from capstone.app.database import calls
+from capstone.app.access import calls_for
+from capstone.app.gate import require
 from capstone.app.insights import (
     GROUPINGS,
     MIN_CALLS,
@@ -15,9 +16,9 @@ from capstone.app.insights import (
     recommendations,
 )
 
-app = shared_app()
+app, viewer = require("benchmarks.py")
 st.title("Benchmarks")
-pool = counted(calls(app.engine))
+pool = counted(calls_for(app.engine, viewer))
 st.caption(
     f"{len(pool)} calls shared for the benchmarks (self-review calls never count). A group "
     f"needs {MIN_CALLS} calls before it gets a figure. Intervals are 95%."

@@ -1,21 +1,42 @@
-"""Calls: the library as a table to sort and filter; a call's page with its summary, video,
-timelines, talk and reactions; its details to edit; and deleting it."""
+"""Calls: the calls the signed-in person may see, as a table to sort and filter; a call's page
+(also at ``?call=<number>``) with its summary, video, timelines, talk and reactions; its
+readings to download; a rep's self-review; its details to edit; and deleting it. Opening,
+downloading, editing and deleting are written to the audit log."""
 
 import json
 
 import streamlit as st
 
-from capstone.app.context import shared_app
-from capstone.app.database import Call, calls, session
+from capstone.app.access import (
+    SELF_REVIEW,
+    AccessDenied,
+    call_for,
+    calls_for,
+    can_change,
+    can_export,
+    can_self_review,
+)
+from capstone.app.audit import record
+from capstone.app.database import Call, session
 from capstone.app.details import OUTCOMES, STAGES
+from capstone.app.erasure import delete_call
+from capstone.app.gate import require
 from capstone.app.insights import calls_table, filtered
-from capstone.app.views import delete_call, states
+from capstone.app.uploads import UploadError
+from capstone.app.views import export, start_self_review, states
 from capstone.calls.result import CallResult
 from capstone.calls.summary import reaction_table, stage_table, talk_table
 
-app = shared_app()
+app, viewer = require("calls.py")
 st.title("Calls")
-everything = calls(app.engine)
+asked = st.query_params.get("call")
+if asked is not None:  # a link to one call: refused in the same words if it is not theirs
+    try:
+        call_for(app.engine, viewer, int(asked) if asked.isdigit() else -1)
+    except AccessDenied as err:
+        st.error(str(err))
+        st.stop()
+everything = calls_for(app.engine, viewer)
 table = calls_table(everything, states(app.engine))
 left, middle, right = st.columns(3)
 reps = left.multiselect("Rep", sorted(table["rep"].unique()))
@@ -36,18 +57,27 @@ if shown.empty:
     st.stop()
 
 titles: dict[int, str] = {int(r.id): f"{r.call} ({r.date})" for r in shown.itertuples()}
-chosen = st.selectbox("Open a call", list(titles), format_func=lambda i: titles[i])
-with session(app.engine) as s:
-    call = s.get(Call, chosen)
-if call is None:
+ids = list(titles)
+first = ids.index(int(asked)) if asked and asked.isdigit() and int(asked) in ids else 0
+chosen = st.selectbox("Open a call", ids, index=first, format_func=lambda i: titles[i])
+try:
+    call = call_for(app.engine, viewer, chosen)
+except AccessDenied:
     st.warning("That call was just deleted.")
     st.stop()
+st.query_params["call"] = str(call.id)
+viewed = st.session_state.setdefault("viewed", set())
+if call.id not in viewed:  # once per session and call
+    record(app.engine, viewer.name, "viewed", call.id)
+    viewed.add(call.id)
 
 st.header(call.title)
 st.caption(
     f"Stage: {call.stage} · outcome: {call.outcome} · rep: {call.rep or 'not said'} · "
     f"industry: {call.industry or 'not said'}"
 )
+if call.use == SELF_REVIEW:
+    st.info("Your self-review: your own expressions, for you alone. Nobody else sees it.")
 status = states(app.engine).get(call.id, "")
 if status != "done":
     st.info(f"Annotation: {status}. This page fills in when it is done.")
@@ -91,6 +121,25 @@ for summary_file, summary in zip(results.get("summaries", []), summaries, strict
         if (folder / "reactions.png").is_file():
             st.image(str(folder / "reactions.png"))
 
+if can_export(viewer, call) and results.get("records", []) + results.get("summaries", []):
+    name, content = export(app.data, results)
+    st.download_button(
+        "Download the readings",
+        content,
+        file_name=name,
+        on_click=lambda: record(app.engine, viewer.name, "exported", call.id),
+    )
+if can_self_review(viewer, call) and st.button("Review my own expressions (for me alone)"):
+    try:
+        review = start_self_review(app.engine, app.data, viewer, call.id)
+    except (AccessDenied, UploadError) as err:
+        st.error(str(err))
+    else:
+        record(app.engine, viewer.name, "self-review", review)
+        st.success("Your self-review is queued; it appears in your calls, visible to you alone.")
+
+if not can_change(viewer, call):
+    st.stop()
 with st.expander("Edit the details"), st.form(f"edit_{call.id}"):
     title = st.text_input("Title", call.title)
     stage = st.selectbox(
@@ -110,13 +159,20 @@ with st.expander("Edit the details"), st.form(f"edit_{call.id}"):
                     stage,
                     outcome,
                 )
-                stored.industry, stored.share = industry.strip(), share
+                stored.industry = industry.strip()
+                stored.share = share and stored.use != SELF_REVIEW
+        record(app.engine, viewer.name, "edited", call.id)
         st.success("Saved.")
         st.rerun()
 
 with st.expander("Delete this call"):
-    st.write("This deletes the call's details, its recording or screenshots, and its results.")
+    st.write(
+        "This deletes the call's details, its recording or screenshots, its results and "
+        "any self-review of it, for good."
+    )
     if st.button("Delete it for good", type="primary"):
         delete_call(app.engine, app.data, call.id)
+        record(app.engine, viewer.name, "deleted", call.id)
+        st.query_params.clear()
         st.success("Deleted.")
         st.rerun()

@@ -1,11 +1,13 @@
-"""Home: what the app tells and what it does not, and an example call."""
+"""Home: what the app tells and what it does not, how long calls are kept, and an example
+call (one the signed-in person may see)."""
 
 import streamlit as st
 
-from capstone.app.context import shared_app
-from capstone.app.database import calls
+from capstone.app.access import calls_for
+from capstone.app.erasure import retention_days
+from capstone.app.gate import require
 
-app = shared_app()
+app, viewer = require("home.py")
 st.title("Show Me The Money")
 st.markdown(
     "Upload a sales call, say what it was, and see how the **prospects' faces likely came "
@@ -36,10 +38,17 @@ right.markdown(
 )
 st.caption(
     "Everyone on a call must be told that their expressions are analysed (EU AI Act, "
-    "Art. 50(3)); each call records whether they were."
+    "Art. 50(3)); each call records whether they were. "
+    f"Calls are kept {retention_days(app.engine)} days after the call, then deleted "
+    "(your admin sets this)."
 )
+if not viewer.sees_calls:
+    st.info("As an admin you manage users, retention and erasure; you see no call.")
+    st.stop()
 st.subheader("An example call")
-done = [c for c in calls(app.engine) if c.results.get("pictures") or c.results.get("videos")]
+done = [
+    c for c in calls_for(app.engine, viewer) if c.results.get("pictures") or c.results.get("videos")
+]
 if not done:
     st.info("The demo calls are being prepared; they appear on the Calls page as they finish.")
 else:

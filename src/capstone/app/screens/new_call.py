@@ -1,28 +1,33 @@
 """New call: upload, see who was found, say what the call was and who is who, and follow the
-annotation (it runs in a worker: closing the page does not stop it)."""
+annotation (it runs in a worker: closing the page does not stop it). A rep's calls are their
+own; a manager adds a call for one of their team's reps. Only a rep may read their own face
+(self-review, for them alone)."""
 
 import datetime as dt
+import secrets
+import shutil
 
 import streamlit as st
 
-from capstone.app.context import MAX_UPLOAD_MB, shared_app
+from capstone.app.accounts import users
+from capstone.app.audit import record
+from capstone.app.context import MAX_UPLOAD_MB
 from capstone.app.database import Call, DatabaseError, session
 from capstone.app.details import OFFERINGS, OUTCOMES, ROLE_WORDS, STAGES, USE_WORDS
-from capstone.app.views import (
-    Upload,
-    UploadError,
-    check_people,
-    check_uploads,
-    first_look,
-    job_of,
-    safe_name,
-    save_call,
-    stage_times,
-    states,
-)
+from capstone.app.erasure import STAGING
+from capstone.app.gate import require
+from capstone.app.uploads import Upload, UploadError, check_uploads, stored_name
+from capstone.app.views import check_people, first_look, job_of, save_call, stage_times, states
 from capstone.formats import MEDIA_SUFFIXES
 
-app = shared_app()
+app, viewer = require("new_call.py")
+if viewer.has("rep"):
+    owners = {viewer.name: viewer}
+else:
+    owners = {u.name: u for u in users(app.engine) if u.has("rep") and u.team == viewer.team}
+    if not owners:
+        st.warning(f"Team {viewer.team} has no rep yet: ask your admin to add one.")
+        st.stop()
 st.title("New call")
 st.caption(
     f"A recording (mp4, mov, webm, mkv, avi) or screenshots; up to {MAX_UPLOAD_MB} MB a file."
@@ -34,11 +39,9 @@ uploads = [Upload(f.name, f.getvalue()) for f in files or []]
 if st.button("Find the participants", disabled=not uploads):
     try:
         kind = check_uploads(uploads, MAX_UPLOAD_MB)
-        staging = (
-            app.data / "staging" / st.session_state.setdefault("staging", str(id(st.session_state)))
-        )
+        staging = app.data / STAGING / st.session_state.setdefault("staging", secrets.token_hex(8))
         staging.mkdir(parents=True, exist_ok=True)
-        names = [safe_name(up.name, i) for i, up in enumerate(uploads)]  # never the user's path
+        names = [stored_name(up, i) for i, up in enumerate(uploads)]  # never the user's path
         for name, up in zip(names, uploads, strict=True):
             (staging / name).write_bytes(up.data)
         with st.spinner("Looking for faces..."):
@@ -66,7 +69,7 @@ if look and uploads:
         title = st.text_input("What to call it", placeholder="Demo with Acme")
         date = st.date_input("Date of the call", value=dt.date.today())
         left, right = st.columns(2)
-        rep = left.text_input("The rep's name")
+        rep = left.selectbox("The rep", list(owners))
         rep_role = right.text_input("The rep's role", placeholder="Account Executive")
         team = left.text_input("Other team members on the call", placeholder="a solutions engineer")
         stage = right.selectbox("Pipeline stage", STAGES, index=None, placeholder="choose")
@@ -81,7 +84,8 @@ if look and uploads:
             ["yes", "no", "not recorded"],
             horizontal=True,
         )
-        use = st.radio("Whose expressions are read", list(USE_WORDS))
+        uses = list(USE_WORDS) if viewer.has("rep") else list(USE_WORDS)[:1]
+        use = st.radio("Whose expressions are read", uses)
         share = st.checkbox("Share this call's details for the team's benchmarks")
         submitted = st.form_submit_button("Save and annotate")
     if submitted:
@@ -102,7 +106,9 @@ if look and uploads:
             call = Call(
                 title=title.strip(),
                 call_date=date,
-                rep=rep.strip(),
+                rep=owners[rep].name,
+                owner_id=owners[rep].id,
+                sales_team=owners[rep].team,
                 rep_role=rep_role.strip(),
                 team=team.strip(),
                 stage=stage,
@@ -111,7 +117,7 @@ if look and uploads:
                 industry=industry.strip(),
                 offering=offering,
                 product=product.strip(),
-                share=share,
+                share=share and USE_WORDS[use] != "self-review",
                 use=USE_WORDS[use],
                 people=people,
                 stage_times=stage_times(times),
@@ -119,7 +125,9 @@ if look and uploads:
                 kind=kind,
             )
             st.session_state["saved"] = save_call(app.engine, app.data, call, uploads)
+            record(app.engine, viewer.name, "added", st.session_state["saved"])
             st.session_state.pop("look", None)
+            shutil.rmtree(app.data / STAGING / st.session_state.pop("staging", "-"), True)
         except (UploadError, DatabaseError) as err:
             st.error(str(err))
 

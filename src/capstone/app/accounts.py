@@ -1,0 +1,184 @@
+"""Accounts: who signs in, with which roles, and for how long.
+
+Passwords are kept only as argon2 hashes (slow and salted, from ``argon2-cffi``). Signing in
+gives a random token; the database keeps its SHA-256 and its expiry, the browser's session
+keeps the token, and every page checks it (:func:`viewer_of`). Five failed sign-ins for a name
+within :data:`LOCKOUT` lock that name for the rest of it, whether the name exists or not, so
+the form says nothing about which names exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from capstone.app.database import FailedSignIn, SignIn, User, now, session
+from capstone.errors import CapstoneError
+
+ROLES = ("admin", "manager", "rep")
+MIN_PASSWORD = 10
+MAX_FAILURES = 5
+LOCKOUT = dt.timedelta(minutes=15)
+#: How long a sign-in lasts (``CAPSTONE_SESSION_HOURS``, default 8).
+SESSION_HOURS = 8.0
+
+_hasher = PasswordHasher()
+
+
+class AccountError(CapstoneError):
+    """A user that cannot be added, or a sign-in that is refused."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in person every page and query asks about."""
+
+    id: int
+    name: str
+    roles: frozenset[str]
+    team: str
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+    @property
+    def sees_calls(self) -> bool:
+        """Managers and reps see calls; an admin alone sees none."""
+        return self.has("manager") or self.has("rep")
+
+
+def parse_roles(text: str) -> frozenset[str]:
+    """``"admin,manager"`` -> the roles; refuses an unknown or missing one."""
+    roles = frozenset(r.strip().lower() for r in text.split(",") if r.strip())
+    unknown = sorted(roles - set(ROLES))
+    if not roles or unknown:
+        raise AccountError(
+            f"{', '.join(unknown) or 'no role'}: a role is one of {', '.join(ROLES)} "
+            "(several joined by commas, e.g. admin,manager)"
+        )
+    return roles
+
+
+def add_user(engine: Engine, name: str, roles: str, password: str, team: str = "") -> Viewer:
+    """Add a user; a manager or a rep needs a ``team`` (a manager sees their team's reps'
+    calls)."""
+    name, team, wanted = name.strip(), team.strip(), parse_roles(roles)
+    if not name:
+        raise AccountError("give the user a name")
+    if (wanted & {"manager", "rep"}) and not team:
+        raise AccountError(f"{name}: a manager or a rep needs a team (--team)")
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
+    user = User(
+        name=name, roles=",".join(sorted(wanted)), team=team, password_hash=_hasher.hash(password)
+    )
+    try:
+        with session(engine) as s:
+            s.add(user)
+            s.flush()
+            return _viewer(user)
+    except IntegrityError as err:
+        raise AccountError(f"a user named {name} exists already; choose another name") from err
+
+
+def users(engine: Engine) -> list[Viewer]:
+    """Every active user, by name."""
+    with session(engine) as s:
+        found = s.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
+        return [_viewer(u) for u in found]
+
+
+def remove_user(engine: Engine, name: str) -> None:
+    """Deactivate a user and end their sessions (their calls stay with their team)."""
+    with session(engine) as s:
+        user = s.scalars(select(User).where(User.name == name)).first()
+        if user is None:
+            raise AccountError(f"no user named {name}")
+        user.active = False
+        s.execute(delete(SignIn).where(SignIn.user_id == user.id))
+
+
+def sign_in(engine: Engine, name: str, password: str) -> str:
+    """A session token for ``name``, or :class:`AccountError` (the same words for a wrong
+    name and a wrong password; a name with too many recent failures is locked)."""
+    key = name.strip().lower()
+    since = now() - LOCKOUT
+    with session(engine) as s:
+        failures = s.scalar(
+            select(func.count(FailedSignIn.id)).where(
+                FailedSignIn.name == key, FailedSignIn.at > since
+            )
+        )
+        if failures and failures >= MAX_FAILURES:
+            raise AccountError(
+                "too many failed sign-ins for this name; wait 15 minutes and try again"
+            )
+        user = s.scalars(
+            select(User).where(func.lower(User.name) == key, User.active.is_(True))
+        ).first()
+        stored = user.password_hash if user else _DUMMY  # as slow for an unknown name
+        if not _verified(stored, password) or user is None:
+            s.add(FailedSignIn(name=key))
+            raise AccountError("that name and password do not match")
+        s.execute(delete(FailedSignIn).where(FailedSignIn.name == key))
+        token = secrets.token_urlsafe(32)
+        hours = float(os.environ.get("CAPSTONE_SESSION_HOURS", SESSION_HOURS))
+        s.add(
+            SignIn(
+                token_hash=_digest(token),
+                user_id=user.id,
+                expires_at=now() + dt.timedelta(hours=hours),
+            )
+        )
+        return token
+
+
+def viewer_of(engine: Engine, token: str | None) -> Viewer | None:
+    """The user a session token belongs to, or ``None`` when it is missing, unknown, expired
+    or its user removed (one indexed query)."""
+    if not token:
+        return None
+    with session(engine) as s:
+        row = s.execute(
+            select(User, SignIn.expires_at)
+            .join(SignIn, SignIn.user_id == User.id)
+            .where(SignIn.token_hash == _digest(token))
+        ).first()
+        if row is None or row[1] <= now() or not row[0].active:
+            return None
+        return _viewer(row[0])
+
+
+def sign_out(engine: Engine, token: str | None) -> None:
+    """End a session (and clear expired ones)."""
+    with session(engine) as s:
+        s.execute(delete(SignIn).where(SignIn.expires_at <= now()))
+        if token:
+            s.execute(delete(SignIn).where(SignIn.token_hash == _digest(token)))
+
+
+def _viewer(user: User) -> Viewer:
+    return Viewer(user.id, user.name, frozenset(user.roles.split(",")), user.team)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _verified(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+_DUMMY = _hasher.hash("not a password anyone has")

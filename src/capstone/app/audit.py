@@ -1,0 +1,45 @@
+"""The audit log: who viewed, exported, edited or deleted which call, and when.
+
+An entry holds a user's name, an action and a call's number: never a call's title, a
+participant's name, a reading or a secret.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from capstone.app.database import AuditEntry, session
+
+ACTIONS = (
+    "signed in",
+    "signed out",
+    "viewed",
+    "exported",
+    "edited",
+    "deleted",
+    "added",
+    "self-review",
+    "erased",
+    "retention",
+    "users",
+)
+
+
+def record(engine: Engine, user: str, action: str, call_id: int | None = None) -> None:
+    """Add one entry; ``action`` is one of :data:`ACTIONS`."""
+    if action not in ACTIONS:
+        raise ValueError(f"{action!r} is not an audit action; one of {ACTIONS}")
+    with session(engine) as s:
+        s.add(AuditEntry(user=user, action=action, call_id=call_id))
+
+
+def log_table(engine: Engine, limit: int = 1000) -> pd.DataFrame:
+    """The latest entries, newest first, in words."""
+    with session(engine) as s:
+        found = s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)).all()
+    return pd.DataFrame(
+        [{"when": e.at, "who": e.user, "did": e.action, "call": e.call_id} for e in found],
+        columns=["when", "who", "did", "call"],
+    )

@@ -178,14 +178,20 @@ def test_the_help_names_every_format_annotate_accepts(capsys) -> None:
 
 
 def test_annotate_can_fill_the_apps_database_by_the_apps_own_path(tmp_path: Path, capsys) -> None:
+    from capstone.app.accounts import add_user
     from capstone.app.database import calls, database_url, open_database
 
     hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     cv2.imwrite(str(tmp_path / "call.png"), gallery(hopper, HOPPER_FACE, 2)[0])
     (tmp_path / "call.yaml").write_text("rep: P1\nprospects: {P2: Dana}\ninformed: true\n")
     args = ["annotate", str(tmp_path / "call.png"), "--call", str(tmp_path / "call.yaml")]
-    assert main([*args, "--data", str(tmp_path / "app")]) == 0
-    (saved,) = calls(open_database(database_url(tmp_path / "app")))
+    assert main([*args, "--data", str(tmp_path / "app")]) == 2  # whose calls?
+    assert "--owner NAME, a rep" in capsys.readouterr().err
+    engine = open_database(database_url(tmp_path / "app"))
+    ana = add_user(engine, "Ana", "rep", "correct horse battery", "east")
+    assert main([*args, "--data", str(tmp_path / "app"), "--owner", "Ana"]) == 0
+    (saved,) = calls(engine)
+    assert (saved.owner_id, saved.sales_team, saved.rep) == (ana.id, "east", "Ana")
     assert saved.people["P2"] == {"role": "prospect", "name": "Dana"}
     assert saved.headline.startswith("Dana looked") and saved.results["pictures"]
     assert main(args) == 2  # neither --out nor --data

@@ -1,8 +1,10 @@
 """The manager's app, page by page, headless (Streamlit's AppTest), on a demo library whose
-jobs run here instead of in worker processes."""
+jobs run here instead of in worker processes; signed in as a manager (the cast of
+tests/app/conftest.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -23,7 +25,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def library(tmp_path_factory: pytest.TempPathFactory, add_cast: Callable) -> Path:
     """An app folder with the demo library, annotated (6 short calls)."""
     folder = tmp_path_factory.mktemp("app")
     with pytest.MonkeyPatch.context() as mp:
@@ -31,7 +33,9 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
         app = AppTest.from_file(str(MAIN), default_timeout=TIMEOUT)
         app.run()  # the first visit opens the folder and adds the demo library
         assert not app.exception
-        assert run_pending(open_database(f"sqlite:///{folder}/capstone.sqlite"), folder) == 6
+        engine = open_database(f"sqlite:///{folder}/capstone.sqlite")
+        assert run_pending(engine, folder) == 6
+        (folder / "tokens").write_text(add_cast(engine)["Mia"])
     return folder
 
 
@@ -47,6 +51,7 @@ def _environment(mp: pytest.MonkeyPatch, folder: Path) -> None:
 def app(library: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     _environment(monkeypatch, library)
     at = AppTest.from_file(str(MAIN), default_timeout=TIMEOUT)
+    at.session_state["token"] = (library / "tokens").read_text()  # Mia, a manager
     at.run()
     assert not at.exception
     return at
@@ -56,6 +61,10 @@ def _walk(block):
     for child in getattr(block, "children", {}).values():
         yield child
         yield from _walk(child)
+
+
+def _button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
 
 
 def _text(at: AppTest) -> str:
@@ -87,7 +96,7 @@ def test_the_calls_page_lists_the_demo_calls_in_words(app: AppTest) -> None:
 def test_a_calls_details_can_be_edited_and_the_call_deleted(library: Path, app: AppTest) -> None:
     at = app.switch_page("screens/calls.py").run()
     at.text_input[0].set_value("renamed call")
-    at.button[0].click().run()  # the details form's submit button
+    next(b for b in at.button if b.label == "Save the details").click().run()
     engine = open_database(f"sqlite:///{library}/capstone.sqlite")
     assert "renamed call" in {c.title for c in calls(engine)}
     victim = next(c for c in calls(engine) if c.title == "renamed call")
@@ -117,7 +126,7 @@ def test_a_screenshot_uploaded_is_saved_before_work_and_annotated(
     _, png = cv2.imencode(".png", gallery_frame([hopper, cv2.flip(hopper, 1)], cols=2))
     at = app.switch_page("screens/new_call.py").run()
     at.get("file_uploader")[0].upload("call.png", png.tobytes(), "image/png").run()
-    at.button[0].click().run()  # find the participants
+    _button(at, "Find the participants").click().run()
     assert not at.exception and not at.error
     assert at.selectbox  # a role (and a tile) for each face found
     at.selectbox[0].set_value("the rep")
@@ -128,7 +137,7 @@ def test_a_screenshot_uploaded_is_saved_before_work_and_annotated(
     stage.set_value("4. Demo/Pitch")
     outcome = next(s for s in at.selectbox if s.label == "Outcome")
     outcome.set_value("Closed Sale")
-    at.button[-1].click().run()  # save and annotate
+    _button(at, "Save and annotate").click().run()
     assert not at.error, [e.value for e in at.error]
     engine = open_database(f"sqlite:///{library}/capstone.sqlite")
     with session(engine) as s:
@@ -145,8 +154,8 @@ def test_a_screenshot_uploaded_is_saved_before_work_and_annotated(
     ("name", "content", "says"),
     [
         ("empty.png", b"", "is empty"),
-        ("notes.mp4", b"hello", "not a recording that can be read"),
-        ("broken.png", b"\x89PNG broken", "not a picture that can be read"),
+        ("notes.mp4", b"hello", "read from its content"),
+        ("broken.png", b"\x89PNG\r\n\x1a\n broken", "not a picture that can be read"),
     ],
 )
 def test_a_bad_upload_is_refused_with_what_to_do(
@@ -154,7 +163,7 @@ def test_a_bad_upload_is_refused_with_what_to_do(
 ) -> None:
     at = app.switch_page("screens/new_call.py").run()
     at.get("file_uploader")[0].upload(name, content).run()
-    at.button[0].click().run()
+    _button(at, "Find the participants").click().run()
     assert says in " ".join(e.value for e in at.error)
 
 
@@ -162,7 +171,7 @@ def test_a_picture_without_faces_says_so_and_can_still_be_saved(app: AppTest) ->
     blank = cv2.imencode(".png", np.zeros((120, 160, 3), np.uint8))[1]
     at = app.switch_page("screens/new_call.py").run()
     at.get("file_uploader")[0].upload("blank.png", blank.tobytes(), "image/png").run()
-    at.button[0].click().run()
+    _button(at, "Find the participants").click().run()
     assert "No face was found" in " ".join(w.value for w in at.warning)
 
 
@@ -173,8 +182,8 @@ def test_missing_details_are_asked_for_and_nothing_is_saved(library: Path, app: 
     before = len(calls(engine))
     at = app.switch_page("screens/new_call.py").run()
     at.get("file_uploader")[0].upload("call.png", png.tobytes(), "image/png").run()
-    at.button[0].click().run()
-    at.button[-1].click().run()  # save with no title, stage or outcome
+    _button(at, "Find the participants").click().run()
+    _button(at, "Save and annotate").click().run()  # no title, stage or outcome
     said = " ".join(e.value for e in at.error)
     assert "Say a title, the pipeline stage, the outcome" in said
     assert len(calls(engine)) == before

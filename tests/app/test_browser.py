@@ -1,5 +1,6 @@
-"""The app in a real browser: start the server, upload a screenshot, say who is who, and see
-the annotated picture and the summary."""
+"""The app in a real browser: a visitor sees only the sign-in form, and no call, picture or
+media address is reachable without a session; a rep signs in, uploads a screenshot, says who
+is who, and sees the annotated picture and the summary."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -27,8 +29,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+PASSWORD = "correct horse battery"
+
+
 @pytest.fixture
 def server(tmp_path: Path):
+    from capstone.app.accounts import add_user
+    from capstone.app.database import database_url, open_database
+
+    add_user(open_database(database_url(tmp_path / "app")), "Ana", "rep", PASSWORD, "east")
     port = _free_port()
     env = {**os.environ, "CAPSTONE_APP_DEMO": "0"}  # an empty library: just this upload
     process = subprocess.Popen(
@@ -68,6 +77,18 @@ def server(tmp_path: Path):
     process.stdout.close()
 
 
+def _get(address: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(address, timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as err:
+        return err.code, b""
+
+
+def _status(address: str) -> int:
+    return _get(address)[0]
+
+
 def _choose(page, box, option: str) -> None:
     """Pick ``option`` in a Streamlit select box: open it, type, and take the match."""
     box.click()
@@ -85,6 +106,10 @@ def test_a_screenshot_uploaded_in_the_browser_comes_back_annotated(
     page = browser_page
     page.set_default_timeout(WAIT_MS)
     page.goto(f"{url}/new_call")
+    page.get_by_label("Name").fill("Ana")  # every address leads to the sign-in first
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="New call").click()  # in the tab: the session lives there
     page.locator("input[type=file]").set_input_files(str(shot))
     page.get_by_role("button", name="Find the participants").click()
     page.get_by_text("Who is who").wait_for()
@@ -95,7 +120,36 @@ def test_a_screenshot_uploaded_in_the_browser_comes_back_annotated(
     _choose(page, page.get_by_label("Outcome"), "Closed Sale")
     page.get_by_role("button", name="Save and annotate").click()
     page.get_by_text("Annotation: done").wait_for()
-    page.goto(f"{url}/calls")
+    page.get_by_role("link", name="Open it on the Calls page").click()
     page.get_by_text("Dana looked").first.wait_for()
     page.get_by_text("each face labelled").first.wait_for()  # the annotated picture's caption
-    assert page.locator("img").count() >= 1
+    media = [
+        src
+        for src in page.locator("img").evaluate_all("els => els.map(e => e.src)")
+        if "/media/" in src
+    ]
+    assert media and _status(media[0]) == 200  # served while the signed-in page shows it
+
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in").wait_for()
+    time.sleep(1)
+    for src in media:  # the address the rep's page used, tried again without a session
+        assert _status(src) == 404, src
+    for guessed in (
+        "/media/" + "0" * 56 + ".png",
+        "/app/static/media/1/01.png",
+        "/results/1/01_annotated.png",
+        "/media/1/01.png",
+        "/capstone.sqlite",
+    ):
+        status, body = _get(url + guessed)
+        # nothing, or the app's empty page (which then asks for a sign-in): never the file
+        assert status == 404 or (b"<html" in body.lower() and not body.startswith(b"\x89PNG"))
+    for address in (url, f"{url}/calls", f"{url}/calls?call=1", f"{url}/users"):
+        page.goto(address)  # a visitor, anywhere: the sign-in form and nothing of the call
+        page.get_by_role("button", name="Sign in").wait_for()
+        shown = page.locator("body").inner_text()
+        assert "Browser call" not in shown and "Dana" not in shown
+        assert not [
+            s for s in page.locator("img").evaluate_all("e => e.map(i => i.src)") if "/media/" in s
+        ]

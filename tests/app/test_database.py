@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -61,3 +62,27 @@ def test_a_database_locked_by_another_program_says_so_and_nothing_is_half_saved(
         other.rollback()
         other.close()
     assert calls(engine) == [] and not (tmp_path / "media").exists()
+
+
+def test_a_version_1_database_is_migrated_keeping_its_calls(tmp_path: Path) -> None:
+    """A folder made before accounts: its calls stay, with no owner (so nobody sees them)."""
+    url = database_url(tmp_path)
+    engine = open_database(url)
+    with session(engine) as s:
+        s.add(Call(title="old call"))
+    with engine.begin() as c:  # back to what version 1 wrote: no accounts, calls without owners
+        made = c.execute(text("SELECT sql FROM sqlite_master WHERE name = 'calls'")).scalar()
+        new = ("owner_id", "sales_team", "review_of")
+        lines = [line for line in made.splitlines() if not any(n in line for n in new)]
+        old = re.sub(r",\s*\n\)", "\n)", "\n".join(lines)).replace("TABLE calls", "TABLE v1")
+        c.execute(text(old))
+        columns = re.findall(r"^\s+([a-z_]+) [A-Z]", old, flags=re.MULTILINE)
+        c.execute(text(f"INSERT INTO v1 SELECT {', '.join(columns)} FROM calls"))
+        for table in ("calls", "users", "sign_ins", "failed_sign_ins", "audit"):
+            c.execute(text(f"DROP TABLE {table}"))
+        c.execute(text("ALTER TABLE v1 RENAME TO calls"))
+        c.execute(text("UPDATE meta SET value = '1' WHERE key = 'schema_version'"))
+    assert schema_version(engine) == 1
+    engine = open_database(url)
+    assert schema_version(engine) == SCHEMA_VERSION
+    assert [(c.title, c.owner_id, c.sales_team) for c in calls(engine)] == [("old call", None, "")]

@@ -10,6 +10,7 @@ the form says nothing about which names exist.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 import secrets
@@ -111,27 +112,26 @@ def sign_in(engine: Engine, name: str, password: str) -> str:
     """A session token for ``name``, or :class:`AccountError` (the same words for a wrong
     name and a wrong password; a name with too many recent failures is locked)."""
     key = name.strip().lower()
-    since = now() - LOCKOUT
     with session(engine) as s:
         failures = s.scalar(
             select(func.count(FailedSignIn.id)).where(
-                FailedSignIn.name == key, FailedSignIn.at > since
+                FailedSignIn.name == key, FailedSignIn.at > now() - LOCKOUT
             )
         )
-        if failures and failures >= MAX_FAILURES:
-            raise AccountError(
-                "too many failed sign-ins for this name; wait 15 minutes and try again"
-            )
         user = s.scalars(
             select(User).where(func.lower(User.name) == key, User.active.is_(True))
         ).first()
-        stored = user.password_hash if user else _DUMMY  # as slow for an unknown name
-        if not _verified(stored, password) or user is None:
+    if failures and failures >= MAX_FAILURES:
+        raise AccountError("too many failed sign-ins for this name; wait 15 minutes and try again")
+    stored = user.password_hash if user else _dummy_hash()  # as slow for an unknown name
+    if user is None or not _verified(stored, password):
+        with session(engine) as s:
             s.add(FailedSignIn(name=key))
-            raise AccountError("that name and password do not match")
+        raise AccountError("that name and password do not match")
+    token = secrets.token_urlsafe(32)
+    hours = float(os.environ.get("CAPSTONE_SESSION_HOURS", SESSION_HOURS))
+    with session(engine) as s:
         s.execute(delete(FailedSignIn).where(FailedSignIn.name == key))
-        token = secrets.token_urlsafe(32)
-        hours = float(os.environ.get("CAPSTONE_SESSION_HOURS", SESSION_HOURS))
         s.add(
             SignIn(
                 token_hash=_digest(token),
@@ -139,7 +139,7 @@ def sign_in(engine: Engine, name: str, password: str) -> str:
                 expires_at=now() + dt.timedelta(hours=hours),
             )
         )
-        return token
+    return token
 
 
 def viewer_of(engine: Engine, token: str | None) -> Viewer | None:
@@ -181,4 +181,6 @@ def _verified(stored: str, password: str) -> bool:
         return False
 
 
-_DUMMY = _hasher.hash("not a password anyone has")
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash("not a password anyone has")

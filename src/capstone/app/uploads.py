@@ -104,17 +104,20 @@ def _check_one(up: Upload, max_mb: int) -> str:
 
 
 def _check_picture(up: Upload) -> None:
+    too_large = UploadError(
+        f"{up.name} opens into more pixels than the app takes "
+        f"({MAX_PIXELS // 1_000_000} megapixels); resize it"
+    )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             width, height = Image.open(io.BytesIO(up.data)).size  # the header only
-    except (OSError, Image.DecompressionBombError, ValueError) as err:
-        raise UploadError(f"{up.name} is not a picture that can be read ({err})") from err
+    except Image.DecompressionBombError as err:
+        raise too_large from err
+    except (OSError, ValueError) as err:
+        raise UploadError(f"{up.name} is not a picture that can be read; export it again") from err
     if width * height > MAX_PIXELS:
-        raise UploadError(
-            f"{up.name} opens into {width} x {height} pixels, more than the app takes "
-            f"({MAX_PIXELS // 1_000_000} megapixels); resize it"
-        )
+        raise too_large
     if cv2.imdecode(np.frombuffer(up.data, np.uint8), cv2.IMREAD_COLOR) is None:
         raise UploadError(f"{up.name} is not a picture that can be read; export it again")
 

@@ -140,6 +140,7 @@ def app(session: nox.Session) -> None:
     """Start the manager's app on a folder (default: app-data/, with the demo library).
 
     nox -s app -- --data my-calls --port 8502
+    (first: capstone users add --data my-calls --name NAME --role manager --team TEAM)
     """
     _install(session)
     args = session.posargs or ["--data", "app-data"]

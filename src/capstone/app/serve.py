@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from capstone.app.accounts import users
 from capstone.app.context import MAX_UPLOAD_MB
 from capstone.app.database import database_url as default_url
 from capstone.app.database import open_database
+from capstone.errors import CapstoneError
 
 LOCAL = ("127.0.0.1", "localhost", "::1")
 
@@ -19,10 +21,16 @@ def serve(
     data: Path, *, host: str, port: int, workers: int = 1, database_url: str | None = None
 ) -> int:
     """Serve the app on ``host:port`` for the folder ``data`` until it is stopped; returns
-    Streamlit's exit status. A database that cannot be opened stops here, saying why."""
+    Streamlit's exit status. A database that cannot be opened, or a folder nobody can sign in
+    to, stops here, saying why."""
     data.mkdir(parents=True, exist_ok=True)
     url = database_url or default_url(data)
-    open_database(url)
+    if not users(open_database(url)):
+        raise CapstoneError(
+            f"nobody can sign in to {data} yet: add the first user, e.g. capstone users add "
+            f"--data {data} --name YOUR-NAME --role admin,manager --team YOUR-TEAM (it asks for "
+            "the password), then start the app again"
+        )
     if host not in LOCAL:
         print(  # noqa: T201 -- the command's own warning, before the server's output
             f"warning: serving on {host}, beyond this machine, without TLS: put a "

@@ -189,6 +189,9 @@ def test_annotate_can_fill_the_apps_database_by_the_apps_own_path(tmp_path: Path
     assert "--owner NAME, a rep" in capsys.readouterr().err
     engine = open_database(database_url(tmp_path / "app"))
     ana = add_user(engine, "Ana", "rep", "correct horse battery", "east")
+    research = [*args, "--data", str(tmp_path / "app"), "--owner", "Ana", "--use", "research"]
+    assert main(research) == 2  # the app's calls are calls at work
+    assert "faces not at work" in capsys.readouterr().err
     assert main([*args, "--data", str(tmp_path / "app"), "--owner", "Ana"]) == 0
     (saved,) = calls(engine)
     assert (saved.owner_id, saved.sales_team, saved.rep) == (ana.id, "east", "Ana")

@@ -207,3 +207,17 @@ def test_a_guessed_or_malformed_call_number_says_the_same_as_a_refused_one(
         at = _run(APP / "main.py", token, call=asked).switch_page("screens/calls.py").run()
         assert NOT_YOURS in [e.value for e in at.error]
         assert not _pictures(at)
+
+
+def test_the_audit_log_says_who_opened_which_call_by_number_only(environment: dict) -> None:
+    from capstone.app.audit import log_table
+
+    call_id = environment["ids"]["ben's call"]
+    for _ in range(2):  # once per session and call, however often the page reruns
+        at = _run(APP / "main.py", environment["tokens"]["Ben"], call=str(call_id))
+        at.switch_page("screens/calls.py").run().switch_page("screens/calls.py").run()
+    log = log_table(environment["engine"])
+    ben = log[(log["who"] == "Ben") & (log["did"] == "viewed") & (log["call"] == call_id)]
+    assert len(ben) == 2  # two sessions
+    written = " ".join(str(v) for v in log.to_numpy().ravel())
+    assert not any(title in written for title in LIBRARY)

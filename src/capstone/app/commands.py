@@ -116,6 +116,11 @@ def annotate_into_app(args: argparse.Namespace, call: Any, model_file: Path) -> 
     from capstone.app.jobs import run_pending
     from capstone.app.views import add_files, states
 
+    if args.use == "research":
+        raise CapstoneError(
+            "--use research is for faces not at work; the app's calls are sales calls, read "
+            "with --use customers (the prospects) or self-review (a rep's own, for them alone)"
+        )
     engine = _engine(args.data)
     owner = next((u for u in listed(engine) if u.name == args.owner), None)
     if owner is None or not owner.has("rep"):

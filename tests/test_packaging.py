@@ -83,6 +83,7 @@ def test_imported_packages_are_declared() -> None:
         "PIL": "pillow",
         "sklearn": "scikit-learn",
         "dask": "distributed",
+        "argon2": "argon2-cffi",
     }
     third_party = imported - set(sys.stdlib_module_names) - {"capstone", "__future__"}
     # Optional, each behind a clear message: the ``fer`` peer (installed with --no-deps),

@@ -43,7 +43,7 @@ def _environment(mp: pytest.MonkeyPatch, folder: Path) -> None:
     mp.setenv("CAPSTONE_APP_DATA", str(folder))
     mp.delenv("CAPSTONE_DATABASE_URL", raising=False)
     mp.setenv("CAPSTONE_APP_WORKERS", "0")  # the tests run the jobs themselves
-    mp.setenv("CAPSTONE_APP_DEMO_SECONDS", "4")
+    mp.setenv("CAPSTONE_APP_DEMO_SECONDS", "2")
     st.cache_resource.clear()
 
 

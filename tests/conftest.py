@@ -10,7 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         os.environ.pop("MPLBACKEND", None)
     else:
         os.environ["MPLBACKEND"] = _MPLBACKEND
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module() -> Iterator[None]:
+    """Put back ``sys.modules["__main__"]`` after each test: Streamlit's AppTest runs a page as
+    ``__main__`` and leaves it there, and a process started later by ``spawn`` (a Dask
+    worker) would run that page instead of the test runner's main."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

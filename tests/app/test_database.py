@@ -86,3 +86,10 @@ def test_a_version_1_database_is_migrated_keeping_its_calls(tmp_path: Path) -> N
     engine = open_database(url)
     assert schema_version(engine) == SCHEMA_VERSION
     assert [(c.title, c.owner_id, c.sales_team) for c in calls(engine)] == [("old call", None, "")]
+    # nobody sees them until an admin gives them to a rep
+    from capstone.app.accounts import add_user
+    from capstone.cli import main
+
+    ana = add_user(engine, "Ana", "rep", "correct horse battery", "east")
+    assert main(["users", "adopt", "--data", str(tmp_path), "--name", "Ana"]) == 0
+    assert [(c.owner_id, c.sales_team) for c in calls(engine)] == [(ana.id, "east")]

@@ -31,6 +31,11 @@ def register(sub: Any) -> None:
     remove = action.add_parser("remove", help="remove a user (their calls stay with the team)")
     remove.add_argument("--data", type=Path, required=True)
     remove.add_argument("--name", required=True)
+    adopt = action.add_parser(
+        "adopt", help="give the calls added before accounts existed to a rep (and their team)"
+    )
+    adopt.add_argument("--data", type=Path, required=True)
+    adopt.add_argument("--name", required=True, help="the rep")
 
     keep = sub.add_parser("retention", help="delete the calls older than the retention (cron)")
     keep.add_argument("--data", type=Path, required=True, help="the app's folder")
@@ -67,6 +72,8 @@ def users(args: argparse.Namespace) -> int:
         user = add_user(engine, args.name, args.role, _password(), args.team)
         record(engine, "capstone users", "users")
         print(f"added {user.name} ({', '.join(sorted(user.roles))}{_team(user.team)})")
+    elif args.action == "adopt":
+        print(f"gave {len(_adopt(engine, args.name))} call(s) without an owner to {args.name}")
     elif args.action == "remove":
         remove_user(engine, args.name)
         record(engine, "capstone users", "users")
@@ -75,6 +82,20 @@ def users(args: argparse.Namespace) -> int:
         for user in listed(engine):
             print(f"{user.name}\t{','.join(sorted(user.roles))}\t{user.team}")
     return 0
+
+
+def _adopt(engine: Any, name: str) -> list[int]:
+    from capstone.app.accounts import users as listed
+    from capstone.app.audit import record
+    from capstone.app.views import adopt_unowned
+
+    rep = next((u for u in listed(engine) if u.name == name and u.has("rep")), None)
+    if rep is None:
+        raise CapstoneError(f"{name} is not a rep here; add one with capstone users add")
+    adopted = adopt_unowned(engine, rep)
+    for call_id in adopted:
+        record(engine, "capstone users", "edited", call_id)
+    return adopted
 
 
 def _team(team: str) -> str:

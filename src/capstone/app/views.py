@@ -204,3 +204,15 @@ def export(data: Path, results: dict) -> tuple[str, bytes]:
         return "readings.csv", b"".join(t.read_bytes() for t in timelines if t.is_file())
     records = [json.loads((data / f).read_text()) for f in results.get("records", [])]
     return "readings.json", json.dumps(records, indent=1).encode()
+
+
+def adopt_unowned(engine: Engine, owner: Viewer) -> list[int]:
+    """Give the calls that have no owner (added before accounts existed; the demo calls
+    aside) to the rep ``owner`` and their team; returns their ids."""
+    with session(engine) as s:
+        found = s.scalars(select(Call).where(Call.owner_id.is_(None), Call.demo.is_(False)))
+        adopted = []
+        for call in found:
+            call.owner_id, call.sales_team, call.rep = owner.id, owner.team, owner.name
+            adopted.append(call.id)
+        return adopted

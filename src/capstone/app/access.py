@@ -49,7 +49,7 @@ def visible(viewer: Viewer) -> ColumnElement[bool]:
     rules = []
     if viewer.has("rep"):
         rules.append(Call.owner_id == viewer.id)
-    if viewer.has("manager"):
+    if viewer.has("manager") and viewer.team:
         rules.append(
             and_(Call.sales_team == viewer.team, Call.use != SELF_REVIEW, Call.demo.is_(False))
         )

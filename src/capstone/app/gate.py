@@ -47,11 +47,12 @@ def sign_in_form(app: AppContext) -> None:
         submitted = st.form_submit_button("Sign in")
     if submitted:
         try:
-            st.session_state[TOKEN] = sign_in(app.engine, name, password)
+            st.session_state[TOKEN] = token = sign_in(app.engine, name, password)
         except AccountError as err:
             st.error(str(err))
         else:
-            record(app.engine, name.strip(), "signed in")
+            viewer = viewer_of(app.engine, token)
+            record(app.engine, viewer.name if viewer else name.strip(), "signed in")
             st.rerun()
     st.caption("No account? Ask your admin (capstone users add).")
 

@@ -10,7 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,14 +45,20 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         os.environ["MPLBACKEND"] = _MPLBACKEND
 
 
-@pytest.fixture(autouse=True)
-def _keep_main_module() -> Iterator[None]:
-    """Put back ``sys.modules["__main__"]`` after each test: Streamlit's AppTest runs a page as
-    ``__main__`` and leaves it there, and a process started later by ``spawn`` (a Dask
-    worker) would run that page instead of the test runner's main."""
-    main = sys.modules["__main__"]
-    yield
-    sys.modules["__main__"] = main
+#: The test runner's own ``__main__``. Streamlit's AppTest runs a page as ``__main__`` and
+#: leaves it there (also from a module-scoped fixture, before any test's own fixtures), and a
+#: process started later by ``spawn`` (a Dask worker) would run that page instead.
+_MAIN = sys.modules["__main__"]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    sys.modules["__main__"] = _MAIN
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    sys.modules["__main__"] = _MAIN
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

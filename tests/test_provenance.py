@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from capstone import provenance
+from capstone.errors import CapstoneError
 from capstone.params import load
 from capstone.paths import ProjectPaths
 
@@ -58,5 +62,40 @@ def test_the_machine_is_its_cores_and_cpu_model_and_a_gpu_where_seen(tmp_path: P
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\nmodel name\t: AMD EPYC 9R14\nflags\t: avx2\n")
     cores = provenance.os.cpu_count()
-    assert provenance.machine(cpuinfo=cpuinfo) == f"{cores} CPU cores (AMD EPYC 9R14)"
+    assert provenance.machine(cpuinfo=cpuinfo) == f"{cores} CPU cores (AMD EPYC 9R14), AVX2 only"
     assert provenance.machine(gpu=True, cpuinfo=cpuinfo).startswith("a GPU and ")
+
+
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        ("avx2 avx512_bf16 amx_bf16", "AMX and AVX-512 BF16"),
+        ("avx2 avx512_bf16", "AVX-512 BF16"),
+        ("avx2", "AVX2 only"),
+        ("sse4_2", ""),
+    ],
+)
+def test_the_cpus_vector_units_are_named(tmp_path: Path, flags: str, words: str) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"model name\t: X\nflags\t: fpu {flags}\n")
+    assert provenance.cpu_features(cpuinfo) == words
+    assert provenance.cpu_features(tmp_path / "absent") == ""
+
+
+def test_a_benchmark_record_keeps_its_figures_with_machine_commit_and_model(tmp_path) -> None:
+    model = tmp_path / "m.keras"
+    model.write_bytes(b"weights")
+    path = provenance.save_benchmark("speed", {"seconds": 1.5}, model=model, root=tmp_path)
+    assert path == tmp_path / "benchmarks/results/speed.json"
+    record = provenance.load_benchmark("speed", tmp_path)
+    assert record is not None and record.results == {"seconds": 1.5}
+    assert record.model_sha256 == hashlib.sha256(b"weights").hexdigest()
+    assert record.machine == provenance.machine() and record.commit and record.date
+    assert provenance.load_benchmark("absent", tmp_path) is None
+
+
+def test_a_file_that_is_not_a_benchmark_record_is_refused(tmp_path) -> None:
+    (tmp_path / "benchmarks/results").mkdir(parents=True)
+    (tmp_path / "benchmarks/results/odd.json").write_text(json.dumps({"name": "odd"}))
+    with pytest.raises(CapstoneError, match=r"odd.json: not a benchmark record \(no command"):
+        provenance.load_benchmark("odd", tmp_path)

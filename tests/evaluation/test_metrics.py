@@ -7,6 +7,7 @@ from sklearn.metrics import f1_score
 from capstone.evaluation.metrics import (
     bootstrap_indices,
     classification_metrics,
+    confusion_counts,
     crowd_agreement,
     expected_calibration_error,
     intervals,
@@ -14,6 +15,8 @@ from capstone.evaluation.metrics import (
     paired_difference,
     reliability,
     resampled_scores,
+    share_reliability,
+    wilson_interval,
 )
 from capstone.labels import CLASSES
 
@@ -132,3 +135,34 @@ def test_crowd_agreement_of_the_crowds_own_shares_is_its_floor() -> None:
     assert off.cross_entropy > same.cross_entropy
     with pytest.raises(ValueError, match="both be"):
         crowd_agreement(shares, wrong[:, :2], classes)
+
+
+def test_share_reliability_lies_on_the_diagonal_for_readings_equal_to_the_shares() -> None:
+    rng = np.random.default_rng(0)
+    shares = rng.dirichlet(np.ones(7), size=400)
+    table = share_reliability(shares, shares)
+    assert sum(row["count"] for row in table) == shares.size
+    for row in table:
+        assert row["low"] <= row["reading"] <= row["high"]
+        assert row["share"] == pytest.approx(row["reading"])
+    overconfident = share_reliability(shares, np.eye(7)[shares.argmax(axis=1)])
+    assert overconfident[-1]["reading"] == 1.0 and overconfident[-1]["share"] < 0.9
+    with pytest.raises(ValueError, match="both be"):
+        share_reliability(shares, shares[:, :6])
+
+
+def test_confusion_counts_count_each_face_once() -> None:
+    counts = confusion_counts(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 1]), 3)
+    assert counts == [[1, 1, 0], [0, 1, 0], [0, 1, 0]]
+    with pytest.raises(ValueError, match="one length"):
+        confusion_counts(np.array([0, 1]), np.array([0]), 3)
+
+
+def test_wilson_interval_holds_the_share_and_narrows_with_more_faces() -> None:
+    low, high = wilson_interval(3, 22)
+    assert low < 3 / 22 < high
+    assert wilson_interval(300, 2200)[1] - wilson_interval(300, 2200)[0] < high - low
+    assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(10, 10)[1] == 1.0
+    assert wilson_interval(0, 0) == [0.0, 1.0]
+    with pytest.raises(ValueError, match="hits <= n"):
+        wilson_interval(5, 4)

@@ -1,6 +1,6 @@
 """Smoke runs of the whole pipeline on a tiny synthetic profile, in a temporary project copy.
 
-The first run executes all six notebooks and builds the book; the later tests check that
+The first run executes all seven notebooks and builds the book; the later tests check that
 unchanged stages are skipped, that a params change reruns exactly the stages from the one
 it touches, and that a failing cell is reported with its notebook and cell.
 """
@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 import yaml
-from conftest import run_pipeline, statuses
+from conftest import REPO, run_pipeline, statuses
 
 from capstone.evaluation import schema
 from capstone.pipeline import cache
@@ -71,9 +71,27 @@ def test_first_run_executes_every_stage_and_builds_the_book(project) -> None:
     assert {"majority class", "seed_cnn", "final"} <= set(metrics["models"])
     # tiny.yaml downloads FER+ and trains its merged run on the crowd's shares
     assert "cross_entropy" in metrics["models"]["final"]["test_sets"]["ferplus"]["crowd"]
+    # The project has no models/ of its own: the book shows the released model's (the package's)
     card_page = (root / "book/_build/html/model_card.html").read_text()
-    assert "No model has been released" in card_page  # the project has no models/ of its own
+    released = json.loads((REPO / "models/fer_cnn.json").read_text())
+    assert released["model_sha256"] in card_page
     assert not list((root / "notebooks").glob("*.part*"))
+
+
+def test_the_books_first_chapter_shows_the_released_models_results(project, repo) -> None:
+    root, proc = project
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    html = root / "book/_build/html"
+    toc = yaml.safe_load((root / "book/_toc.yml").read_text())
+    assert toc["parts"][0]["chapters"][0]["file"] == "notebooks/00_results"
+    page = (html / "notebooks/00_results.html").read_text()
+    record = json.loads((repo / "models/fer_cnn.json").read_text())
+    accuracy = record["test"]["ferplus"]["crowd"]["majority_accuracy"]
+    assert f"<strong>{accuracy:.1%}</strong> of {record['test']['ferplus']['n']:,} faces" in page
+    images = re.findall(r'<img[^>]+src="([^"]+)"', page)
+    assert len(images) >= 4  # reliability, confusion, per class, against fer
+    # the smoke run's chapters are labelled as what they are
+    assert "synthetic cartoon faces: a smoke run" in page
 
 
 def test_the_evaluation_stages_record_makes_a_model_card(project) -> None:

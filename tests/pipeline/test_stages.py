@@ -18,7 +18,9 @@ from capstone.pipeline.stages import BY_NAME, NAMES, TABLE, open_stage
 
 def test_every_notebook_is_one_stage_in_the_order_they_run(repo: Path) -> None:
     notebooks = sorted(p.name for p in (repo / "notebooks").glob("*.ipynb"))
-    assert [stage.notebook for stage in TABLE] == notebooks
+    # The Results chapter (00) comes first in the book and runs last: it reads records only.
+    assert [stage.notebook for stage in TABLE] == [*notebooks[1:], notebooks[0]]
+    assert notebooks[0] == "00_results.ipynb" and NAMES[-1] == "results"
 
 
 def project(repo: Path, root: Path) -> ProjectPaths:
@@ -34,14 +36,14 @@ def keys(paths: ProjectPaths, params) -> dict[str, dict]:
     return {name: stage_inputs(paths, params, name, None) for name in NAMES}
 
 
-def test_a_new_released_model_reruns_evaluation_and_demo_only(repo, tmp_path) -> None:
+def test_a_new_released_model_reruns_evaluation_demo_and_results_only(repo, tmp_path) -> None:
     paths = project(repo, tmp_path)
     params = load(repo / "params/sample.yaml", repo)
     before = keys(paths, params)
     (tmp_path / "models/fer_cnn.keras").write_bytes(b"model v2")  # capstone release
     after = keys(paths, params)
     changed = [name for name in NAMES if after[name] != before[name]]
-    assert changed == ["evaluation", "demo"]
+    assert changed == ["evaluation", "demo", "results"]
 
 
 def test_the_demos_media_and_call_and_the_extra_test_sets_are_read(repo, tmp_path) -> None:

@@ -223,3 +223,60 @@ def paired_difference(
 def percentiles(values: np.ndarray) -> list[float]:
     """The 2.5th and 97.5th percentiles, rounded: a 95% percentile interval."""
     return [round(float(v), 4) for v in np.percentile(values, [2.5, 97.5])]
+
+
+def share_reliability(
+    shares: np.ndarray, probs: np.ndarray, bins: int = 10
+) -> list[dict[str, Any]]:
+    """What a reading of ``p`` means: for each bin of readings, the crowd's share behind them.
+
+    Every (face, class) pair counts once: the reading ``probs[i, c]`` is put in one of
+    ``bins`` equal-width bins, and each non-empty bin gives its range, ``count`` of pairs,
+    mean ``reading`` and mean crowd ``share`` (``shares[i, c]``). Readings calibrated to the
+    crowd lie on the diagonal: among readings of about 40%, about 40% of people saw that class.
+    """
+    shares, probs = np.asarray(shares, np.float64), np.asarray(probs, np.float64)
+    if shares.shape != probs.shape or shares.ndim != 2 or len(shares) == 0:
+        raise ValueError(
+            f"shares and probs must both be (n, classes) with n > 0, got {shares.shape}, "
+            f"{probs.shape}"
+        )
+    reading, share = probs.ravel(), shares.ravel()
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    index = np.clip(np.digitize(reading, edges[1:-1]), 0, bins - 1)
+    return [
+        {
+            "low": round(float(edges[b]), 4),
+            "high": round(float(edges[b + 1]), 4),
+            "count": int((index == b).sum()),
+            "reading": float(reading[index == b].mean()),
+            "share": float(share[index == b].mean()),
+        }
+        for b in range(bins)
+        if (index == b).any()
+    ]
+
+
+def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> list[list[int]]:
+    """How many faces of each true class (rows) were read as each class (columns)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        raise ValueError(
+            f"need two 1-d label arrays of one length, got {y_true.shape}, {y_pred.shape}"
+        )
+    counts = np.zeros((n_classes, n_classes), dtype=int)
+    np.add.at(counts, (y_true, y_pred), 1)
+    return counts.tolist()
+
+
+def wilson_interval(hits: int, n: int, z: float = 1.96) -> list[float]:
+    """The 95% Wilson score interval of a proportion ``hits / n`` (``[0, 1]`` when ``n`` is 0):
+    where the share would likely fall on another draw of ``n`` faces."""
+    if n < 0 or not 0 <= hits <= max(n, 0):
+        raise ValueError(f"need 0 <= hits <= n, got hits={hits}, n={n}")
+    if n == 0:
+        return [0.0, 1.0]
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [round(float(max(0.0, centre - half)), 4), round(float(min(1.0, centre + half)), 4)]

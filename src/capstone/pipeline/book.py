@@ -20,9 +20,9 @@ from capstone.artefacts import (
     write_json,
     write_text,
 )
-from capstone.errors import StageError
+from capstone.errors import ModelError, StageError
 from capstone.params import Params
-from capstone.paths import ProjectPaths
+from capstone.paths import ProjectPaths, released_model
 from capstone.pipeline.cache import read_marker
 from capstone.pipeline.stages import NAMES
 
@@ -106,8 +106,12 @@ def build_book(paths: ProjectPaths, params: Params) -> Path:
 
 
 def model_card_page(paths: ProjectPaths) -> str:
-    """The released model's card (``models/README.md``), which the book shows as a page."""
-    card = paths.root / "models" / "README.md"
+    """The released model's card (``models/README.md`` beside the model the project uses: its
+    own, else the package's), which the book shows as a page."""
+    try:
+        card = released_model(paths.root).with_name("README.md")
+    except ModelError:
+        card = paths.root / "models" / "README.md"
     if card.is_file():
         return card.read_text(encoding="utf-8")
     return (

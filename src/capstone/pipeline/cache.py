@@ -88,7 +88,7 @@ def stage_inputs(
     notebook = paths.notebooks / BY_NAME[stage].notebook
     reads = BY_NAME[stage].reads(params, paths)
     return {
-        "params": params.stage(stage),
+        "params": params.stage(BY_NAME[stage].params_section),
         "notebook": sha256_file(notebook),
         "code": code_hash(notebook),
         "reads": {str(p): sha256_contents(paths.root / p) for p in reads},

@@ -1,4 +1,4 @@
-"""The stage graph: run the six notebooks in order with papermill, skip what is up to date, build the book.
+"""The stage graph: run the seven notebooks in order with papermill, skip what is up to date, build the book.
 
 A stage is *up to date* when its completion marker (``build/<stage>/.done.json``) records
 the same input key and its outputs still have the recorded hashes. The key covers the

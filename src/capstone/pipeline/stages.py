@@ -41,6 +41,12 @@ def _evaluation_reads(params: Params, paths: ProjectPaths) -> list[Path]:
     return [Path(p) for p in params.evaluation.extra_test_sets] + _released(paths)
 
 
+def _results_reads(params: Params, paths: ProjectPaths) -> list[Path]:
+    names = ("crowd_agreement", "wild_annotate")
+    benchmarks = [provenance.benchmark_file(name, paths.root) for name in names]
+    return _released(paths) + [p for p in benchmarks if p.is_file()]
+
+
 def _demo_reads(params: Params, paths: ProjectPaths) -> list[Path]:
     call = [Path(params.demo.call)] if params.demo.call else []
     return [Path(p) for p in params.demo.media] + call + _released(paths)
@@ -49,13 +55,19 @@ def _demo_reads(params: Params, paths: ProjectPaths) -> list[Path]:
 @dataclass(frozen=True)
 class Stage:
     """One stage: ``name``, its ``notebook`` (under ``notebooks/``), the files it ``reads``
-    (from the params and the project folder) and the folders it ``writes`` (its build
-    folder, and for ``download`` the processed data too)."""
+    (from the params and the project folder), the folders it ``writes`` (its build
+    folder, and for ``download`` the processed data too) and the ``section`` of the params
+    it depends on (by default the one named after it)."""
 
     name: str
     notebook: str
     reads: Callable[[Params, ProjectPaths], list[Path]]
     writes: Callable[[ProjectPaths], list[Path]]
+    section: str = ""
+
+    @property
+    def params_section(self) -> str:
+        return self.section or self.name
 
 
 def _build_folder(name: str) -> Callable[[ProjectPaths], list[Path]]:
@@ -84,6 +96,10 @@ TABLE: tuple[Stage, ...] = (
     ),
     Stage("evaluation", "05_evaluation.ipynb", _evaluation_reads, _build_folder("evaluation")),
     Stage("demo", "06_demo.ipynb", _demo_reads, _build_folder("demo")),
+    # The released model's results, from its records only: first in the book, run last
+    # (it needs no other stage, and a change to it then reruns nothing else).
+    # From the params it reads only whether the profile's data are synthetic.
+    Stage("results", "00_results.ipynb", _results_reads, _build_folder("results"), "download"),
 )
 NAMES: tuple[str, ...] = tuple(stage.name for stage in TABLE)
 BY_NAME: dict[str, Stage] = {stage.name: stage for stage in TABLE}

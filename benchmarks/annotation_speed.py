@@ -16,7 +16,8 @@ gallery, 1280x720, 30 frames per second, each tile slowly zooming), then, in one
   ``pkg_resources``); without them the peer is left out.
 
 Prints the sampled frames per second of each and the peak memory (resident set) of this
-process. The targets: a 10-minute recording in at most 2.5 minutes on 2 cores, at least as
+process, and keeps them in ``benchmarks/results/annotation_speed_<seconds>s.json`` (not with
+``--profile``, whose profiler slows ours down). The targets: a 10-minute recording in at most 2.5 minutes on 2 cores, at least as
 fast as ``fer``; a 60-minute one under 1.5 GB.
 """
 
@@ -38,6 +39,7 @@ from capstone.calls.video import annotate_video, sample_frames
 from capstone.media import load_image
 from capstone.model.released import crop_settings_of, load_model
 from capstone.paths import released_model
+from capstone.provenance import save_benchmark
 from capstone.synthetic.calls import write_recording
 from capstone.synthetic.layouts import HOPPER_FACE
 
@@ -141,6 +143,24 @@ def main() -> None:
     print(f"peak memory of this process after ours: {memory:.0f} MB")
     if profile:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
+        return
+    minutes = f"{args.seconds / 60:g}-minute" if args.seconds >= 60 else f"{args.seconds}-second"
+    call = f"annotate a {minutes} 720p {args.tiles}x{args.tiles} gallery call at {args.fps:g} fps"
+    figure = f"{ours:.0f} s" + (f" (`fer`: {peer[1]:.0f} s)" if peer else "")
+    results = {
+        "seconds": args.seconds,
+        "tiles": args.tiles,
+        "fps": args.fps,
+        "detect_every": args.detect_every,
+        "sampled_frames": sampled,
+        "ours_seconds": round(ours, 1),
+        "fer_seconds": round(peer[1], 1) if peer else None,
+        "peak_mb": round(memory),
+        "summary": {call: figure, f"peak memory, {minutes} call": f"{memory:.0f} MB"},
+    }
+    print(
+        f"kept in {save_benchmark(f'annotation_speed_{args.seconds}s', results, model=model_file)}"
+    )
 
 
 if __name__ == "__main__":

@@ -55,7 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     book.add_argument("--root", default=".")
 
     rel = sub.add_parser("release", help="publish the evaluated final model to models/")
-    rel.add_argument("--params", required=True, help="the profile that trained it")
+    rel.add_argument("--params", help="the profile that trained it")
+    rel.add_argument(
+        "--card-only",
+        action="store_true",
+        help="only write the model card (models/README.md) again from models/fer_cnn.json",
+    )
     rel.add_argument("--root", default=".")
 
     app = sub.add_parser("app", help="start the manager's app (Streamlit) on a folder of calls")
@@ -308,6 +313,11 @@ def _release(args: argparse.Namespace) -> int:
     from capstone.release import publish as release
 
     paths = ProjectPaths(args.root)
+    if args.card_only:
+        print(f"wrote {release.write_card(paths.root / 'models')}")
+        return 0
+    if not args.params:
+        raise CapstoneError("capstone release needs --params PROFILE (or --card-only)")
     model = release.publish(paths, load(paths.root / args.params, args.root))
     print(f"released {model} (model card: {model.parent / 'README.md'})")
     return 0

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
+from capstone import cli
 from capstone.artefacts import read_json, sha256_file, write_json
 from capstone.errors import CapstoneError
 from capstone.evaluation.scores import classification_metrics
@@ -14,6 +16,7 @@ from capstone.model.architectures import compact_cnn
 from capstone.params import load
 from capstone.paths import ProjectPaths
 from capstone.release import publish
+from capstone.release.card import model_card
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,7 +51,7 @@ def test_publish_writes_model_params_record_and_card(project: ProjectPaths) -> N
     assert "| wild | 405 | 93.0% | 5.0% | 46.1% | 0.371 |" in card  # through annotate
     assert "continued from `models/archive/fer_cnn_v1.keras`" in card and "88.7 minutes" in card
     assert "enlarged by 0%, not rotated, contrast normalisation none" in card
-    assert 'keras.models.load_model("models/fer_cnn.keras").predict(crops)' in card
+    assert 'keras.models.load_model("models/fer_cnn.keras").predict(crops, verbose=0)' in card
     saved = read_json(out / "fer_cnn.json")
     assert saved["size_bytes"] == model.stat().st_size
     assert len(saved["model_sha256"]) == 64
@@ -76,6 +79,25 @@ def test_released_model_is_there_with_its_card() -> None:
     saved = json.loads((REPO / "models/fer_cnn.json").read_text())
     assert f"{saved['test']['fer2013']['accuracy']:.1%}" in (REPO / "models/README.md").read_text()
     assert (REPO / "models/fer_cnn.params.yaml").is_file()
+
+
+def test_the_shipped_card_is_what_its_record_writes() -> None:
+    """models/README.md is never edited by hand: `capstone release --card-only` writes it."""
+    record = json.loads((REPO / "models/fer_cnn.json").read_text())
+    assert (REPO / "models/README.md").read_text() == model_card(record), (
+        "models/README.md is stale: run `capstone release --card-only`"
+    )
+
+
+def test_card_only_writes_the_card_again_and_nothing_else(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "models", tmp_path / "models")
+    (tmp_path / "models/README.md").write_text("stale")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "models").glob("fer_cnn.*")}
+    assert cli.main(["release", "--card-only", "--root", str(tmp_path)]) == 0
+    assert (tmp_path / "models/README.md").read_text().startswith("# Model card: `fer_cnn`")
+    assert before == {p.name: p.read_bytes() for p in (tmp_path / "models").glob("fer_cnn.*")}
+    with pytest.raises(CapstoneError, match="no model record"):
+        publish.write_card(tmp_path / "nothing")
 
 
 def test_the_shipped_profile_still_trains_the_released_model() -> None:

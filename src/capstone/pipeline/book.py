@@ -24,6 +24,7 @@ from capstone.errors import ModelError, StageError
 from capstone.params import Params
 from capstone.paths import ProjectPaths, released_model
 from capstone.pipeline.cache import read_marker
+from capstone.release.archive import INDEX, releases_page
 from capstone.pipeline.stages import NAMES
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def build_book(paths: ProjectPaths, params: Params) -> Path:
             "stages": markers,
             "params": params.to_dict(),
             "model_card": model_card_page(paths),
+            "releases": releases_page_of(paths),
             "pages": sha256_file(Path(__file__)),  # the code that writes the generated pages
         }
     )
@@ -81,6 +83,7 @@ def build_book(paths: ProjectPaths, params: Params) -> Path:
     )
     write_text(staging / "reproducibility.md", reproducibility_page(paths, params))
     write_text(staging / "model_card.md", model_card_page(paths))
+    write_text(staging / "releases.md", releases_page_of(paths))
     done.unlink(missing_ok=True)
     log.info("book: building with jupyter-book (Sphinx warnings are errors)")
     command = [
@@ -118,6 +121,15 @@ def model_card_page(paths: ProjectPaths) -> str:
         "# Model card\n\nNo model has been released in `models/` yet: run the full profile, "
         "then `capstone release --params params/full.yaml`.\n"
     )
+
+
+def releases_page_of(paths: ProjectPaths) -> str:
+    """The book's "Every release" page, from the project's release index (else the source
+    tree's: a test's project folder has no models/ of its own)."""
+    for root in (paths.root, Path(__file__).resolve().parents[3]):
+        if (root / INDEX).is_file():
+            return releases_page(root)
+    return "# Every release\n\nThis project has no release index (`models/archive/releases.yaml`).\n"
 
 
 def reproducibility_page(paths: ProjectPaths, params: Params) -> str:

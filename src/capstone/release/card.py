@@ -12,6 +12,7 @@ from typing import Any
 
 from capstone.evaluation.metrics import BOOTSTRAP_RESAMPLES
 from capstone.model.calibration_record import CalibrationRecord, HeadRefit, steps_table
+from capstone.release.results import limits
 
 TEMPLATE = Template("""\
 # Model card: `$name`
@@ -29,14 +30,21 @@ takes the crops as they are, uint8 `(n, 48, 48)`; the rescaling, the test-time
 augmentation and the temperature are inside its graph.
 
 ```python
+import cv2
 import keras
 import numpy as np
+
 from capstone.faces.crop import crop_face
 from capstone.faces.detect import detect
 
+frame = cv2.imread("call.png")  # a screenshot of a call (BGR)
 crops = np.stack([crop_face(frame, face) for face in detect(frame)])
-probs = keras.models.load_model("models/fer_cnn.keras").predict(crops)
+probs = keras.models.load_model("models/fer_cnn.keras").predict(crops, verbose=0)
+print(probs.round(2))  # one row a face, in the class order above
 ```
+
+`capstone.faces.detect.detect` finds the faces (MTCNN; its weights come with the `mtcnn`
+package) and `capstone.faces.crop.crop_face` cuts each out as the model's training faces were.
 
 ## Model
 - Architecture: `$architecture` (width $width): four VGG-style blocks of
@@ -75,7 +83,7 @@ PublicTest). The `wild` row is the in-the-wild stand-in's own held-out split (co
 film stills, the faces cut out by the same function; where the detector found none, around
 the whole picture).$annotate_section$layouts_section$crowd_section
 
-Per class on FER2013 PrivateTest:
+Per class on $class_test:
 
 | class | precision | recall | F1 | images |
 |---|---|---|---|---|
@@ -96,11 +104,9 @@ and a coach who watches the call.
 
 ## Limitations
 - Perceived expressions are not emotions: people smile when uneasy and frown when they
-  concentrate. Never use the output to judge a person, for hiring, pay or discipline.
-- FER2013's labels are noisy (human agreement on it is about 65%) and its faces are mostly
-  frontal, white and adult; accuracy is lower on other faces, as the cross-dataset row shows.
-- Disgust and fear are rare in the training data and remain the weakest classes.$baseline_only
-- Inferring emotions from faces at work is restricted in the EU (AI Act, Article 5(1)(f)).
+  concentrate. Never use the output to judge a person, for hiring, pay or discipline.$limits$baseline_only
+- Inferring emotions from faces at work is prohibited in the EU (AI Act, Article 5(1)(f));
+  the tool reads staff only in a rep's own self-review.
 """)
 
 
@@ -140,10 +146,24 @@ def model_card(record: dict[str, Any]) -> str:
         annotate_section=annotate_section(record.get("annotate", {})),
         layouts_section=layouts_section(record.get("call_layouts")),
         crowd_section=crowd_section(record["test"], record.get("faces", "fer2013")),
-        class_rows=class_rows(record["test"]["fer2013"]["per_class"]),
+        class_test=class_test(record),
+        class_rows=class_rows(record["test"][class_source(record)]["per_class"]),
+        limits="".join(f"\n- {line}" for line in limits(record)),
         validation_rows=validation_rows(cal),
         baseline_only=BASELINE_ONLY if record.get("source_stage") == "baseline" else "",
     )
+
+
+def class_source(record: dict[str, Any]) -> str:
+    """The test set of the per-class table: the crowd's (FER+) where the record has it."""
+    return "ferplus" if "per_class" in record["test"].get("ferplus", {}) else "fer2013"
+
+
+def class_test(record: dict[str, Any]) -> str:
+    """The per-class table's test set, in words."""
+    if class_source(record) == "ferplus":
+        return "FER+ PrivateTest, against the crowd's majority (recall: read as most people saw it)"
+    return "FER2013 PrivateTest"
 
 
 BASELINE_ONLY = (

@@ -47,3 +47,17 @@ def publish(paths: ProjectPaths, params: Params, dest: str | Path | None = None)
     write_json(dest / f"{MODEL_NAME}.json", record)
     write_text(dest / "README.md", model_card(record))
     return dest / f"{MODEL_NAME}.keras"
+
+
+def write_card(folder: str | Path) -> Path:
+    """Write the model card ``README.md`` again from the record in ``folder`` (``models/``):
+    after a change to the card's text, with the model and its record left as they are."""
+    folder = Path(folder)
+    record_file = folder / f"{MODEL_NAME}.json"
+    if not record_file.is_file():
+        raise CapstoneError(
+            f"no model record at {record_file}: release a model first "
+            "(`capstone release --params PROFILE`)"
+        )
+    write_text(folder / "README.md", model_card(read_json(record_file)))
+    return folder / "README.md"

@@ -51,6 +51,90 @@ class ClassAgreement:
         return self.hits / self.faces if self.faces else 0.0
 
 
+def crowd_test(record: dict[str, Any]) -> dict[str, Any]:
+    """A model record's FER+ PrivateTest scores (``test.ferplus``), ``{}`` where it has none."""
+    return record.get("test", {}).get("ferplus", {})
+
+
+def confusion_counts(record: dict[str, Any]) -> np.ndarray:
+    """Faces by the crowd's majority (rows) and the model's top reading (columns), from a
+    model record (empty where it has no FER+ test).
+
+    The record keeps each row's shares (to 4 decimals) and the row's number of faces, which
+    give back the counts exactly for rows of under 5,000 faces.
+    """
+    test = crowd_test(record)
+    shares, k = np.asarray(test.get("confusion", []), dtype=float), len(record["classes"])
+    if shares.shape != (k, k):
+        return np.zeros((0, 0), dtype=int)
+    faces = np.array([test["per_class"][c]["support"] for c in record["classes"]])
+    return np.rint(shares * faces[:, None]).astype(int)
+
+
+def per_class(record: dict[str, Any]) -> list[ClassAgreement]:
+    """Each expression the crowd named: how often the model read it as such."""
+    classes, counts = record["classes"], confusion_counts(record)
+    rows = []
+    for i in range(len(counts)):
+        faces, hits = int(counts[i].sum()), int(counts[i, i])
+        others = counts[i].copy()
+        others[i] = -1
+        j = int(others.argmax())
+        low, high = wilson_interval(hits, faces)
+        instead = counts[i, j] / max(faces, 1)
+        rows.append(ClassAgreement(classes[i], faces, hits, (low, high), classes[j], instead))
+    return rows
+
+
+def failures(record: dict[str, Any]) -> list[str]:
+    """Where a model's readings fail against the crowd, in plain words: how many negative
+    faces it reads as neutral, then each expression it reads as itself less than 60% of the
+    time, worst first, with what it reads instead. Empty for a record without FER+."""
+    rows = per_class(record)
+    weak = sorted((c for c in rows if c.share < 0.6), key=lambda c: c.share)
+    negative = [c for c in rows if c.expression in NEGATIVE]
+    faces = sum(c.faces for c in negative)
+    counts, classes = confusion_counts(record), record["classes"]
+    as_neutral = sum(
+        int(counts[classes.index(c.expression), classes.index("neutral")]) for c in negative
+    )
+    share, names = as_neutral / max(faces, 1), ", ".join(c.expression for c in negative)
+    neutral = (
+        f"**Negative faces read as neutral**: of {faces:,} faces most people saw as "
+        f"{names}, the model read {share:.0%} as neutral."
+    )
+    lines = [neutral] if faces else []
+    return lines + [
+        f"**{c.expression}**: of {c.faces:,} faces most people saw as {c.expression}, the "
+        f"model read {c.share:.0%} as {c.expression} (95% interval {c.interval[0]:.0%}-"
+        f"{c.interval[1]:.0%}) and {c.instead_share:.0%} as {c.instead}."
+        for c in weak
+    ]
+
+
+def limits(record: dict[str, Any]) -> list[str]:
+    """What a manager should read as the limits of the readings, in plain words (markdown):
+    :func:`failures`, then how rarely "uncertain" fires, contempt, webcams, and the groups of
+    people nobody measured."""
+    calibration = record["calibration"]
+    uncertain = 1.0 - float(calibration["shown_share"])
+    return [
+        *failures(record),
+        f'**"Uncertain" rarely fires**: readings whose top share is below '
+        f'{calibration["uncertain_below"]:.0%} are shown as "uncertain", {uncertain:.2%} of '
+        'validation faces. A low top share ("neutral 38%") is itself the sign that people would '
+        "disagree about the face.",
+        "**No contempt**: the model reads seven expressions. FER+'s crowd rarely calls a face "
+        "contempt; those faces were left out of training and testing, so a smirk is read as "
+        "something else.",
+        "**Film stills and photos, not webcams**: no test set is webcam video. Faces in calls "
+        "are smaller, blurrier and lit worse; the in-the-wild figures are the nearest measure.",
+        "**No breakdown by age, sex or skin tone**: none of the datasets records them, so how "
+        "the readings differ between groups of people is not known. FER2013's faces are "
+        "mostly frontal and adult.",
+    ]
+
+
 @dataclass(frozen=True)
 class PeerRow:
     """One test on which the released model (``ours``) and the peer (``theirs``) were both
@@ -133,57 +217,20 @@ class ReleasedResults:
         return float(self.crowd_test["crowd"]["majority_accuracy"])
 
     def confusion_counts(self) -> np.ndarray:
-        """Faces by the crowd's majority (rows) and the model's top reading (columns).
-
-        The record keeps each row's shares (to 4 decimals) and the row's number of faces,
-        which give back the counts exactly for rows of under 5,000 faces.
-        """
-        classes = self.record["classes"]
-        shares = np.asarray(self.crowd_test["confusion"], dtype=float)
-        faces = np.array([self.crowd_test["per_class"][c]["support"] for c in classes])
-        return np.rint(shares * faces[:, None]).astype(int)
+        """Faces by the crowd's majority (rows) and the model's top reading (columns)."""
+        return confusion_counts(self.record)
 
     def per_class(self) -> list[ClassAgreement]:
         """Each expression the crowd named: how often the model read it as such."""
-        classes, counts = self.record["classes"], self.confusion_counts()
-        rows = []
-        for i, name in enumerate(classes):
-            faces, hits = int(counts[i].sum()), int(counts[i, i])
-            others = counts[i].copy()
-            others[i] = -1
-            j = int(others.argmax())
-            low, high = wilson_interval(hits, faces)
-            rows.append(
-                ClassAgreement(
-                    name, faces, hits, (low, high), classes[j], counts[i, j] / max(faces, 1)
-                )
-            )
-        return rows
+        return per_class(self.record)
 
     def failures(self) -> list[str]:
-        """Where the readings fail, in plain words: how many negative faces are read as
-        neutral, then each expression read as itself less than 60% of the time, worst first,
-        with what it is read as instead."""
-        rows = self.per_class()
-        weak = sorted((c for c in rows if c.share < 0.6), key=lambda c: c.share)
-        negative = [c for c in rows if c.expression in NEGATIVE]
-        faces = sum(c.faces for c in negative)
-        counts, classes = self.confusion_counts(), self.record["classes"]
-        as_neutral = sum(
-            int(counts[classes.index(c.expression), classes.index("neutral")]) for c in negative
-        )
-        share, names = as_neutral / max(faces, 1), ", ".join(c.expression for c in negative)
-        neutral = (
-            f"**Negative faces read as neutral**: of {faces:,} faces most people saw as "
-            f"{names}, the model read {share:.0%} as neutral."
-        )
-        lines = [neutral] if faces else []
-        return lines + [
-            f"**{c.expression}**: of {c.faces:,} faces most people saw as {c.expression}, the "
-            f"model read {c.share:.0%} as {c.expression} (95% interval {c.interval[0]:.0%}-"
-            f"{c.interval[1]:.0%}) and {c.instead_share:.0%} as {c.instead}."
-            for c in weak
-        ]
+        """Where the readings fail, in plain words (:func:`failures`)."""
+        return failures(self.record)
+
+    def limits(self) -> list[str]:
+        """The limits of the readings, in plain words (:func:`limits`)."""
+        return limits(self.record)
 
     @property
     def uncertain_share(self) -> float:

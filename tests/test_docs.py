@@ -1,0 +1,122 @@
+"""What the README, the model card and the book tell people holds: their code runs, the modules
+and files they name exist, and their figures are the records' figures."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import pytest
+from conftest import REPO
+
+from capstone.synthetic.layouts import call_layouts, hopper
+
+#: The pages people read, with Python in them or names of the code.
+PAGES = [REPO / "README.md", REPO / "models/README.md", *sorted((REPO / "book").glob("*.md"))]
+
+
+def python_blocks(page: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.DOTALL)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", ["README.md", "models/README.md"])
+def test_every_python_block_runs(page: str, tmp_path: Path) -> None:
+    """Each block runs as a reader would run it, from a folder with the clone's models/ and a
+    call screenshot (``call.png``: a composed 2x2 gallery of one portrait)."""
+    blocks = python_blocks(REPO / page)
+    assert blocks, f"{page} has no Python block"
+    (tmp_path / "models").symlink_to(REPO / "models")
+    frame, _ = call_layouts(hopper())["gallery 2x2"]
+    cv2.imwrite(str(tmp_path / "call.png"), frame)
+    for block in blocks:
+        proc = subprocess.run(
+            [sys.executable, "-c", block],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert proc.returncode == 0, f"{page}:\n{block}\n{proc.stderr[-3000:]}"
+
+
+def dotted_names(text: str) -> set[str]:
+    return set(re.findall(r"\bcapstone(?:\.[A-Za-z_][A-Za-z0-9_]*)+", text))
+
+
+FILE_SUFFIXES = {"sqlite", "json", "yaml", "toml", "keras", "md"}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(REPO).as_posix())
+def test_every_module_and_function_a_page_names_exists(page: Path) -> None:
+    missing = []
+    for name in sorted(dotted_names(page.read_text(encoding="utf-8"))):
+        parts = name.split(".")
+        if parts[-1] in FILE_SUFFIXES:  # a file's name, such as capstone.sqlite
+            continue
+        for cut in range(len(parts), 0, -1):
+            try:
+                found = importlib.import_module(".".join(parts[:cut]))
+            except ImportError:
+                continue
+            try:
+                for attribute in parts[cut:]:
+                    found = getattr(found, attribute)
+            except AttributeError:
+                missing.append(name)
+            break
+        else:
+            missing.append(name)
+    assert not missing, f"{page.name} names code that does not exist: {missing}"
+
+
+#: Paths the pages name that a clone has (data, build and output folders are made by runs).
+PATH = re.compile(r"`((?:models|benchmarks|params|notebooks|book|src|tests)/[\w./-]+)`")
+
+
+def in_clone(path: str) -> bool:
+    """A file or folder of the clone (a book page's {doc} name lacks its suffix)."""
+    path = path.rstrip("/.")
+    return any((REPO / f"{path}{suffix}").exists() for suffix in ("", ".ipynb", ".md"))
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(REPO).as_posix())
+def test_every_file_a_page_names_is_in_the_clone(page: Path) -> None:
+    named = set(PATH.findall(page.read_text(encoding="utf-8")))
+    missing = sorted(p for p in named if "_build" not in p and not in_clone(p))
+    assert not missing, f"{page.name} names files a clone does not have: {missing}"
+
+
+def test_the_readme_is_a_front_door() -> None:
+    assert len((REPO / "README.md").read_text(encoding="utf-8").splitlines()) <= 200
+
+
+def test_the_readmes_speed_table_is_the_benchmarks_records() -> None:
+    """Each row of the README's speed table is a figure a benchmark kept (its ``summary``), on
+    the machine that benchmark ran on: no row is typed in."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(
+        r"^\| (.+?) \| (.+?) \| (.+?) \| `(benchmarks/results/[\w.]+\.json)` \|$",
+        readme,
+        flags=re.MULTILINE,
+    )
+    assert rows, "the README has no speed table read from benchmarks/results/"
+    for what, figure, machine, source in rows:
+        record = json.loads((REPO / source).read_text())
+        assert record["results"]["summary"].get(what) == figure, f"{source}: {what}"
+        assert machine == record["machine"], f"{source}: the row names another machine"
+
+
+def test_the_readmes_headline_figures_are_the_records() -> None:
+    """The figures the README gives about the released model are its record's."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    percents = re.findall(r"\b\d+(?:\.\d)?%", readme)
+    allowed = {"95%"}  # an interval's level, not a result; "40%" a reading in an example
+    allowed |= {"40%", "42%"}
+    assert set(percents) <= allowed, f"the README types figures: {set(percents) - allowed}"

@@ -58,7 +58,10 @@ FIGURES: dict[str, str] = {}
 def report(what: str, seconds: float, target: float) -> None:
     verdict = "met" if seconds <= target else "MISSED"
     print(f"{what:58s} {seconds:7.2f} s   (target {target:g} s: {verdict})", flush=True)
-    FIGURES[what] = f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.0f} s"
+    if seconds < 0.1:
+        FIGURES[what] = f"{1000 * seconds:.1f} ms"
+    else:
+        FIGURES[what] = f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.0f} s"
 
 
 def app_start(folder: Path) -> None:

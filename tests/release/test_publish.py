@@ -100,6 +100,11 @@ def test_card_only_writes_the_card_again_and_nothing_else(tmp_path: Path) -> Non
         publish.write_card(tmp_path / "nothing")
 
 
+def test_release_without_a_profile_says_what_to_give(capsys) -> None:
+    assert cli.main(["release"]) == 2
+    assert "needs --params PROFILE (or --card-only)" in capsys.readouterr().err
+
+
 def test_the_shipped_profile_still_trains_the_released_model() -> None:
     """Rerunning ``params/<profile>.yaml`` must rebuild what ``models/`` holds: same recipe."""
     released = load(REPO / "models/fer_cnn.params.yaml", REPO, check_files=False).to_dict()

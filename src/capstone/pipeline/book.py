@@ -24,8 +24,8 @@ from capstone.errors import ModelError, StageError
 from capstone.params import Params
 from capstone.paths import ProjectPaths, released_model
 from capstone.pipeline.cache import read_marker
-from capstone.release.archive import INDEX, releases_page
 from capstone.pipeline.stages import NAMES
+from capstone.release.archive import INDEX, releases_page
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,9 @@ def releases_page_of(paths: ProjectPaths) -> str:
     for root in (paths.root, Path(__file__).resolve().parents[3]):
         if (root / INDEX).is_file():
             return releases_page(root)
-    return "# Every release\n\nThis project has no release index (`models/archive/releases.yaml`).\n"
+    return (
+        "# Every release\n\nThis project has no release index (`models/archive/releases.yaml`).\n"
+    )
 
 
 def reproducibility_page(paths: ProjectPaths, params: Params) -> str:

@@ -112,27 +112,37 @@ def failures(record: dict[str, Any]) -> list[str]:
     ]
 
 
-def limits(record: dict[str, Any]) -> list[str]:
-    """What a manager should read as the limits of the readings, in plain words (markdown):
-    :func:`failures`, then how rarely "uncertain" fires, contempt, webcams, and the groups of
-    people nobody measured."""
-    calibration = record["calibration"]
-    uncertain = 1.0 - float(calibration["shown_share"])
-    return [
-        *failures(record),
-        f'**"Uncertain" rarely fires**: readings whose top share is below '
-        f'{calibration["uncertain_below"]:.0%} are shown as "uncertain", {uncertain:.2%} of '
-        'validation faces. A low top share ("neutral 38%") is itself the sign that people would '
-        "disagree about the face.",
+#: The limits every release shares, whatever its figures.
+STANDING_LIMITS = (
+    (
         "**No contempt**: the model reads seven expressions. FER+'s crowd rarely calls a face "
         "contempt; those faces were left out of training and testing, so a smirk is read as "
-        "something else.",
+        "something else."
+    ),
+    (
         "**Film stills and photos, not webcams**: no test set is webcam video. Faces in calls "
-        "are smaller, blurrier and lit worse; the in-the-wild figures are the nearest measure.",
+        "are smaller, blurrier and lit worse; the in-the-wild figures are the nearest measure."
+    ),
+    (
         "**No breakdown by age, sex or skin tone**: none of the datasets records them, so how "
         "the readings differ between groups of people is not known. FER2013's faces are "
-        "mostly frontal and adult.",
-    ]
+        "mostly frontal and adult."
+    ),
+)
+
+
+def limits(record: dict[str, Any]) -> list[str]:
+    """What a manager should read as the limits of the readings, in plain words (markdown):
+    :func:`failures`, then how rarely "uncertain" fires, and :data:`STANDING_LIMITS`."""
+    calibration = record["calibration"]
+    uncertain = 1.0 - float(calibration["shown_share"])
+    rarely = (
+        f'**"Uncertain" rarely fires**: readings whose top share is below '
+        f'{calibration["uncertain_below"]:.0%} are shown as "uncertain", {uncertain:.2%} of '
+        'validation faces. A low top share ("neutral 38%") is itself the sign that people '
+        "would disagree about the face."
+    )
+    return [*failures(record), rarely, *STANDING_LIMITS]
 
 
 @dataclass(frozen=True)

@@ -163,8 +163,8 @@ def main() -> None:
         shares_all,
         clear,
         x,
-        jpegs,
-        labels,
+        jpegs=jpegs,
+        labels=labels,
     )
     rows.append(row(f"ours: {model_file.name}", readers["ours"]["crowd"]))
     try:

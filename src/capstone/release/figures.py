@@ -22,7 +22,7 @@ def reading_meaning(results: ReleasedResults) -> Figure | None:
     for name, table in tables.items():
         frame = pd.DataFrame(table)
         sizes = 12 + 60 * np.sqrt(frame["count"] / frame["count"].max())
-        ax.plot(frame["reading"], frame["share"], label=name.replace("`", ""), linewidth=1.2)
+        ax.plot(frame["reading"], frame["share"], label=name, linewidth=1.2)
         ax.scatter(frame["reading"], frame["share"], s=sizes)
     ax.set(
         xlim=(0, 1),
@@ -91,7 +91,7 @@ def against_peer(results: ReleasedResults) -> Figure | None:
     y = np.arange(len(rows))
     for k, (name, color) in enumerate(((OURS, "#4c72b0"), (PEER, "#dd8452"))):
         values = [float((r.ours if name == OURS else r.theirs) or 0.0) for r in rows]
-        ax.barh(y + (k - 0.5) * 0.38, values, height=0.36, color=color, label=name.replace("`", ""))
+        ax.barh(y + (k - 0.5) * 0.38, values, height=0.36, color=color, label=name)
         for i, v in enumerate(values):
             ax.text(v + 0.01, y[i] + (k - 0.5) * 0.38, f"{v:.1%}", va="center", fontsize=8)
     ax.set_yticks(y, [r.short for r in rows])

@@ -28,7 +28,7 @@ from capstone.paths import released_model
 from capstone.provenance import BenchmarkRecord, benchmark_file, load_benchmark
 
 #: The peer's name as a reader sees it.
-PEER = "`fer` (mini-Xception)"
+PEER = "fer (mini-Xception)"
 OURS = "this project's model"
 #: The expressions a sales manager most needs to see: unhappy, worried or put off.
 NEGATIVE = ("angry", "disgust", "fear", "sad")
@@ -298,8 +298,8 @@ class ReleasedResults:
                 higher_is_better=True,
             ),
             PeerRow(
-                f"SFEW 2.0 val ({annotate.get('n', 0):,} film stills) through `capstone "
-                "annotate`: accuracy",
+                f"SFEW 2.0 val ({annotate.get('n', 0):,} film stills) through capstone "
+                "annotate: accuracy",
                 "SFEW film stills, through annotate",
                 annotate.get("accuracy"),
                 None if wild_peer is None else wild_peer["accuracy"],
@@ -336,7 +336,7 @@ class ReleasedResults:
         if annotate:
             rows.append(
                 {
-                    "how the faces were read": "through `capstone annotate` (a missed face "
+                    "how the faces were read": "through capstone annotate (a missed face "
                     "counts as wrong)",
                     "images": f"{annotate['n']:,}",
                     "face found": f"{annotate['face_found']:.1%}",
@@ -350,23 +350,23 @@ class ReleasedResults:
         """Where each figure came from: the model, the data, the code and the machine."""
         r = self.record
         trained = (
-            f"profile `{r['profile']}` ({r['params_file']}), run `{r['source_model']}`, "
-            f"code commit `{str(r.get('training_commit'))[:10]}`"
+            f"profile {r['profile']} ({r['params_file']}), run {r['source_model']}, "
+            f"code commit {str(r.get('training_commit'))[:10]}"
         )
         rows = [
-            ("the released model", f"`{self.model.name}`, sha256 `{r['model_sha256'][:16]}…`"),
+            ("the released model", f"{self.model.name}, sha256 {r['model_sha256'][:16]}…"),
             ("trained by", trained),
             ("on", ", ".join(r.get("training_machines") or ["an unrecorded machine"])),
-            ("test figures", f"the release's own evaluation, code commit `{r['commit'][:10]}`"),
+            ("test figures", f"the release's own evaluation, code commit {r['commit'][:10]}"),
             ("data", r["data"]),
         ]
         for bench in (self.crowd, self.wild):
             if bench is not None:
                 made = (
-                    f"`{bench.command}` on {bench.date}, code commit `{bench.commit[:10]}`, "
+                    f"{bench.command} on {bench.date}, code commit {bench.commit[:10]}, "
                     f"{bench.machine}"
                 )
-                rows.append((f"`benchmarks/results/{bench.name}.json`", made))
+                rows.append((f"benchmarks/results/{bench.name}.json", made))
         return pd.DataFrame(rows, columns=["what", "where it came from"])
 
 

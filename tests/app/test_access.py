@@ -228,3 +228,14 @@ def test_the_audit_log_says_who_opened_which_call_by_number_only(environment: di
     log = log_table(environment["engine"])
     written = " ".join(str(v) for v in log.to_numpy().ravel())
     assert not any(title in written for title in LIBRARY)
+
+
+def test_one_registry_names_every_page_script_once() -> None:
+    """The navigation (main.py) and the rules read one table: a page cannot be in one only."""
+    screens = Path(access.__file__).parent / "screens"
+    scripts = {p.name for p in screens.glob("*.py")} - {"__init__.py"}
+    names = [page.script for page in access.PAGES]
+    assert len(names) == len(set(names)) and set(names) == scripts
+    assert set(PAGES) == scripts  # the matrix above covers every page
+    with pytest.raises(ValueError, match=r"no page 'nowhere\.py'"):
+        access.may_open(None, "nowhere.py")

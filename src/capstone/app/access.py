@@ -13,24 +13,44 @@ reps. A refusal never says whether the call exists.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
 from capstone.app.accounts import Viewer
 from capstone.app.database import Call, session
+from capstone.calls.metadata import SELF_REVIEW
 from capstone.errors import CapstoneError
 
-SELF_REVIEW = "self-review"
-#: Page file -> the roles that may open it.
-PAGES: dict[str, frozenset[str]] = {
-    "home.py": frozenset({"admin", "manager", "rep"}),
-    "new_call.py": frozenset({"manager", "rep"}),
-    "calls.py": frozenset({"manager", "rep"}),
-    "benchmarks.py": frozenset({"manager", "rep"}),
-    "users.py": frozenset({"admin"}),
-    "privacy.py": frozenset({"admin"}),
-}
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the app: its ``script`` under ``screens/``, its ``title`` and ``icon`` in
+    the navigation, and the ``roles`` that may open it."""
+
+    script: str
+    title: str
+    icon: str
+    roles: frozenset[str]
+
+
+EVERYONE, CALLS, ADMIN = (
+    frozenset({"admin", "manager", "rep"}),
+    frozenset({"manager", "rep"}),
+    frozenset({"admin"}),
+)
+#: Every page, in the navigation's order: the one table the navigation and the rules read.
+PAGES: tuple[Page, ...] = (
+    Page("home.py", "Home", ":material/home:", EVERYONE),
+    Page("new_call.py", "New call", ":material/upload:", CALLS),
+    Page("calls.py", "Calls", ":material/table:", CALLS),
+    Page("benchmarks.py", "Benchmarks", ":material/insights:", CALLS),
+    Page("users.py", "Users", ":material/group:", ADMIN),
+    Page("privacy.py", "Retention and erasure", ":material/delete_sweep:", ADMIN),
+)
+BY_SCRIPT: dict[str, Page] = {page.script: page for page in PAGES}
 NOT_YOURS = "There is no call with that number that you may see."
 
 
@@ -39,8 +59,10 @@ class AccessDenied(CapstoneError):
 
 
 def may_open(viewer: Viewer | None, page: str) -> bool:
-    """Whether ``viewer`` may open the page file ``page``."""
-    return viewer is not None and bool(viewer.roles & PAGES[page])
+    """Whether ``viewer`` may open the page script ``page`` (one of :data:`PAGES`)."""
+    if page not in BY_SCRIPT:
+        raise ValueError(f"no page {page!r} in capstone.app.access.PAGES")
+    return viewer is not None and bool(viewer.roles & BY_SCRIPT[page].roles)
 
 
 def visible(viewer: Viewer) -> ColumnElement[bool]:

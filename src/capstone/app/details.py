@@ -3,6 +3,8 @@ that moved forward (for the benchmarks)."""
 
 from __future__ import annotations
 
+from capstone.calls.metadata import SELF_REVIEW
+
 #: The pipeline stages a call can be at (the seed's list, in order).
 STAGES: tuple[str, ...] = (
     "1. Prospecting",
@@ -39,5 +41,5 @@ ROLE_WORDS: dict[str, str] = {
 #: Whose expressions are read (the use): the form's words -> the use.
 USE_WORDS: dict[str, str] = {
     "customers: the prospects only (default)": "customers",
-    "self-review: my own call, for me alone": "self-review",
+    "self-review: my own call, for me alone": SELF_REVIEW,
 }

@@ -17,6 +17,7 @@ import pandas as pd
 
 from capstone.app.database import Call
 from capstone.app.details import FORWARD, STAGES
+from capstone.calls.metadata import SELF_REVIEW
 
 MIN_CALLS = 5  # fewer calls than this in a group: "too few calls to say"
 TOO_FEW = "too few calls to say"
@@ -35,7 +36,7 @@ def wilson(successes: int, n: int) -> tuple[float, float]:
 
 def counted(calls: Iterable[Call]) -> list[Call]:
     """The calls the benchmarks may count: shared, finished, and not a self-review."""
-    return [c for c in calls if c.share and c.use != "self-review" and c.outcome]
+    return [c for c in calls if c.share and c.use != SELF_REVIEW and c.outcome]
 
 
 def calls_table(calls: Iterable[Call], states: dict[int, str]) -> pd.DataFrame:

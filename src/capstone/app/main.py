@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from capstone.app.access import may_open
+from capstone.app.access import PAGES, may_open
 from capstone.app.context import shared_app
 from capstone.app.database import DatabaseError
 from capstone.app.gate import current_viewer, sign_in_form, sign_out_button
@@ -24,19 +24,16 @@ if viewer is None:
 sign_out_button(app, viewer)
 
 SCREENS = Path(__file__).parent / "screens"
-PAGES = [
-    ("home.py", "Home", ":material/home:"),
-    ("new_call.py", "New call", ":material/upload:"),
-    ("calls.py", "Calls", ":material/table:"),
-    ("benchmarks.py", "Benchmarks", ":material/insights:"),
-    ("users.py", "Users", ":material/group:"),
-    ("privacy.py", "Retention and erasure", ":material/delete_sweep:"),
-]
 navigation = st.navigation(
     [
-        st.Page(SCREENS / page, title=title, icon=icon, default=page == "home.py")
-        for page, title, icon in PAGES
-        if may_open(viewer, page)
+        st.Page(
+            SCREENS / page.script,
+            title=page.title,
+            icon=page.icon,
+            default=page.script == "home.py",
+        )
+        for page in PAGES
+        if may_open(viewer, page.script)
     ]
 )
 navigation.run()

@@ -14,13 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from capstone.app.access import NOT_YOURS, SELF_REVIEW, AccessDenied, can_self_review
+from capstone.app.access import NOT_YOURS, AccessDenied, can_self_review
 from capstone.app.accounts import Viewer
 from capstone.app.database import Call, DatabaseError, Job, enqueue, locked_message, session
 from capstone.app.jobs import media_folder
 from capstone.app.uploads import Upload, UploadError, check_uploads, stored_name
 from capstone.calls.image import reading_order
-from capstone.calls.metadata import CallInfo
+from capstone.calls.metadata import SELF_REVIEW, CallInfo
 from capstone.calls.tracking import Tracker
 from capstone.calls.video import find_faces, sample_frames
 from capstone.media import load_image

@@ -35,7 +35,8 @@ from typing import Any
 from capstone.errors import CapstoneError
 from capstone.reading.result import Role, role_words
 
-USES = ("customers", "self-review", "research")
+SELF_REVIEW = "self-review"  # a rep's review of their own call, for the rep alone
+USES = ("customers", SELF_REVIEW, "research")
 DEFAULT_USE = "customers"
 KEYS = ("rep", "staff", "prospects", "stages", "informed")
 CALL_EXAMPLE = (
@@ -103,14 +104,14 @@ class CallInfo:
             return True
         if participant in self.prospects:
             return True
-        return use == "self-review" and participant == self.rep
+        return use == SELF_REVIEW and participant == self.rep
 
 
 def check_use(call: CallInfo, use: str) -> None:
     """Refuse a ``use`` that the call's metadata does not allow, saying what to do."""
     if use not in USES:
         raise CallInfoError(f"unknown use {use!r}; choose one of {', '.join(USES)}")
-    if use == "self-review" and call.rep is None:
+    if use == SELF_REVIEW and call.rep is None:
         raise CallInfoError(
             "self-review reads the rep's own expressions, so the call metadata must name the "
             "rep (for example `rep: P1`; participants.png shows the ids)"

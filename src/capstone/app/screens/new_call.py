@@ -18,6 +18,7 @@ from capstone.app.erasure import STAGING
 from capstone.app.gate import require
 from capstone.app.uploads import Upload, UploadError, check_uploads, stored_name
 from capstone.app.views import check_people, first_look, job_of, save_call, stage_times, states
+from capstone.calls.metadata import SELF_REVIEW
 from capstone.formats import MEDIA_SUFFIXES
 
 app, viewer = require("new_call.py")
@@ -117,7 +118,7 @@ if look and uploads:
                 industry=industry.strip(),
                 offering=offering,
                 product=product.strip(),
-                share=share and USE_WORDS[use] != "self-review",
+                share=share and USE_WORDS[use] != SELF_REVIEW,
                 use=USE_WORDS[use],
                 people=people,
                 stage_times=stage_times(times),

@@ -32,10 +32,11 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from capstone import metrics
 from capstone.artefacts import sha256_file
 from capstone.data import ferplus
 from capstone.errors import CapstoneError
-from capstone.evaluation import metrics, peers
+from capstone.evaluation import peers
 from capstone.labels import CLASSES
 from capstone.model.released import load_model
 from capstone.paths import released_model

@@ -38,8 +38,8 @@ import keras
 import numpy as np
 import pandas as pd
 
+from capstone import metrics
 from capstone.data import ferplus
-from capstone.evaluation import metrics
 from capstone.labels import CLASSES
 from capstone.model.backend import effective_precision
 from capstone.model.calibration import adjust, fit_temperature

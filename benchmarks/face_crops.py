@@ -34,7 +34,7 @@ import pandas as pd
 from PIL import Image
 from tqdm import tqdm
 
-from capstone.evaluation import metrics
+from capstone import metrics
 from capstone.faces.boxes import Detection
 from capstone.faces.crop import CONTRASTS, crop_face, to_gray
 from capstone.faces.detect import DETECT_PAD, detect

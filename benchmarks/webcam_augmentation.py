@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from capstone import metrics
 from capstone.data.splits import load_data
-from capstone.evaluation import metrics
 from capstone.labels import CLASSES
 from capstone.model.augmentation import WEBCAM_KINDS
 from capstone.model.backend import effective_precision

@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from capstone import cli
+from capstone import cli, metrics
 from capstone.artefacts import sha256_file
 from capstone.errors import CapstoneError
-from capstone.evaluation import metrics, peers
+from capstone.evaluation import peers
 from capstone.faces.crop import crop_face
 from capstone.labels import CLASSES
 from capstone.media import load_image

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from capstone.errors import CapstoneError
-from capstone.evaluation.metrics import expected_calibration_error
 from capstone.evaluation.scores import classification_metrics
+from capstone.metrics import expected_calibration_error
 from capstone.model import calibration
 from capstone.model.architectures import compact_cnn
 from capstone.model.calibration import adjust, finalize, fit_class_offsets, fit_temperature

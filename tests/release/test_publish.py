@@ -136,8 +136,8 @@ def test_released_model_scores_its_model_card_figure_on_privatetest(shared_proje
 def test_released_model_scores_its_crowd_figures_on_ferplus_privatetest(shared_data) -> None:
     """Recompute the released model's agreement with FER+'s crowd from the raw FER+ zip."""
     from capstone.data import ferplus
-    from capstone.evaluation.metrics import crowd_agreement
     from capstone.labels import CLASSES
+    from capstone.metrics import crowd_agreement
     from capstone.model.released import load_model
 
     saved = json.loads((REPO / "models/fer_cnn.json").read_text())

@@ -1,6 +1,6 @@
 """Scores of every model on every test set, and the ``metrics.json`` they go into.
 
-The scores themselves are in :mod:`capstone.evaluation.metrics`; predictions come from
+The scores themselves are in :mod:`capstone.metrics`; predictions come from
 :func:`capstone.model.released.predict`, so every model is read the way annotation reads it.
 """
 
@@ -14,21 +14,21 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from capstone.evaluation import metrics
-from capstone.evaluation.metrics import (
+from capstone import metrics
+from capstone.labels import CLASSES, network_inputs
+from capstone.media import load_image
+from capstone.metrics import (
     BOOTSTRAP_RESAMPLES,
     BOOTSTRAP_SEED,
     majority,
     paired_difference,
 )
-from capstone.labels import CLASSES, network_inputs
-from capstone.media import load_image
 from capstone.model.released import is_self_contained, load_model, predict
 from capstone.reading.classify import classify_faces
 
 
 def classification_metrics(y_true: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
-    """:func:`capstone.evaluation.metrics.classification_metrics` with the project's class names;
+    """:func:`capstone.metrics.classification_metrics` with the project's class names;
     ``y_true`` holds class indices, or a crowd's vote shares (scored on its majority)."""
     return metrics.classification_metrics(majority(y_true), probs, CLASSES)
 
@@ -181,10 +181,10 @@ def confident_mistakes(
 
 def score(y: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
     """:func:`classification_metrics`, the 95% intervals of accuracy and macro-F1
-    (:func:`capstone.evaluation.metrics.intervals`) and the expected calibration error (``ece``).
+    (:func:`capstone.metrics.intervals`) and the expected calibration error (``ece``).
 
     ``y`` holds class indices, or a crowd's vote shares ``(n, classes)``: the scores are then
-    of the crowd's majority, and ``crowd`` adds :func:`capstone.evaluation.metrics.crowd_agreement`.
+    of the crowd's majority, and ``crowd`` adds :func:`capstone.metrics.crowd_agreement`.
     """
     y = np.asarray(y)
     if y.ndim == 2:
@@ -271,7 +271,7 @@ def compare(
     b: tuple[str, Callable[[np.ndarray], np.ndarray]],
     test_sets: dict[str, tuple[np.ndarray, np.ndarray]],
 ) -> list[dict[str, Any]]:
-    """``metrics.json``'s ``comparisons`` rows: :func:`capstone.evaluation.metrics.paired_difference` of model ``a`` minus
+    """``metrics.json``'s ``comparisons`` rows: :func:`capstone.metrics.paired_difference` of model ``a`` minus
     model ``b`` on every test set; each model is a ``(name, predict_fn)`` pair as in
     :func:`model_entry`."""
     (name_a, predict_a), (name_b, predict_b) = a, b

@@ -30,7 +30,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from sklearn.linear_model import LogisticRegression
 
-from capstone.evaluation.metrics import check_probs, expected_calibration_error, macro_f1, majority
+from capstone.metrics import check_probs, expected_calibration_error, macro_f1, majority
 from capstone.model.architectures import INPUT_SHAPE, build
 from capstone.model.calibration_record import CalibrationRecord, HeadRefit, OffsetsHeldOut
 from capstone.model.released import predict, self_contained

@@ -10,8 +10,8 @@ import keras
 import numpy as np
 
 from capstone.data.batches import ImageBatches, to_dataset
-from capstone.evaluation.metrics import majority
 from capstone.labels import CLASSES
+from capstone.metrics import majority
 from capstone.model.architectures import INPUT_SHAPE
 from capstone.model.augmentation import augmenter
 from capstone.params import Phase

@@ -26,8 +26,8 @@ import pandas as pd
 from capstone import provenance
 from capstone.artefacts import atomic_path, write_json
 from capstone.data.batches import ImageBatches
-from capstone.evaluation.metrics import classification_metrics, majority
 from capstone.labels import CLASSES
+from capstone.metrics import classification_metrics, majority
 from capstone.model.architectures import INPUT_SHAPE, build
 from capstone.model.backend import distribution_scope, effective_precision, gpu_visible, set_seed
 from capstone.model.inputs import _low_resolution, class_weights, training_inputs
@@ -258,7 +258,7 @@ def _record(
 @dataclasses.dataclass
 class TrainedRuns:
     """What :func:`train_runs` trained: each run's per-epoch ``histories`` and its
-    ``test_metrics`` (run -> test set -> :func:`capstone.evaluation.metrics.classification_metrics`)."""
+    ``test_metrics`` (run -> test set -> :func:`capstone.metrics.classification_metrics`)."""
 
     histories: dict[str, pd.DataFrame]
     test_metrics: dict[str, dict[str, Any]]

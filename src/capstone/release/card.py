@@ -10,7 +10,7 @@ from __future__ import annotations
 from string import Template
 from typing import Any
 
-from capstone.evaluation.metrics import BOOTSTRAP_RESAMPLES
+from capstone.metrics import BOOTSTRAP_RESAMPLES
 from capstone.model.calibration_record import CalibrationRecord, HeadRefit, steps_table
 from capstone.release.results import limits
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from capstone.evaluation.metrics import wilson_interval
+from capstone.metrics import wilson_interval
 from capstone.model.released import record_of
 from capstone.paths import released_model
 from capstone.provenance import BenchmarkRecord, benchmark_file, load_benchmark

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from capstone.evaluation.metrics import (
+from capstone.labels import CLASSES
+from capstone.metrics import (
     bootstrap_indices,
     classification_metrics,
     confusion_counts,
@@ -18,7 +19,6 @@ from capstone.evaluation.metrics import (
     share_reliability,
     wilson_interval,
 )
-from capstone.labels import CLASSES
 
 
 def noisy_labels(n: int, right: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,8 @@ from capstone.data.splits import load_data
 from capstone.params import DATASETS
 from capstone.paths import ProjectPaths
 
+pytestmark = pytest.mark.slow  # the real data's download stage, once a run
+
 
 @pytest.fixture(scope="module")
 def quality(shared_project) -> tuple[dict, ProjectPaths]:

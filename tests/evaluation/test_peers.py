@@ -29,6 +29,7 @@ def test_inputs_are_64x64_in_minus_one_to_one() -> None:
     assert inputs.max() == 1.0
 
 
+@pytest.mark.slow  # the real data's store
 def test_fer_reproduces_its_reference_accuracy_on_privatetest(shared_project) -> None:
     """The reference figure, measured on these exact images: 65.7% (plus or minus 0.5)."""
     from capstone.data.splits import load_data

@@ -11,6 +11,8 @@ import pytest
 from capstone import provenance
 from capstone.params import load
 
+pytestmark = pytest.mark.slow  # every test reads the tiny pipeline's run
+
 
 def test_the_record_says_what_the_model_learned_from_and_scores_every_test_set(
     tiny_project,

@@ -117,6 +117,7 @@ def test_the_shipped_profile_still_trains_the_released_model() -> None:
         )
 
 
+@pytest.mark.slow  # the real data's store, and every test face read
 def test_released_model_scores_its_model_card_figure_on_privatetest(shared_project) -> None:
     """Recompute the released model's FER2013 PrivateTest accuracy from the raw Kaggle zip."""
     from capstone.data.splits import load_data
@@ -133,6 +134,7 @@ def test_released_model_scores_its_model_card_figure_on_privatetest(shared_proje
     assert got["macro_f1"] == pytest.approx(card["macro_f1"], abs=0.003)
 
 
+@pytest.mark.slow
 def test_released_model_scores_its_crowd_figures_on_ferplus_privatetest(shared_data) -> None:
     """Recompute the released model's agreement with FER+'s crowd from the raw FER+ zip."""
     from capstone.data import ferplus

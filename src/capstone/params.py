@@ -175,6 +175,8 @@ class TrainRun:
     patience: int = 5
     width: int = 32
     precision: Literal["auto", "float32", "mixed_bfloat16"] = "auto"
+    # XLA for TensorFlow (off: slower on these CPUs). Under JAX the step is always jitted:
+    # without it Keras dispatches and compiles every operation on its own (capstone.model.training).
     jit_compile: bool = False
     init_from: str | None = None
     init_file: str | None = field(default=None, metadata=MUST_EXIST)

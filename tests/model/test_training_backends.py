@@ -16,7 +16,7 @@ from capstone.model.released import is_self_contained, load_model, predict
 
 SCRIPT = Path(__file__).with_name("train_under_backend.py")
 
-pytestmark = pytest.mark.slow  # a minute: JAX compiles the model's every step
+pytestmark = pytest.mark.slow  # half a minute: JAX compiles the training step
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")

@@ -200,7 +200,9 @@ def _fit_phase(
             optimizer=_optimizer(run, phase.learning_rate, phase.epochs * len(train_ds)),
             loss=keras.losses.CategoricalCrossentropy(label_smoothing=run.label_smoothing),
             metrics=["accuracy"],
-            jit_compile=run.jit_compile,
+            # Under JAX, unjitted Keras compiles each operation by itself, every new shape again
+            # (563 compilations in tests/model/train_under_backend.py's tiny run): jit the step.
+            jit_compile=run.jit_compile or keras.backend.backend() == "jax",
         )
     stop = keras.callbacks.EarlyStopping(
         monitor="val_accuracy", patience=run.patience, restore_best_weights=True

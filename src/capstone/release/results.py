@@ -219,7 +219,7 @@ class ReleasedResults:
     @property
     def crowd_test(self) -> dict[str, Any]:
         """The record's FER+ PrivateTest scores (``test.ferplus``)."""
-        return self.record["test"]["ferplus"]
+        return crowd_test(self.record)
 
     @property
     def majority_accuracy(self) -> float:

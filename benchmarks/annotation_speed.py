@@ -35,6 +35,7 @@ from pathlib import Path
 
 from matplotlib import cbook
 
+from capstone.calls.request import CallRequest, ReadingOptions
 from capstone.calls.video import annotate_video, sample_frames
 from capstone.media import load_image
 from capstone.model.released import crop_settings_of, load_model
@@ -114,14 +115,12 @@ def main() -> None:
         start = time.perf_counter()
         if profile:
             profile.enable()
+        options = ReadingOptions(fps=args.fps, detect_every=args.detect_every, crop=crop)
         annotate_video(
             video,
             model,
             Path(tmp) / "out",
-            fps=args.fps,
-            detect_every=args.detect_every,
-            crop=crop,
-            use="research",
+            request=CallRequest(use="research", options=options),
             progress=False,
         )
         if profile:

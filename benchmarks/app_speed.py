@@ -40,9 +40,12 @@ from capstone.app.accounts import add_user, sign_in, viewer_of
 from capstone.app.database import Call, database_url, open_database, session
 from capstone.app.details import OUTCOMES, STAGES
 from capstone.app.erasure import apply_retention
+from capstone.app.findings import Findings
 from capstone.app.jobs import run_pending
-from capstone.app.views import Upload, save_call
-from capstone.library.runner import cached_model
+from capstone.app.services import Upload, save_call
+from capstone.calls.metadata import People, Person
+from capstone.calls.result import Talk
+from capstone.library.annotate import cached_model
 from capstone.paths import released_model
 from capstone.provenance import save_benchmark
 from capstone.synthetic.calls import write_call
@@ -105,7 +108,7 @@ def screenshot(folder: Path) -> None:
     times = []
     for i in range(3):
         start = time.perf_counter()
-        call = Call(title=f"shot {i}", people={"P2": {"role": "prospect", "name": "Dana"}})
+        call = Call(title=f"shot {i}", people=People({"P2": Person("prospect", "Dana")}))
         save_call(engine, folder, call, [Upload("call.png", png.tobytes())])
         run_pending(engine, folder)
         times.append(time.perf_counter() - start)
@@ -139,10 +142,11 @@ def generated_library(folder: Path, n: int) -> str:
                     stakeholders=rng.randint(1, 6),
                     team=rng.choice(["", "a solutions engineer"]),
                     share=True,
-                    headline="Dana looked mostly neutral.",
-                    prospects_reading="neutral (70%)",
-                    talk_ratio=rng.random(),
-                    results={"prospect_shares": {"happy": happy, "neutral": 1 - happy}},
+                    results=Findings(
+                        prospect_shares={"happy": happy, "neutral": 1 - happy},
+                        talk=Talk(talk_listen_ratio=rng.random()),
+                        headline="Dana looked mostly neutral.",
+                    ),
                 )
             )
     return sign_in(engine, "Mia", PASSWORD)
@@ -233,12 +237,14 @@ def recording(folder: Path, minutes: float) -> None:
     start = time.perf_counter()
     call = Call(
         title="long call",
-        people={
-            "P1": {"role": "rep", "name": "Ana"},
-            "P2": {"role": "prospect", "name": "Dana"},
-            "P3": {"role": "prospect", "name": "Sam"},
-            "P4": {"role": "staff", "name": ""},
-        },
+        people=People(
+            {
+                "P1": Person("rep", "Ana"),
+                "P2": Person("prospect", "Dana"),
+                "P3": Person("prospect", "Sam"),
+                "P4": Person("staff"),
+            }
+        ),
     )
     save_call(engine, folder / "app", call, [Upload("call.mp4", video.read_bytes())])
     run_pending(engine, folder / "app")

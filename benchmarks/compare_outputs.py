@@ -6,7 +6,8 @@ change what a user gets (a refactor). Prints one line per file and the number th
     python benchmarks/compare_outputs.py before after
 
 JSON is compared as data, apart from ``schema_version``; pictures pixel by pixel; videos
-frame by frame after decoding; Parquet tables as frames; everything else byte for byte.
+frame by frame after decoding; Parquet tables as frames (columns in any order); everything
+else byte for byte.
 Exits 1 when a file differs, is missing, or is new.
 """
 
@@ -55,8 +56,9 @@ def same(a: Path, b: Path) -> bool:
     if a.suffix == ".mp4":
         fa, fb = frames(a), frames(b)
         return len(fa) == len(fb) and all(np.array_equal(x, y) for x, y in zip(fa, fb, strict=True))
-    if a.suffix == ".parquet":
-        return pd.read_parquet(a).equals(pd.read_parquet(b))
+    if a.suffix == ".parquet":  # a table's columns in any order
+        ta, tb = pd.read_parquet(a), pd.read_parquet(b)
+        return set(ta.columns) == set(tb.columns) and ta.equals(tb[list(ta.columns)])
     return a.read_bytes() == b.read_bytes()
 
 

@@ -4,7 +4,7 @@
 
 Composes ``--recordings`` H.264 recordings like ``annotation_speed.py`` does (720p 3x3
 gallery, 30 frames per second), then annotates the folder with
-``capstone.library.runner.annotate_library`` (the released model, MTCNN, every face classified),
+``capstone.library.annotate.annotate_library`` (the released model, MTCNN, every face classified),
 once with one worker (in this process) and once with ``--workers`` Dask worker processes
 (their start-up included), each into a fresh output folder. The target: 2 workers at
 least 1.7x faster than one on 4 recordings.
@@ -21,8 +21,8 @@ from pathlib import Path
 
 from annotation_speed import h264_recording
 
-from capstone.library.runner import Settings, annotate_library
-from capstone.model.released import crop_settings_of
+from capstone.calls.request import CallRequest
+from capstone.library.annotate import annotate_library
 from capstone.paths import released_model
 
 
@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     model = released_model().resolve()
-    settings = Settings(model, use="research", options={"crop": crop_settings_of(model)})
+    request = CallRequest(use="research")  # every face read: the most work there is
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "calls"
         folder.mkdir()
@@ -44,7 +44,7 @@ def main() -> None:
         for workers in (1, args.workers):
             start, cpu = time.perf_counter(), os.times()
             done = annotate_library(
-                [folder], Path(tmp) / f"out{workers}", settings, workers=workers, say=len
+                [folder], Path(tmp) / f"out{workers}", request, model, workers=workers, say=len
             )
             took[workers] = time.perf_counter() - start
             busy[workers] = cpu_seconds(os.times()) - cpu_seconds(cpu)

@@ -28,10 +28,11 @@ import numpy as np
 import pandas as pd
 from matplotlib import cbook
 
+from capstone.calls.request import CallRequest, ReadingOptions
 from capstone.calls.result import CallResult
 from capstone.calls.video import annotate_video
 from capstone.media import load_image
-from capstone.model.released import crop_settings_of, load_model
+from capstone.model.released import load_model
 from capstone.paths import released_model
 from capstone.synthetic.calls import person_at, scripted_call, write_call
 from capstone.synthetic.layouts import HOPPER_FACE, people
@@ -76,7 +77,7 @@ def main() -> None:
     turns, scenes = scripted_call(args.seconds)
     model_file = args.model or released_model()
     model = load_model(model_file)
-    options = {"detector": args.detector, "crop": crop_settings_of(model_file)}
+    options = ReadingOptions(detector=args.detector).for_model(model_file)
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         video = Path(tmp) / "call.mp4"
@@ -89,11 +90,9 @@ def main() -> None:
                 video,
                 model,
                 out,
-                fps=2,
+                request=CallRequest(use="research", options=options),
                 speakers=speakers,
-                use="research",
                 progress=False,
-                **options,
             )  # research use: every face is classified, the most work there is to add to
             seconds = time.perf_counter() - start
             timeline = summary.timeline

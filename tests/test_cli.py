@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from matplotlib import cbook
 
+from capstone.calls.metadata import Person
 from capstone.cli import main
 from capstone.formats import MEDIA_SUFFIXES
 from capstone.media import load_image
@@ -124,7 +125,7 @@ def test_a_folder_or_an_unreadable_video_leaves_nothing_behind(tmp_path: Path) -
 def test_an_unexpected_error_on_one_input_is_reported_and_the_others_go_on(
     tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    from capstone.library import runner
+    from capstone.library import annotate as runner
 
     hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     for name in ("first.png", "second.png"):
@@ -195,7 +196,7 @@ def test_annotate_can_fill_the_apps_database_by_the_apps_own_path(tmp_path: Path
     assert main([*args, "--data", str(tmp_path / "app"), "--owner", "Ana"]) == 0
     (saved,) = calls(engine)
     assert (saved.owner_id, saved.sales_team, saved.rep) == (ana.id, "east", "Ana")
-    assert saved.people["P2"] == {"role": "prospect", "name": "Dana"}
-    assert saved.headline.startswith("Dana looked") and saved.results["pictures"]
+    assert saved.people.by_id["P2"] == Person("prospect", "Dana")
+    assert saved.results.headline.startswith("Dana looked") and saved.results.screenshots
     assert main(args) == 2  # neither --out nor --data
     assert "give --out" in capsys.readouterr().err

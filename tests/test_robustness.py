@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from capstone import params
-from capstone.calls.video import sample_frames
+from capstone.calls.video_io import sample_frames
 from capstone.data.sources import fetch
 from capstone.errors import CapstoneError
 from capstone.media import load_image

@@ -22,10 +22,13 @@ from typing import Any
 
 from capstone.app import commands as app_commands
 from capstone.calls.metadata import DEFAULT_USE, USES
+from capstone.calls.request import DETECTORS, ReadingOptions
 from capstone.errors import CapstoneError
 from capstone.formats import IMAGE_SUFFIXES, VIDEO_SUFFIXES, listed
 from capstone.pipeline.stages import NAMES as STAGES
 from capstone.progress import show_progress
+
+DEFAULTS = ReadingOptions()  # every option's default, said once in capstone.calls.request
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -93,13 +96,13 @@ def _parser() -> argparse.ArgumentParser:
     ann.add_argument(
         "--fps",
         type=_number(float, 0, 120, low_open=True),
-        default=2.0,
+        default=DEFAULTS.fps,
         help="video frames sampled per second, above 0 and at most 120 (default: %(default)s)",
     )
     ann.add_argument(
         "--detect-every",
         type=_number(int, 1, 1000),
-        default=4,
+        default=DEFAULTS.detect_every,
         help="run face detection on every n-th sampled frame (default: %(default)s)",
     )
     ann.add_argument(
@@ -147,14 +150,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     ann.add_argument(
         "--detector",
-        choices=["mtcnn", "haar"],
-        default="mtcnn",
+        choices=DETECTORS,
+        default=DEFAULTS.detector,
         help="face detector (default: %(default)s)",
     )
     ann.add_argument(
         "--min-face",
         type=_number(int, 1, 10_000),
-        default=24,
+        default=DEFAULTS.min_face,
         help="smallest face side to classify, in pixels (default: %(default)s)",
     )
     ann.add_argument(
@@ -228,46 +231,45 @@ def _save_traceback() -> str:
 
 
 def _annotate(args: argparse.Namespace) -> int:
-    from capstone.calls.metadata import check_use, load_call_info
-    from capstone.library.runner import Settings, annotate_library, cached_model
-    from capstone.model.released import reading_meaning, reading_options
+    from capstone.calls.metadata import load_call_info
+    from capstone.calls.request import CallRequest
+    from capstone.library.annotate import annotate_library, cached_model
+    from capstone.model.released import reading_meaning
     from capstone.paths import released_model
 
     if (args.out is None) == (args.data is None):
         raise CapstoneError("give --out (a folder of reports) or --data (the app's folder)")
-    call = load_call_info(args.call)
-    check_use(call, args.use)  # a use the metadata does not allow stops before any work
-    model_file = (args.model or released_model()).resolve()
-    cached_model(model_file)  # a bad model stops here, before any work
-    if args.data is not None:
-        from capstone.app.commands import annotate_into_app
-
-        return annotate_into_app(args, call, model_file)
-    settings = Settings(
-        model=model_file,
-        call=call,
-        use=args.use,
-        fps=args.fps,
-        detect_every=args.detect_every,
-        options=reading_options(
-            model_file,
+    # a use the metadata does not allow stops here, before any work
+    request = CallRequest(
+        load_call_info(args.call),
+        args.use,
+        ReadingOptions(
+            fps=args.fps,
+            detect_every=args.detect_every,
             detector=args.detector,
             min_face=args.min_face,
             uncertain_below=args.uncertain_below,
         ),
     )
+    model_file = (args.model or released_model()).resolve()
+    cached_model(model_file)  # a bad model stops here, before any work
+    if args.data is not None:
+        from capstone.app.commands import annotate_into_app
+
+        return annotate_into_app(args, request, model_file)
     args.out.mkdir(parents=True, exist_ok=True)  # a bad --out stops here, before any work
     outcome = annotate_library(
         args.inputs,
         args.out,
-        settings,
+        request,
+        model_file,
         workers=args.workers,
         scheduler=args.scheduler,
         force=args.force,
         say=print,
         warn=lambda line: print(line, file=sys.stderr),
     )
-    kinds = list(outcome.written.values())
+    kinds = list(outcome.kinds.values())
     print(
         f"wrote {kinds.count('image')} annotated image(s) and {kinds.count('video')} video(s) "
         f"to {args.out}" + (f"; {len(outcome.skipped)} unchanged" if outcome.skipped else "")

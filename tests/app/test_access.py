@@ -19,6 +19,9 @@ from capstone.app import access
 from capstone.app.access import NOT_YOURS, calls_for
 from capstone.app.accounts import viewer_of
 from capstone.app.database import Call, database_url, open_database, session
+from capstone.app.findings import Findings
+from capstone.calls.metadata import People, Person
+from capstone.calls.request import CallOutputs
 
 APP = Path(__file__).resolve().parents[2] / "src/capstone/app"
 ROLES = [None, "Ada", "Mia", "Max", "Ana", "Ben", "Wes", "Ola"]  # conftest.CAST; None: nobody
@@ -86,7 +89,7 @@ def library(tmp_path_factory: pytest.TempPathFactory, add_cast: Callable) -> dic
                 demo=demo,
                 stage="4. Demo/Pitch",
                 outcome="Closed Sale",
-                people={"P1": {"role": "rep", "name": ""}},
+                people=People({"P1": Person("rep")}),
                 media=["01.png"],
                 kind="screenshots",
             )
@@ -100,10 +103,9 @@ def library(tmp_path_factory: pytest.TempPathFactory, add_cast: Callable) -> dic
         cv2.imwrite(str(folder / "media" / str(ids[title]) / "01.png"), np.zeros((9, 9, 3)))
         (picture.parent / "01.json").write_text('{"faces": []}')
         with session(engine) as s:
-            s.get(Call, ids[title]).results = {
-                "pictures": [str(picture.relative_to(folder))],
-                "records": [str((picture.parent / "01.json").relative_to(folder))],
-            }
+            s.get(Call, ids[title]).results = Findings(
+                (CallOutputs.of_screenshot("01").under(f"results/{ids[title]}"),)
+            )
     return {"folder": folder, "engine": engine, "tokens": tokens, "ids": ids}
 
 

@@ -147,7 +147,7 @@ def test_a_screenshot_uploaded_is_saved_before_work_and_annotated(
     assert run_pending(engine, library) == 1
     with session(engine) as s:
         done = s.get(Call, saved.id)
-    assert done.results["pictures"] and done.results["records"]
+    assert done.results.screenshots
 
 
 @pytest.mark.parametrize(

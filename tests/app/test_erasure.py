@@ -21,8 +21,9 @@ from capstone.app.erasure import (
     set_retention_days,
 )
 from capstone.app.jobs import run_pending
+from capstone.app.services import save_call, start_self_review
 from capstone.app.uploads import Upload
-from capstone.app.views import save_call, start_self_review
+from capstone.calls.metadata import People, Person
 from capstone.cli import main
 from capstone.media import load_image
 from capstone.synthetic.calls import write_recording
@@ -53,7 +54,7 @@ def test_a_deleted_call_and_its_self_review_leave_nothing_on_disk(
     data = tmp_path / "app"
     engine = open_database(database_url(data))
     rep = add_user(engine, "Ana", "rep", "correct horse battery", "east")
-    people = {"P1": {"role": "rep", "name": NAME}}
+    people = People({"P1": Person("rep", NAME)})
     call = Call(title=f"call with {NAME}", people=people, owner_id=rep.id, sales_team="east")
     call_id = save_call(engine, data, call, [Upload("call.mp4", recording)])
     review = start_self_review(engine, data, rep, call_id)
@@ -79,10 +80,10 @@ def test_erasing_a_person_deletes_every_call_that_records_them(tmp_path: Path) -
     data = tmp_path / "app"
     engine = open_database(database_url(data))
     with session(engine) as s:
-        s.add(Call(title="one", people={"P2": {"role": "prospect", "name": NAME}}))
-        s.add(Call(title="two", people={"P3": {"role": "prospect", "name": NAME.upper()}}))
+        s.add(Call(title="one", people=People({"P2": Person("prospect", NAME)})))
+        s.add(Call(title="two", people=People({"P3": Person("prospect", NAME.upper())})))
         s.add(Call(title="three", rep=NAME))
-        s.add(Call(title="other", people={"P2": {"role": "prospect", "name": "Dana"}}))
+        s.add(Call(title="other", people=People({"P2": Person("prospect", "Dana")})))
     for call_id in (1, 2, 3, 4):
         (data / "media" / str(call_id)).mkdir(parents=True)
         (data / "media" / str(call_id) / "01.png").write_bytes(b"face")

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from capstone.app.database import Call, Job, database_url, enqueue, open_database, session
-from capstone.app.jobs import call_info, claim, recover, run_pending
+from capstone.app.jobs import call_request, claim, recover, run_pending
+from capstone.calls.metadata import People, Person, StageTimes
+from capstone.calls.request import ReadingOptions
 
 
 def _call(engine, **details) -> int:
@@ -43,18 +47,24 @@ def test_a_job_that_cannot_annotate_fails_with_a_message(tmp_path: Path) -> None
 def test_the_call_metadata_comes_from_who_is_who() -> None:
     call = Call(
         title="x",
-        people={
-            "P1": {"role": "rep", "name": "Ana"},
-            "P2": {"role": "prospect", "name": "Dana"},
-            "P3": {"role": "staff", "name": ""},
-            "P4": {"role": "", "name": ""},
-        },
-        stage_times={"demo": 60, "intro": 0},
+        people=People(
+            {
+                "P1": Person("rep", "Ana"),
+                "P2": Person("prospect", "Dana"),
+                "P3": Person("staff"),
+                "P4": Person(),
+            }
+        ),
+        stage_times=StageTimes({"demo": 60, "intro": 0}),
         informed=True,
+        use="customers",
+        options=ReadingOptions(fps=1.0),
     )
-    info = call_info(call)
+    request = call_request(call)
+    info = request.info
     assert (info.rep, info.staff, info.prospects) == ("P1", ("P3",), {"P2": "Dana"})
     assert list(info.stages) == ["intro", "demo"] and info.informed is True
+    assert request.use == "customers" and request.options.fps == 1.0
 
 
 def test_two_uploads_at_once_are_two_calls_and_a_silent_recording_is_annotated(
@@ -64,7 +74,7 @@ def test_two_uploads_at_once_are_two_calls_and_a_silent_recording_is_annotated(
 
     from matplotlib import cbook
 
-    from capstone.app.views import Upload, save_call
+    from capstone.app.services import Upload, save_call
     from capstone.media import load_image
     from capstone.synthetic.calls import write_recording
     from capstone.synthetic.layouts import HOPPER_FACE
@@ -72,7 +82,7 @@ def test_two_uploads_at_once_are_two_calls_and_a_silent_recording_is_annotated(
     hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     video = write_recording(hopper, HOPPER_FACE, tmp_path / "silent.mp4", seconds=2, fps=5)
     engine = open_database(database_url(tmp_path / "app"))
-    people = {"P1": {"role": "prospect", "name": "Dana"}}
+    people = People({"P1": Person("prospect", "Dana")})
     saved: list[int] = []
 
     def upload(title: str) -> None:  # two managers pressing "Save" at the same moment
@@ -92,4 +102,39 @@ def test_two_uploads_at_once_are_two_calls_and_a_silent_recording_is_annotated(
         jobs = s.query(Job).all()
         calls = [s.get(Call, i) for i in saved]
     assert {j.state for j in jobs} == {"done"}
-    assert all(c.results["videos"] and c.headline.startswith("Dana looked") for c in calls)
+    assert all(c.results.recordings and c.results.headline.startswith("Dana looked") for c in calls)
+
+
+def test_the_worker_stores_the_results_it_is_handed_and_reads_back_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cv2
+    from matplotlib import cbook
+
+    from capstone.app import jobs
+    from capstone.app.services import Upload, save_call
+    from capstone.media import load_image
+    from capstone.synthetic.layouts import gallery_frame
+
+    real = jobs.annotate_library
+
+    def then_unreadable(inputs, out, *args, **kwargs):
+        outcome = real(inputs, out, *args, **kwargs)
+        for record in out.rglob("*.json"):  # every result JSON it just wrote
+            record.write_text("{ not JSON")
+        return outcome
+
+    monkeypatch.setattr(jobs, "annotate_library", then_unreadable)
+    hopper = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    _, png = cv2.imencode(".png", gallery_frame([hopper, cv2.flip(hopper, 1)], cols=2))
+    data = tmp_path / "app"
+    engine = open_database(database_url(data))
+    who = People({"P1": Person("staff"), "P2": Person("prospect", "Dana")})
+    call_id = save_call(engine, data, Call(title="x", people=who), [Upload("a.png", png.tobytes())])
+    assert run_pending(engine, data) == 1
+    with session(engine) as s:
+        job, call = s.query(Job).one(), s.get(Call, call_id)
+    assert job.state == "done", job.message
+    assert call is not None and call.results.headline.startswith("Dana looked")
+    assert call.results.prospect_shares and len(call.results.screenshots) == 1
+    assert (data / str(call.results.screenshots[0].picture)).is_file()

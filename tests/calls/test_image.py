@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from matplotlib import cbook
 
-from capstone.calls.image import annotate_image, faces_table, output_names, reading_order, summary
+from capstone.calls.image import annotate_image, faces_table, output_names, summary
 from capstone.calls.metadata import CallInfo
+from capstone.calls.numbering import reading_order
+from capstone.calls.request import CallRequest
 from capstone.calls.result import SCHEMA_VERSION, ScreenshotResult
 from capstone.labels import CLASSES
 from capstone.media import MediaError, load_image
@@ -40,7 +42,9 @@ def test_gallery_frame_faces_are_found_and_labelled(tmp_path: Path, hopper: np.n
     frame = gallery_frame([hopper, cv2.flip(hopper, 1), np.zeros_like(hopper)], cols=2)
     cv2.imwrite(str(tmp_path / "call.png"), frame)
     call = CallInfo(rep="P1", prospects={"P2": "Dana"})
-    record = annotate_image(tmp_path / "call.png", HAPPY, tmp_path / "out", call=call)
+    record = annotate_image(
+        tmp_path / "call.png", HAPPY, tmp_path / "out", request=CallRequest(call)
+    )
     rep, prospect = record.faces  # in reading order: P1 left, P2 right
     assert (rep.participant, rep.role, rep.status) == ("P1", "rep", "not_read")
     assert rep.probs == {} and rep.box[0] < prospect.box[0]
@@ -70,7 +74,8 @@ def test_an_image_without_call_metadata_reads_nobody_and_says_why(
     text = summary([record])
     assert "call.png P1: not read" in text
     assert "Not named in the call metadata, so not read: P1, P2" in text
-    record = annotate_image(tmp_path / "call.png", model, tmp_path, use="research")
+    research = CallRequest(use="research")
+    record = annotate_image(tmp_path / "call.png", model, tmp_path, request=research)
     assert {f.label for f in record.faces} == {"happy"} and len(model.seen) == 1
 
 

@@ -11,6 +11,7 @@ import pytest
 from matplotlib import cbook
 
 from capstone.calls.metadata import CallInfo
+from capstone.calls.request import CallRequest
 from capstone.calls.video import annotate_video
 from capstone.media import load_image
 from capstone.synthetic.layouts import gallery_frame
@@ -41,7 +42,9 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
         writer.write(frame)
     writer.release()
     call = CallInfo(rep="P1", prospects={"P2": "Dana"}, stages={"intro": 0, "pricing": 3})
-    annotate_video(tmp / "call.mp4", Brightening(), tmp / "out", call=call, progress=False)
+    annotate_video(
+        tmp / "call.mp4", Brightening(), tmp / "out", request=CallRequest(call), progress=False
+    )
     return tmp / "out/call/report.html"
 
 

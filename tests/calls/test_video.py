@@ -12,9 +12,11 @@ import pytest
 from matplotlib import cbook
 
 from capstone.calls.metadata import CallInfo, CallInfoError
+from capstone.calls.request import CallRequest, ReadingOptions
 from capstone.calls.result import SCHEMA_VERSION, CallResult
 from capstone.calls.timeline import PROB_COLUMNS, read_timeline
-from capstone.calls.video import annotate_video, sample_frames
+from capstone.calls.video import annotate_video
+from capstone.calls.video_io import sample_frames
 from capstone.media import MediaError, load_image
 from capstone.synthetic.layouts import gallery_frame
 
@@ -53,7 +55,11 @@ def test_a_recording_gives_participants_timelines_and_a_browser_video(
 ) -> None:
     call = CallInfo(rep="P1", prospects={"P2": "Dana"}, stages={"intro": 0.0, "pricing": 2.0})
     summary = annotate_video(
-        call_video, ShiftingModel(), tmp_path, fps=2, detect_every=2, call=call, progress=False
+        call_video,
+        ShiftingModel(),
+        tmp_path,
+        request=CallRequest(call, options=ReadingOptions(fps=2, detect_every=2)),
+        progress=False,
     )
     out = tmp_path / "call"
     timeline = pd.read_csv(out / "timeline.csv")
@@ -106,17 +112,23 @@ def test_staff_are_never_shown_to_the_model_and_self_review_reads_the_rep(
 ) -> None:
     model = ShiftingModel()
     staff = CallInfo(rep="P1", staff=("P2",), informed=True)
-    summary = annotate_video(call_video, model, tmp_path, call=staff, progress=False)
+    summary = annotate_video(
+        call_video, model, tmp_path, request=CallRequest(staff), progress=False
+    )
     assert model.calls == 0 and summary.use.read == []
     assert "Add `informed" not in (tmp_path / "call/summary.md").read_text()
     call = CallInfo(rep="P1", prospects={"P2": "Dana"})
     summary = annotate_video(
-        call_video, ShiftingModel(), tmp_path, call=call, use="self-review", progress=False
+        call_video,
+        ShiftingModel(),
+        tmp_path,
+        request=CallRequest(call, "self-review"),
+        progress=False,
     )
     assert summary.use.read == ["P1", "P2"] and summary.participants["P1"].shares
     assert "for the rep (P1) alone" in (tmp_path / "call/summary.md").read_text()
     with pytest.raises(CallInfoError, match="work call"):
-        annotate_video(call_video, model, tmp_path, call=call, use="research", progress=False)
+        CallRequest(call, "research")
 
 
 def test_without_call_metadata_nobody_is_read_and_the_summary_says_how_to_name_them(
@@ -128,7 +140,8 @@ def test_without_call_metadata_nobody_is_read_and_the_summary_says_how_to_name_t
     text = (tmp_path / "call/summary.md").read_text()
     assert "Not named in the call metadata, so not read: P1, P2" in text
     assert "`prospects: {P1: Dana}`" in text
-    summary = annotate_video(call_video, model, tmp_path, use="research", progress=False)
+    research = CallRequest(use="research")
+    summary = annotate_video(call_video, model, tmp_path, request=research, progress=False)
     assert summary.use.read == ["P1", "P2"] and model.calls > 0
 
 
@@ -139,7 +152,7 @@ def test_frames_are_sampled_at_the_requested_rate(call_video: Path) -> None:
 
 def test_a_video_without_faces_gives_an_empty_but_valid_result(tmp_path: Path) -> None:
     video = write_video(tmp_path / "blank.mp4", [np.full((120, 160, 3), 90, np.uint8)] * 10)
-    summary = annotate_video(video, ShiftingModel(), tmp_path / "out", fps=2, progress=False)
+    summary = annotate_video(video, ShiftingModel(), tmp_path / "out", progress=False)
     assert summary.participants == {}
     assert "No faces" in (tmp_path / "out/blank/summary.md").read_text()
     assert len(pd.read_csv(tmp_path / "out/blank/timeline.csv")) == 0
@@ -159,7 +172,8 @@ def test_a_rate_above_the_videos_own_samples_each_frame_once(
 ) -> None:
     import imageio_ffmpeg
 
-    annotate_video(call_video, ShiftingModel(), tmp_path, fps=1e9, name="fast", progress=False)
+    fast = CallRequest(options=ReadingOptions(fps=1e9))
+    annotate_video(call_video, ShiftingModel(), tmp_path, request=fast, name="fast", progress=False)
     frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "fast/annotated.mp4"))
     assert frames == 40 and seconds == pytest.approx(4, abs=0.2)  # 10 frames/s, as recorded
 
@@ -188,7 +202,7 @@ def test_who_speaks_follows_the_script(tmp_path: Path, audio: bool) -> None:
     video = tmp_path / "scripted.mp4"
     looks = variants(hopper, HOPPER_FACE)
     truth_frames = write_call(looks, video, SCRIPT, seconds=20, fps=10, audio=audio)
-    summary = annotate_video(video, ShiftingModel(), tmp_path / "out", fps=2, progress=False)
+    summary = annotate_video(video, ShiftingModel(), tmp_path / "out", progress=False)
     timeline = pd.read_csv(tmp_path / "out/scripted/timeline.csv", keep_default_na=False)
     assert summary.audio_track is audio
     truth = scripted_truth(timeline, truth_frames)
@@ -238,7 +252,7 @@ def test_one_participant_with_a_stereo_44_khz_track_speaks_when_the_track_is_voi
     for _ in range(40):
         writer.send(frame)
     writer.close()
-    summary = annotate_video(video, ShiftingModel(), tmp_path / "out", fps=2, progress=False)
+    summary = annotate_video(video, ShiftingModel(), tmp_path / "out", progress=False)
     timeline = pd.read_csv(tmp_path / "out/alone/timeline.csv", keep_default_na=False)
     said = dict(zip(timeline["time"], timeline["speaking"].astype(str).str.lower(), strict=True))
     assert [said[t] for t in (0.0, 0.5, 1.5, 2.5, 3.5)] == [

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 
+from capstone.calls.request import ReadingOptions
 from capstone.model import released as inference
 from capstone.model.architectures import compact_cnn
 from capstone.model.calibration_record import CalibrationRecord
@@ -124,14 +125,11 @@ def test_the_record_beside_the_model_gives_threshold_and_crop(tmp_path) -> None:
     (tmp_path / "fer_cnn.json").write_text(json.dumps(record))
     assert inference.uncertain_below_of(model) == 0.35
     assert inference.crop_settings_of(model) == {"margin": 0.3}
-    options = inference.reading_options(model, detector="haar", min_face=30)
-    assert options == {
-        "crop": {"margin": 0.3},
-        "detector": "haar",
-        "min_face": 30,
-        "uncertain_below": 0.35,
-    }
-    assert inference.reading_options(model, uncertain_below=0.0)["uncertain_below"] == 0.0
+    options = ReadingOptions(detector="haar", min_face=30).for_model(model)
+    assert options == ReadingOptions(
+        detector="haar", min_face=30, uncertain_below=0.35, crop={"margin": 0.3}
+    )
+    assert ReadingOptions(uncertain_below=0.0).for_model(model).uncertain_below == 0.0
 
 
 def test_the_released_model_is_self_contained() -> None:

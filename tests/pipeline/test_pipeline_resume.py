@@ -1,14 +1,15 @@
 """A pipeline run interrupted by Ctrl-C, then killed outright, resumes where it stopped.
 
-Its own run, in a folder of its own, so that it can go on beside the tests that read the
-tiny profile's finished project; at the end it compares its trained models' figures with
-that project's.
+It reuses the tiny profile's finished project (the suite's one pipeline run): a copy of it
+with the last training stage and those after it undone, so that only that stage trains
+again; at the end its trained model's figures are compared with the project's.
 """
 
 from __future__ import annotations
 
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,9 +18,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import new_project, run_pipeline, statuses
+from conftest import run_pipeline, statuses
 
-pytestmark = pytest.mark.slow(last=True)  # it ends by waiting for the tiny project
+pytestmark = pytest.mark.slow
 
 
 def start_and_kill(root: Path, stage: str, sig: int) -> subprocess.CompletedProcess[str]:
@@ -65,24 +66,28 @@ def start_and_kill(root: Path, stage: str, sig: int) -> subprocess.CompletedProc
     return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(seen), err)
 
 
-def test_killed_runs_resume_from_the_last_completed_stage(tmp_path: Path, request) -> None:
-    root = new_project(tmp_path / "project")
+def test_killed_runs_resume_from_the_last_completed_stage(tmp_path: Path, tiny_project) -> None:
+    project, _ = tiny_project
+    root = tmp_path / "project"
+    shutil.copytree(project, root, symlinks=True)
+    for stage in ("merged", "evaluation", "demo", "results"):  # undone: to run again
+        (root / "build" / stage / ".done.json").unlink(missing_ok=True)
+    made = {name: (project / "build/merged" / name).read_text() for name in MERGED}
 
-    interrupted = start_and_kill(root, "baseline", signal.SIGINT)  # Ctrl-C during training
+    interrupted = start_and_kill(root, "merged", signal.SIGINT)  # Ctrl-C during training
     assert interrupted.returncode != 0
     assert "completed stages are kept" in interrupted.stderr
-    assert (root / "build/eda/.done.json").is_file()
-    assert not (root / "build/baseline/.done.json").exists()
+    assert statuses(interrupted.stdout)["baseline"] == "skipped"
+    assert not (root / "build/merged/.done.json").exists()
 
     killed = start_and_kill(root, "merged", signal.SIGKILL)  # no chance to clean up
     assert killed.returncode == -signal.SIGKILL
-    assert statuses(killed.stdout)["eda"] == "skipped"
-    assert (root / "build/baseline/.done.json").is_file()
+    assert statuses(killed.stdout)["baseline"] == "skipped"
     assert not (root / "build/merged/.done.json").exists()
 
     # Up to the stage that was killed: the stages after it resume the same way, and the
-    # module's uninterrupted run already covers them.
-    resumed = run_pipeline(root, "--to", "merged")
+    # tiny project's uninterrupted run already covers them.
+    resumed = run_pipeline(root, "--to", "merged", "--no-book")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert statuses(resumed.stdout) == {
         **dict.fromkeys(["download", "eda", "baseline"], "skipped"),
@@ -90,9 +95,10 @@ def test_killed_runs_resume_from_the_last_completed_stage(tmp_path: Path, reques
     }
     assert not list(root.rglob("*.part*"))
 
-    # Determinism: this interrupted, resumed run and the module's uninterrupted one used the
-    # same profile and seed, in different processes and folders: the same trained models.
-    project, _ = request.getfixturevalue("tiny_project")  # asked for last: both runs at once
-    for name in ("test_metrics.json", "two_stage_history.csv", "from_baseline_history.csv"):
-        again = (root / "build/merged" / name).read_text()
-        assert again == (project / "build/merged" / name).read_text(), name
+    # Determinism: this interrupted, resumed run and the uninterrupted one used the same
+    # profile and seed, in different processes: the same trained models.
+    for name in MERGED:
+        assert (root / "build/merged" / name).read_text() == made[name], name
+
+
+MERGED = ("test_metrics.json", "two_stage_history.csv", "from_baseline_history.csv")

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from matplotlib import cbook
 
-from capstone.calls.video import SCENE_CUT, sample_frames
+from capstone.calls.video import SCENE_CUT
+from capstone.calls.video_io import sample_frames
 from capstone.media import load_image
 from capstone.synthetic.calls import demo_call_info, demo_media, write_recording
 from capstone.synthetic.layouts import HOPPER_FACE, call_layouts, people, score_detectors, variants

@@ -12,9 +12,12 @@ import argparse
 import getpass
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capstone.errors import CapstoneError
+
+if TYPE_CHECKING:
+    from capstone.calls.request import CallRequest
 
 
 def register(sub: Any) -> None:
@@ -87,7 +90,7 @@ def users(args: argparse.Namespace) -> int:
 def _adopt(engine: Any, name: str) -> list[int]:
     from capstone.app.accounts import users as listed
     from capstone.app.audit import record
-    from capstone.app.views import adopt_unowned
+    from capstone.app.services import adopt_unowned
 
     rep = next((u for u in listed(engine) if u.name == name and u.has("rep")), None)
     if rep is None:
@@ -130,14 +133,14 @@ def erase(args: argparse.Namespace) -> int:
     return 0
 
 
-def annotate_into_app(args: argparse.Namespace, call: Any, model_file: Path) -> int:
+def annotate_into_app(args: argparse.Namespace, request: CallRequest, model_file: Path) -> int:
     """``capstone annotate --data --owner NAME``: the inputs become calls of that rep in the
     app, annotated here by the code the app's workers run."""
     from capstone.app.accounts import users as listed
     from capstone.app.jobs import run_pending
-    from capstone.app.views import add_files, states
+    from capstone.app.services import add_files, states
 
-    if args.use == "research":
+    if request.use == "research":
         raise CapstoneError(
             "--use research is for faces not at work; the app's calls are sales calls, read "
             "with --use customers (the prospects) or self-review (a rep's own, for them alone)"
@@ -149,7 +152,7 @@ def annotate_into_app(args: argparse.Namespace, call: Any, model_file: Path) -> 
             f"say whose calls these are: --owner NAME, a rep of {args.data} (add one with "
             "capstone users add --role rep)"
         )
-    ids = add_files(engine, args.data, list(args.inputs), call, use=args.use, owner=owner)
+    ids = add_files(engine, args.data, list(args.inputs), request, owner=owner)
     run_pending(engine, args.data, model_file)
     said = states(engine)
     for call_id in ids:

@@ -4,7 +4,7 @@ SQLite in the app's folder by default (write-ahead log, so pages and workers rea
 once), through SQLAlchemy, so that a team can give ``--database-url`` for PostgreSQL. The
 schema has a version, kept in the ``meta`` table; :func:`migrate` brings an older database up
 to :data:`SCHEMA_VERSION` one step at a time and refuses a newer one. Timelines stay in the
-Parquet store (:mod:`capstone.library.store`).
+Parquet store (:mod:`capstone.library.parquet_store`).
 
 SQLite deletes securely (``secure_delete``: a deleted row's bytes are overwritten) and
 :func:`checkpoint` empties the write-ahead log, so an erased call leaves nothing on disk.
@@ -13,6 +13,7 @@ SQLite deletes securely (``secure_delete``: a deleted row's bytes are overwritte
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,13 +23,21 @@ from sqlalchemy import JSON, ForeignKey, String, create_engine, event, inspect, 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
+from capstone.app.findings import Findings
+from capstone.app.folders import DATABASE_FILE
+from capstone.calls.metadata import People, StageTimes
+from capstone.calls.request import CallOutputs, ReadingOptions
+from capstone.calls.result import Talk
 from capstone.errors import CapstoneError
 
 #: The schema the code reads and writes. 1: calls, jobs, meta. 2: users, their sign-ins and
-#: sessions, the audit log, and each call's owner, sales team and self-review link.
-SCHEMA_VERSION = 2
-DATABASE_FILE = "capstone.sqlite"
+#: sessions, the audit log, and each call's owner, sales team and self-review link. 3: each
+#: call's reading options, and its results as one typed value (:class:`Findings`: the
+#: prospects' shares and the talk metrics in place of the columns ``prospects_reading``
+#: and ``talk_ratio``).
+SCHEMA_VERSION = 3
 
 
 class DatabaseError(CapstoneError):
@@ -39,8 +48,26 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+class Typed(TypeDecorator):
+    """A JSON column holding one typed value, written by its ``to_json`` and read back by
+    its class's ``from_json``: the pages and the worker never handle free dicts."""
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, kind: type) -> None:
+        super().__init__()
+        self.kind: Any = kind
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return None if value is None else value.to_json()
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        return None if value is None else self.kind.from_json(value)
+
+
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}  # noqa: RUF012 -- SQLAlchemy's
+    type_annotation_map = {list[str]: JSON}  # noqa: RUF012 -- SQLAlchemy's
 
 
 class Call(Base):
@@ -64,18 +91,14 @@ class Call(Base):
     share: Mapped[bool] = mapped_column(default=False)  # opted in to the benchmarks
     use: Mapped[str] = mapped_column(String(20), default="customers")
     informed: Mapped[bool | None]
-    #: Participant id -> {"role": "rep" | "prospect" | "staff", "name": ...}
-    people: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    #: Stage name -> its start in seconds (the pitch's stages, optional)
-    stage_times: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    people: Mapped[People] = mapped_column(Typed(People), default=People)  # who is who
+    stage_times: Mapped[StageTimes] = mapped_column(Typed(StageTimes), default=StageTimes)
     media: Mapped[list[str]] = mapped_column(default=list)  # file names under media/<id>/
     kind: Mapped[str] = mapped_column(String(20), default="recording")  # or screenshots
     demo: Mapped[bool] = mapped_column(default=False)
-    # results, filled when the annotation is done
-    headline: Mapped[str] = mapped_column(default="")
-    prospects_reading: Mapped[str] = mapped_column(String(200), default="")
-    talk_ratio: Mapped[float | None]
-    results: Mapped[dict[str, Any]] = mapped_column(default=dict)  # output name -> file
+    options: Mapped[ReadingOptions] = mapped_column(Typed(ReadingOptions), default=ReadingOptions)
+    # filled when the annotation is done
+    results: Mapped[Findings] = mapped_column(Typed(Findings), default=Findings)
     # who may see it (version 2): the rep it belongs to, their sales team, and for a
     # self-review the call it reviews
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -177,8 +200,51 @@ def _version_2(connection: Any) -> None:
             connection.execute(text(f"ALTER TABLE calls ADD COLUMN {name} {kind}"))
 
 
+def _version_3(connection: Any) -> None:
+    """Add the reading options; fold ``results``, ``headline``, ``prospects_reading`` and
+    ``talk_ratio`` into one :class:`Findings` per call, then drop the columns it replaces.
+    (A database made by this version has its columns already.)"""
+    have = {c["name"] for c in inspect(connection).get_columns("calls")}
+    if "options" not in have:
+        connection.execute(text("ALTER TABLE calls ADD COLUMN options JSON"))
+    if "talk_ratio" not in have:
+        return
+    rows = connection.execute(text("SELECT id, results, headline, talk_ratio FROM calls"))
+    for call_id, results, headline, talk_ratio in rows.all():
+        old = json.loads(results) if isinstance(results, str) else (results or {})
+        findings = legacy_findings(old, headline, talk_ratio)
+        connection.execute(
+            text("UPDATE calls SET results = :r, options = :o WHERE id = :i"),
+            {
+                "r": json.dumps(findings.to_json()),
+                "o": json.dumps(ReadingOptions().to_json()),
+                "i": call_id,
+            },
+        )
+    for column in ("headline", "prospects_reading", "talk_ratio"):
+        connection.execute(text(f"ALTER TABLE calls DROP COLUMN {column}"))
+
+
+def legacy_findings(results: dict[str, Any], headline: str, talk_ratio: float | None) -> Findings:
+    """The :class:`Findings` of a call's results as schema 2 kept them: lists of files by
+    kind (relative to the app's folder), the prospects' shares, and columns of their own."""
+    recordings = [Path(f).parent for f in results.get("summaries", [])]
+    pictures = [Path(f) for f in results.get("pictures", [])]
+    outputs = [CallOutputs.of_recording(f.name).under(f.parent.as_posix()) for f in recordings]
+    outputs += [
+        CallOutputs.of_screenshot(f.name.removesuffix("_annotated.png")).under(f.parent.as_posix())
+        for f in pictures
+    ]
+    return Findings(
+        tuple(outputs),
+        results.get("prospect_shares") or {},
+        Talk(talk_listen_ratio=talk_ratio) if recordings else None,
+        headline or "",
+    )
+
+
 #: version -> the step that brings a database of the version before up to it.
-MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _version_1, 2: _version_2}
+MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _version_1, 2: _version_2, 3: _version_3}
 
 
 def database_url(folder: str | Path) -> str:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from capstone.app.database import Call, Meta, enqueue, session
 from capstone.app.details import STAGES
+from capstone.calls.metadata import People, Person, StageTimes
 
 DEMO_SECONDS = 16
 RECORDING = "call.mp4"
@@ -67,13 +68,17 @@ def seed_demo(engine: Engine, folder: Path) -> int:
                 share=True,
                 use="customers",
                 informed=True,
-                people={
-                    "P1": {"role": "rep", "name": rep},
-                    "P2": {"role": "prospect", "name": names[0]},
-                    "P3": {"role": "prospect", "name": names[1]},
-                    "P4": {"role": "staff", "name": "SE"},
-                },
-                stage_times={"intro": 0, "discovery": step, "demo": 2 * step, "close": 3 * step},
+                people=People(
+                    {
+                        "P1": Person("rep", rep),
+                        "P2": Person("prospect", names[0]),
+                        "P3": Person("prospect", names[1]),
+                        "P4": Person("staff", "SE"),
+                    }
+                ),
+                stage_times=StageTimes(
+                    {"intro": 0, "discovery": step, "demo": 2 * step, "close": 3 * step}
+                ),
                 media=[RECORDING],
                 kind="recording",
                 demo=True,

@@ -4,6 +4,7 @@ that moved forward (for the benchmarks)."""
 from __future__ import annotations
 
 from capstone.calls.metadata import SELF_REVIEW
+from capstone.reading.face_reading import Role
 
 #: The pipeline stages a call can be at (the seed's list, in order).
 STAGES: tuple[str, ...] = (
@@ -31,7 +32,7 @@ FORWARD: frozenset[str] = frozenset({"Moved to Next Stage", "Closed Sale"})
 OFFERINGS: tuple[str, ...] = ("good", "service")
 
 #: Who a participant can be, in the form's words -> the role the analysis reads.
-ROLE_WORDS: dict[str, str] = {
+ROLE_WORDS: dict[str, Role] = {
     "the rep": "rep",
     "a prospect": "prospect",
     "other staff": "staff",

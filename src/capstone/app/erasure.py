@@ -18,11 +18,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 
 from capstone.app.database import Call, Job, Meta, User, checkpoint, session
-from capstone.app.jobs import media_folder, results_folder
+from capstone.app.folders import STAGING, media_folder, results_folder
 
 #: Calls are deleted this many days after the call unless the admin sets otherwise.
 DEFAULT_RETENTION_DAYS = 365
-STAGING = "staging"
 
 
 def delete_calls(engine: Engine, data: Path, call_ids: list[int]) -> list[int]:
@@ -61,7 +60,7 @@ def calls_of_person(engine: Engine, name: str) -> list[int]:
         for call_id, owner, rep, people in rows
         if owner in owners
         or rep.strip().lower() == key
-        or any(str(p.get("name", "")).strip().lower() == key for p in (people or {}).values())
+        or (people is not None and people.named(key))
     ]
 
 

@@ -18,7 +18,10 @@ import pandas as pd
 from capstone.app.database import Call
 from capstone.app.details import FORWARD, STAGES
 from capstone.calls.metadata import SELF_REVIEW
+from capstone.calls.result import Talk
 
+#: How the Calls table shows a call metric of each kind (Streamlit's number formats).
+SHOWN = {"percent": "%.0f%%", "seconds": "%.1f s", "number": "%.1f"}
 MIN_CALLS = 5  # fewer calls than this in a group: "too few calls to say"
 TOO_FEW = "too few calls to say"
 Z95 = 1.96
@@ -40,23 +43,28 @@ def counted(calls: Iterable[Call]) -> list[Call]:
 
 
 def calls_table(calls: Iterable[Call], states: dict[int, str]) -> pd.DataFrame:
-    """The Calls page's table: one row per call, in words (``states``: call id -> status)."""
-    rows = [
-        {
+    """The Calls page's table: one row per call, in words (``states``: call id -> status),
+    with a column per call metric (:meth:`capstone.calls.result.Talk.metrics`; a percentage
+    as a number from 0 to 100)."""
+    metrics = Talk.metrics()
+    rows = []
+    for c in calls:
+        talk = c.results.talk or Talk()
+        row = {
             "id": c.id,
             "date": c.call_date or c.created_at.date(),
             "call": c.title,
             "rep": c.rep,
             "stage": c.stage,
             "outcome": c.outcome,
-            "prospects looked": c.prospects_reading or "",
-            "rep's share of the talk": None if c.talk_ratio is None else 100 * c.talk_ratio,
-            "status": states.get(c.id, ""),
+            "prospects looked": c.results.prospects_reading if c.results.outputs else "",
         }
-        for c in calls
-    ]
+        for m in metrics:
+            value = getattr(talk, m.name)
+            row[m.words] = value * 100 if value is not None and m.shown == "percent" else value
+        rows.append(row | {"status": states.get(c.id, "")})
     columns = ["id", "date", "call", "rep", "stage", "outcome", "prospects looked"]
-    return pd.DataFrame(rows, columns=[*columns, "rep's share of the talk", "status"])
+    return pd.DataFrame(rows, columns=[*columns, *(m.words for m in metrics), "status"])
 
 
 def filtered(table: pd.DataFrame, **chosen: list[str]) -> pd.DataFrame:
@@ -134,9 +142,9 @@ def reactions_by_stage(calls: Iterable[Call], expression: str = "happy") -> list
     forward and in those that did not, with a 95% interval of the mean over calls."""
     found: dict[tuple[str, bool], list[float]] = {}
     for c in counted(calls):
-        shares = (c.results or {}).get("prospect_shares")
-        if shares is None:
+        if not c.results.outputs:  # not annotated yet
             continue
+        shares = c.results.prospect_shares
         found.setdefault((c.stage, c.outcome in FORWARD), []).append(shares.get(expression, 0.0))
     readings = []
     for (stage, forward), values in sorted(found.items()):

@@ -16,12 +16,13 @@ import cv2
 import numpy as np
 
 from capstone.artefacts import atomic_path, write_json
-from capstone.calls.metadata import DEFAULT_USE, CallInfo, check_use, use_lines, use_record
+from capstone.calls.metadata import use_lines, use_record
+from capstone.calls.numbering import number_picture
+from capstone.calls.request import CallOutputs, CallRequest
 from capstone.calls.result import ScreenshotResult
-from capstone.faces.detect import detect
 from capstone.media import load_image
 from capstone.reading.classify import classify_faces
-from capstone.reading.result import FaceReading
+from capstone.reading.face_reading import FaceReading
 
 
 def draw(image_bgr: np.ndarray, faces: list[FaceReading]) -> np.ndarray:
@@ -87,51 +88,41 @@ def output_names(paths: list[Path]) -> list[str]:
     return names
 
 
-def reading_order(boxes: list[tuple[int, int, int, int]]) -> list[int]:
-    """Indices of ``(x, y, w, h)`` boxes in reading order: rows top to bottom (a row is
-    faces whose centres lie within half the median face height), each left to right."""
-    if not boxes:
-        return []
-    row = max(1.0, float(np.median([b[3] for b in boxes])) / 2)
-    return sorted(
-        range(len(boxes)),
-        key=lambda i: ((boxes[i][1] + boxes[i][3] / 2) // row, boxes[i][0]),
-    )
-
-
 def annotate_image(
     path: str | Path,
     model: Any,
     out_dir: str | Path,
     name: str | None = None,
     *,
-    call: CallInfo | None = None,
-    use: str = DEFAULT_USE,
+    request: CallRequest | None = None,
     meaning: str = "",
-    **options: Any,
 ) -> ScreenshotResult:
     """Annotate one image file: write ``<name>_annotated.png`` and ``<name>.json`` to
-    ``out_dir`` (``name`` defaults to the file's stem).
+    ``out_dir`` (``name`` defaults to the file's stem; :meth:`CallOutputs.of_screenshot`).
 
-    The faces are the participants ``P1``, ``P2``, ... in reading order; ``call`` names
-    them and ``use`` decides whose expressions are read (:mod:`capstone.calls.metadata`; by
+    The faces are the participants ``P1``, ``P2``, ... in reading order
+    (:func:`capstone.calls.numbering.number_picture`); the request's call metadata names them
+    and its use decides whose expressions are read (:mod:`capstone.calls.metadata`; by
     default only named prospects'). ``meaning`` says what a reading means
-    (:func:`capstone.model.released.reading_meaning`). ``options`` go to
-    :func:`~capstone.reading.classify.classify_faces`.
+    (:func:`capstone.model.released.reading_meaning`).
     """
     path, out_dir = Path(path), Path(out_dir)
-    name, call = name or path.stem, call or CallInfo()
-    check_use(call, use)
+    request = request or CallRequest()
+    name, call, use = name or path.stem, request.info, request.use
     image = load_image(path)
-    found = detect(image, detector=options.pop("detector", "mtcnn"))
-    found = [found[i] for i in reading_order([f.box for f in found])]
-    ids = [f"P{i + 1}" for i in range(len(found))]
+    numbered = number_picture(image, request.options)
+    ids = [f.participant for f in numbered]
     read = [call.reads(pid, use) for pid in ids]
+    classified = classify_faces(
+        image,
+        model,
+        boxes=[f.detection for f in numbered],
+        read=read,
+        **request.options.classifying(),
+    )
     faces = [
         face.on_call(pid, call.role(pid), call.name(pid))
-        for pid, face in zip(
-            ids, classify_faces(image, model, boxes=found, read=read, **options), strict=True
-        )
+        for pid, face in zip(ids, classified, strict=True)
     ]
     result = ScreenshotResult(
         input=path.name,
@@ -141,10 +132,11 @@ def annotate_image(
         faces=faces,
         reading_means=meaning,
     )
-    with atomic_path(out_dir / f"{name}_annotated.png") as tmp:
+    outputs = CallOutputs.of_screenshot(name)
+    with atomic_path(out_dir / str(outputs.picture)) as tmp:
         _, png = cv2.imencode(".png", draw(image, faces))
         tmp.write_bytes(png.tobytes())
-    write_json(out_dir / f"{name}.json", result.to_json())
+    write_json(out_dir / str(outputs.record), result.to_json())
     return result
 
 

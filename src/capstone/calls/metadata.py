@@ -28,16 +28,19 @@ metadata says (``informed: true``), and says so when it is not recorded.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast, get_args
 
 from capstone.errors import CapstoneError
-from capstone.reading.result import Role, role_words
+from capstone.reading.face_reading import ROLES, Role, role_words
 
-SELF_REVIEW = "self-review"  # a rep's review of their own call, for the rep alone
-USES = ("customers", SELF_REVIEW, "research")
-DEFAULT_USE = "customers"
+#: Whose expressions a call's analysis may read (the module docstring says what each allows).
+Use = Literal["customers", "self-review", "research"]
+USES: tuple[str, ...] = get_args(Use)
+SELF_REVIEW: Use = "self-review"  # a rep's review of their own call, for the rep alone
+DEFAULT_USE: Use = "customers"
 KEYS = ("rep", "staff", "prospects", "stages", "informed")
 CALL_EXAMPLE = (
     "rep: P1\nstaff: [P3]\nprospects: {P2: Dana}\ninformed: true\n"
@@ -105,6 +108,102 @@ class CallInfo:
         if participant in self.prospects:
             return True
         return use == SELF_REVIEW and participant == self.rep
+
+
+@dataclass(frozen=True)
+class Person:
+    """One participant as a manager named them: their ``role`` and ``name`` (both may be empty)."""
+
+    role: Role = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class People:
+    """Who is who on a call, as the app's form or the call metadata says it: participant id
+    -> :class:`Person`. Unlike :class:`CallInfo`, it keeps the names of the staff too (a
+    person's erasure finds their calls by name). One rep at most, and a name in one role."""
+
+    by_id: Mapping[str, Person] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        reps = [pid for pid, p in self.by_id.items() if p.role == "rep"]
+        if len(reps) > 1:
+            raise CallInfoError(f"{', '.join(reps)} are all marked as the rep; mark one")
+        roles_of: dict[str, set[str]] = {}
+        for p in self.by_id.values():
+            if p.role and p.name.strip():
+                roles_of.setdefault(p.name.strip().lower(), set()).add(p.role)
+        both = [n for n, roles in roles_of.items() if len(roles) > 1]
+        if both:
+            raise CallInfoError(
+                f"{', '.join(both)} is named both as "
+                f"{' and as '.join(sorted(roles_of[both[0]]))}; each person has one role"
+            )
+
+    @classmethod
+    def of(cls, info: CallInfo) -> People:
+        """The people a :class:`CallInfo` names."""
+        named = {info.rep: Person("rep")} if info.rep else {}
+        named |= {pid: Person("staff") for pid in info.staff}
+        named |= {pid: Person("prospect", name) for pid, name in info.prospects.items()}
+        return cls(named)
+
+    def call_info(self, stages: Mapping[str, float], informed: bool | None) -> CallInfo:
+        """The :class:`CallInfo` the annotation reads (a prospect with no name is called by
+        their id), with the pitch ``stages`` in order of their start."""
+        rep = next((pid for pid, p in self.by_id.items() if p.role == "rep"), None)
+        return CallInfo(
+            rep=rep,
+            staff=tuple(pid for pid, p in self.by_id.items() if p.role == "staff"),
+            prospects={pid: p.name or pid for pid, p in self.by_id.items() if p.role == "prospect"},
+            stages=dict(sorted(stages.items(), key=lambda item: item[1])),
+            informed=informed,
+        )
+
+    def named(self, name: str) -> bool:
+        """Whether anyone on the call has this name (case and spaces aside)."""
+        key = name.strip().lower()
+        return any(p.name.strip().lower() == key for p in self.by_id.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {pid: {"role": p.role, "name": p.name} for pid, p in self.by_id.items()}
+
+    @classmethod
+    def from_json(cls, record: Mapping[str, Any] | None) -> People:
+        people = {}
+        for pid, p in (record or {}).items():
+            role = p.get("role") or ""
+            if role not in ROLES:
+                raise CallInfoError(f"{pid}: unknown role {role!r}; use {', '.join(ROLES[:3])}")
+            people[str(pid)] = Person(cast(Role, role), str(p.get("name") or ""))
+        return cls(people)
+
+
+@dataclass(frozen=True)
+class StageTimes:
+    """The pitch's stages: stage name -> its start in seconds, in order, none negative."""
+
+    starts: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, start in self.starts.items():
+            if not (math.isfinite(start) and start >= 0):
+                raise CallInfoError(f"stage {name!r} starts at {start}: give seconds, 0 or more")
+
+    def to_json(self) -> dict[str, float]:
+        return dict(self.starts)
+
+    @classmethod
+    def from_json(cls, record: Mapping[str, Any] | None) -> StageTimes:
+        return cls({str(k): float(v) for k, v in (record or {}).items()})
+
+
+def as_use(text: str) -> Use:
+    """``text`` as a :data:`Use`, or a :class:`CallInfoError` that lists the uses."""
+    if text not in USES:
+        raise CallInfoError(f"unknown use {text!r}; choose one of {', '.join(USES)}")
+    return cast(Use, text)
 
 
 def check_use(call: CallInfo, use: str) -> None:

@@ -9,14 +9,14 @@ Summaries written before there was a schema version (version 1) still read.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from capstone.calls.metadata import UseRecord
-from capstone.reading.result import FaceReading, Role, parse_role, role_words
+from capstone.reading.face_reading import FaceReading, Role, parse_role, role_words
 
 #: The version of the JSON written for a screenshot or a call. 1: no ``schema_version`` key
 #: (read as such); 2: the key, and nothing else changed.
@@ -120,17 +120,55 @@ class Reactions:
 
 
 @dataclass(frozen=True)
+class Metric:
+    """A call metric as a manager reads it: its field, its ``words``, and how it is
+    ``shown`` (``percent``, ``seconds`` or ``number``)."""
+
+    name: str
+    words: str
+    shown: str
+
+    def show(self, value: float) -> str:
+        """``0.43`` -> ``43%``, ``2.04`` -> ``2.0 s``, ``3.14`` -> ``3.1``."""
+        return {"percent": f"{value:.0%}", "seconds": f"{value:.1f} s"}.get(
+            self.shown, f"{value:.1f}"
+        )
+
+
+def _metric(words: str, shown: str) -> Any:
+    return field(default=None, metadata={"words": words, "shown": shown})
+
+
+@dataclass(frozen=True)
 class Talk:
     """The call's talk metrics (:func:`capstone.calls.talk.talk_metrics`); ``None`` where
-    nothing in the call could measure one."""
+    nothing in the call could measure one. A metric is a field made by ``_metric`` with its
+    words: the summary, the report, the store and the app's Calls table all list it from here.
+    """
 
-    speaker_switches_per_min: float | None = None
-    talk_listen_ratio: float | None = None
-    patience_s: float | None = None
+    talk_listen_ratio: float | None = _metric("the rep's share of the talk", "percent")
+    patience_s: float | None = _metric("the rep's pause before answering a prospect", "seconds")
+    speaker_switches_per_min: float | None = _metric(
+        "turns a minute (who speaks changes)", "number"
+    )
     known_share: float = 0.0
+
+    @classmethod
+    def metrics(cls) -> list[Metric]:
+        """The call metrics, in the order a manager reads them."""
+        return [
+            Metric(f.name, f.metadata["words"], f.metadata["shown"])
+            for f in fields(cls)
+            if "words" in f.metadata
+        ]
 
     def to_json(self) -> dict[str, Any]:
         return dict(vars(self))
+
+    @classmethod
+    def from_json(cls, record: Mapping[str, Any] | None) -> Talk:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (record or {}).items() if k in known})
 
 
 @dataclass(frozen=True)
@@ -249,7 +287,7 @@ class CallResult:
             },
             stages=record.get("stages", {}),
             moments=[moment(m) for m in record.get("moments", [])],
-            talk=Talk(**(record.get("talk") or {})),
+            talk=Talk.from_json(record.get("talk")),
             reactions={pid: Reactions(**r) for pid, r in (record.get("reactions") or {}).items()},
             reaction_moments=[reaction_moment(m) for m in record.get("reaction_moments", [])],
             use=UseRecord.from_json(record["use"]),

@@ -7,17 +7,10 @@ from __future__ import annotations
 import pandas as pd
 
 from capstone.calls.metadata import use_lines
-from capstone.calls.result import CallResult, Participant, ScreenshotResult
+from capstone.calls.result import CallResult, Participant, ScreenshotResult, Talk
 
 MIN_REACTION = 0.05  # summary.md leaves out reaction moments that changed less than this
 TALK_KEYS = ("talk_seconds", "talk_share", "longest_monologue_s")
-
-#: The call's talk metrics (:mod:`capstone.calls.talk`): each one's words, and how to show it.
-CALL_WORDS = {
-    "talk_listen_ratio": ("the rep's share of the talk", lambda s: f"{s:.0%}"),
-    "patience_s": ("the rep's pause before answering a prospect", lambda s: f"{s:.1f} s"),
-    "speaker_switches_per_min": ("turns a minute (who speaks changes)", lambda n: f"{n:.1f}"),
-}
 
 
 def percent(share: float | None) -> str:
@@ -55,8 +48,11 @@ def talk_table(summary: CallResult) -> pd.DataFrame:
 
 def call_table(summary: CallResult) -> pd.DataFrame:
     """The call's talk metrics that could be measured, one row each, in words."""
-    talk = summary.talk.to_json()
-    rows = {words: show(talk[k]) for k, (words, show) in CALL_WORDS.items() if talk[k] is not None}
+    rows = {
+        m.words: m.show(value)
+        for m in Talk.metrics()
+        if (value := getattr(summary.talk, m.name)) is not None
+    }
     return pd.DataFrame({"the call": rows}) if rows else pd.DataFrame()
 
 

@@ -168,7 +168,7 @@ def summarise(
         participants=participants,
         stages=call.stages,
         moments=shifts(smoothed(timeline, smooth_s)),
-        talk=Talk(**talk["call"]),
+        talk=Talk.from_json(talk["call"]),
         reactions=reactions(timeline, call),
         reaction_moments=reaction_moments(timeline, call),
         audio_track=audio_track,

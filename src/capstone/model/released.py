@@ -229,23 +229,3 @@ def crop_settings_of(path: str | Path) -> dict[str, Any]:
     keyword arguments of :func:`capstone.faces.crop.crop_face`; ``{}`` (the defaults) if none."""
     crop = record_of(path).get("crop", {})
     return {k: crop[k] for k in ("margin", "align", "contrast") if k in crop}
-
-
-def reading_options(
-    model_file: str | Path,
-    *,
-    detector: str = "mtcnn",
-    min_face: int = 24,
-    uncertain_below: float | None = None,
-) -> dict[str, Any]:
-    """The options :func:`capstone.reading.classify.classify_faces` reads faces with for the model
-    at ``model_file``: faces cut out as its training faces were, and its calibrated
-    "uncertain" threshold unless ``uncertain_below`` is given."""
-    return {
-        "crop": crop_settings_of(model_file),
-        "detector": detector,
-        "min_face": min_face,
-        "uncertain_below": uncertain_below_of(model_file)
-        if uncertain_below is None
-        else uncertain_below,
-    }

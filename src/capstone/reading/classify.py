@@ -17,7 +17,7 @@ from capstone.faces.crop import crop_face
 from capstone.faces.detect import detect
 from capstone.labels import CLASSES
 from capstone.model.released import predict
-from capstone.reading.result import FaceReading
+from capstone.reading.face_reading import FaceReading
 
 
 def classify_faces(

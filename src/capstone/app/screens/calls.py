@@ -21,10 +21,10 @@ from capstone.app.database import Call, session
 from capstone.app.details import OUTCOMES, STAGES
 from capstone.app.erasure import delete_call
 from capstone.app.gate import require
-from capstone.app.insights import calls_table, filtered
+from capstone.app.insights import SHOWN, calls_table, filtered
+from capstone.app.services import export, start_self_review, states
 from capstone.app.uploads import UploadError
-from capstone.app.views import export, start_self_review, states
-from capstone.calls.result import CallResult
+from capstone.calls.result import CallResult, Talk
 from capstone.calls.summary import reaction_table, stage_table, talk_table
 
 app, viewer = require("calls.py")
@@ -48,7 +48,7 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     column_config={
-        "rep's share of the talk": st.column_config.NumberColumn(format="%.0f%%"),
+        **{m.words: st.column_config.NumberColumn(format=SHOWN[m.shown]) for m in Talk.metrics()},
         "date": st.column_config.DateColumn(),
     },
 )
@@ -82,11 +82,11 @@ status = states(app.engine).get(call.id, "")
 if status != "done":
     st.info(f"Annotation: {status}. This page fills in when it is done.")
 else:
-    st.success(call.headline or "No prospect's expressions were read in this call.")
-results = call.results or {}
+    st.success(call.results.headline or "No prospect's expressions were read in this call.")
+results = call.results
 summaries = [
-    CallResult.from_json(json.loads((app.data / f).read_text()))
-    for f in results.get("summaries", [])
+    CallResult.from_json(json.loads((app.data / str(o.summary)).read_text()))
+    for o in results.recordings
 ]
 moments = [m for s in summaries for m in [*s.moments, *s.reaction_moments]]
 if moments:  # a button per moment where a reading changed: the video starts there
@@ -96,32 +96,34 @@ if moments:  # a button per moment where a reading changed: the video starts the
             f"{m.participant} at {m.time:.0f} s: {m.was} → {m.now}", key=f"m{m.time}{m.participant}"
         ):
             st.session_state[f"start_{call.id}"] = int(m.time)
-for video in results.get("videos", []):
-    st.video(str(app.data / video), start_time=st.session_state.get(f"start_{call.id}", 0))
-for picture in results.get("pictures", []):
-    st.image(str(app.data / picture), caption="each face labelled; staff faces are never read")
-for summary_file, summary in zip(results.get("summaries", []), summaries, strict=True):
-    folder = (app.data / summary_file).parent
+for recording in results.recordings:
+    start = st.session_state.get(f"start_{call.id}", 0)
+    st.video(str(app.data / str(recording.video)), start_time=start)
+for shot in results.screenshots:
+    st.image(str(app.data / str(shot.picture)), caption="each face labelled; staff never read")
+for outputs, summary in zip(results.recordings, summaries, strict=True):
     tabs = st.tabs(["Moments", "Timelines", "Talk", "Reactions"])
+    moments_figure = app.data / str(outputs.moments_figure)
     with tabs[0]:
-        if (folder / "moments.png").is_file() and summary.moments:
-            st.image(str(folder / "moments.png"), caption="only where a reading changed")
+        if moments_figure.is_file() and summary.moments:
+            st.image(str(moments_figure), caption="only where a reading changed")
         else:
             st.write("No reading changed enough to show a moment.")
     with tabs[1]:
         st.image(
-            str(folder / "timeline.png"), caption="perceived expressions, shaded while speaking"
+            str(app.data / str(outputs.timeline_figure)),
+            caption="perceived expressions, shaded while speaking",
         )
-        st.image(str(folder / "participants.png"), caption="who is who")
+        st.image(str(app.data / str(outputs.participants_figure)), caption="who is who")
     with tabs[2]:
         st.dataframe(talk_table(summary), width="stretch")
     with tabs[3]:
         st.dataframe(reaction_table(summary), width="stretch")
         st.dataframe(stage_table(summary), width="stretch")
-        if (folder / "reactions.png").is_file():
-            st.image(str(folder / "reactions.png"))
+        if (app.data / str(outputs.reactions_figure)).is_file():
+            st.image(str(app.data / str(outputs.reactions_figure)))
 
-if can_export(viewer, call) and results.get("records", []) + results.get("summaries", []):
+if can_export(viewer, call) and results.outputs:
     name, content = export(app.data, results)
     st.download_button(
         "Download the readings",

@@ -46,18 +46,15 @@ if not viewer.sees_calls:
     st.info("As an admin you manage users, retention and erasure; you see no call.")
     st.stop()
 st.subheader("An example call")
-done = [
-    c for c in calls_for(app.engine, viewer) if c.results.get("pictures") or c.results.get("videos")
-]
+done = [c for c in calls_for(app.engine, viewer) if c.results.outputs]
 if not done:
     st.info("The demo calls are being prepared; they appear on the Calls page as they finish.")
 else:
     example = done[-1]
     st.markdown(f"**{example.title}** ({example.stage}, {example.outcome})")
-    st.success(example.headline or "No prospect's expressions were read in this call.")
-    videos = example.results.get("videos") or []
-    pictures = example.results.get("pictures") or []
-    if videos:
-        st.video(str(app.data / videos[0]))
-    elif pictures:
-        st.image(str(app.data / pictures[0]))
+    st.success(example.results.headline or "No prospect's expressions were read in this call.")
+    recordings, screenshots = example.results.recordings, example.results.screenshots
+    if recordings:
+        st.video(str(app.data / str(recordings[0].video)))
+    elif screenshots:
+        st.image(str(app.data / str(screenshots[0].picture)))

@@ -14,11 +14,11 @@ from capstone.app.audit import record
 from capstone.app.context import MAX_UPLOAD_MB
 from capstone.app.database import Call, DatabaseError, session
 from capstone.app.details import OFFERINGS, OUTCOMES, ROLE_WORDS, STAGES, USE_WORDS
-from capstone.app.erasure import STAGING
+from capstone.app.folders import STAGING
 from capstone.app.gate import require
+from capstone.app.services import first_look, job_of, save_call, stage_times, states
 from capstone.app.uploads import Upload, UploadError, check_uploads, stored_name
-from capstone.app.views import check_people, first_look, job_of, save_call, stage_times, states
-from capstone.calls.metadata import SELF_REVIEW
+from capstone.calls.metadata import SELF_REVIEW, CallInfoError, People, Person
 from capstone.formats import MEDIA_SUFFIXES
 
 app, viewer = require("new_call.py")
@@ -46,7 +46,7 @@ if st.button("Find the participants", disabled=not uploads):
         for name, up in zip(names, uploads, strict=True):
             (staging / name).write_bytes(up.data)
         with st.spinner("Looking for faces..."):
-            st.session_state["look"] = (kind, first_look(staging, names, kind))
+            st.session_state["look"] = (kind, first_look(staging, names))
     except UploadError as err:
         st.error(str(err))
 
@@ -65,7 +65,7 @@ if look and uploads:
             column.image(person.tile, caption=person.id)
             role = column.selectbox("role", list(ROLE_WORDS), index=3, key=f"role_{person.id}")
             name = column.text_input("name", key=f"name_{person.id}")
-            people[person.id] = {"role": ROLE_WORDS[role], "name": name.strip()}
+            people[person.id] = Person(ROLE_WORDS[role], name.strip())
         st.subheader("The call")
         title = st.text_input("What to call it", placeholder="Demo with Acme")
         date = st.date_input("Date of the call", value=dt.date.today())
@@ -102,7 +102,7 @@ if look and uploads:
         try:
             if missing:
                 raise UploadError(f"Say {', '.join(missing)}; nothing was saved yet.")
-            check_people(people)
+            who = People(people)  # one rep, and each name in one role
             check_uploads(uploads, MAX_UPLOAD_MB)
             call = Call(
                 title=title.strip(),
@@ -120,7 +120,7 @@ if look and uploads:
                 product=product.strip(),
                 share=share and USE_WORDS[use] != SELF_REVIEW,
                 use=USE_WORDS[use],
-                people=people,
+                people=who,
                 stage_times=stage_times(times),
                 informed={"yes": True, "no": False}.get(informed),
                 kind=kind,
@@ -129,7 +129,7 @@ if look and uploads:
             record(app.engine, viewer.name, "added", st.session_state["saved"])
             st.session_state.pop("look", None)
             shutil.rmtree(app.data / STAGING / st.session_state.pop("staging", "-"), True)
-        except (UploadError, DatabaseError) as err:
+        except (UploadError, CallInfoError, DatabaseError) as err:
             st.error(str(err))
 
 saved: int | None = st.session_state.get("saved")

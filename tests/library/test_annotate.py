@@ -16,8 +16,12 @@ from matplotlib import cbook
 
 from capstone.artefacts import read_json
 from capstone.calls.metadata import CallInfo
-from capstone.library import runner
-from capstone.library.runner import Settings, annotate_library, find_media
+from capstone.calls.request import CallRequest, ReadingOptions
+from capstone.library import annotate as runner
+from capstone.library.annotate import annotate_library
+from capstone.library.finding import find_media
+
+Settings = tuple[CallRequest, Path]  # what every input is read with, and the model
 from capstone.media import load_image
 from capstone.model.architectures import compact_cnn
 from capstone.model.released import reading_meaning
@@ -41,7 +45,7 @@ def calls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Settings]:
     (folder / "week2/loop").symlink_to(folder)  # a link back to the top
     compact_cnn(4).save(root / "model.keras")
     call = CallInfo(rep="P1", prospects={"P2": "Dana"}, informed=True)
-    settings = Settings(root / "model.keras", call, options={"detector": "haar"})
+    settings = (CallRequest(call, options=ReadingOptions(detector="haar")), root / "model.keras")
     return folder, settings
 
 
@@ -64,8 +68,8 @@ def test_a_library_run_writes_reports_an_index_and_a_store_and_resumes(
 ) -> None:
     folder, settings = calls
     out, said, warned = tmp_path / "reports", [], []
-    outcome = annotate_library([folder], out, settings, say=said.append, warn=warned.append)
-    assert outcome.written == {
+    outcome = annotate_library([folder], out, *settings, say=said.append, warn=warned.append)
+    assert outcome.kinds == {
         "week1/monday": "video",
         "week2/monday_mp4": "video",
         "week2/monday_png": "image",
@@ -81,7 +85,7 @@ def test_a_library_run_writes_reports_an_index_and_a_store_and_resumes(
         assert f'href="{link}"' in index and (out / link).is_file()
     assert (out / "trends.png").stat().st_size > 0
     # every output says what a reading means (this model has no record: FER2013's wording)
-    meaning = reading_meaning(settings.model)
+    meaning = reading_meaning(settings[1])
     assert "one annotator's labels" in meaning
     assert read_json(out / "week2/monday_png.json")["reading_means"] == meaning
     assert read_json(out / "week1/monday/summary.json")["reading_means"] == meaning
@@ -97,11 +101,11 @@ def test_a_library_run_writes_reports_an_index_and_a_store_and_resumes(
     rows = duckdb.connect().execute(query).fetchall()[0][0]
     assert rows == len(timelines)
     # a rerun skips what is unchanged; a changed file is annotated again
-    again = annotate_library([folder], out, settings, say=said.append, warn=warned.append)
-    assert again.written == {} and len(again.skipped) == 3
+    again = annotate_library([folder], out, *settings, say=said.append, warn=warned.append)
+    assert again.kinds == {} and len(again.skipped) == 3
     cv2.imwrite(str(folder / "week2/monday.png"), cv2.imread(str(folder / "week2/monday.png"))[::2])
-    again = annotate_library([folder], out, settings, say=said.append, warn=warned.append)
-    assert again.written == {"week2/monday_png": "image"}
+    again = annotate_library([folder], out, *settings, say=said.append, warn=warned.append)
+    assert again.kinds == {"week2/monday_png": "image"}
 
 
 def test_a_run_killed_mid_way_resumes_where_it_stopped(calls, tmp_path: Path, monkeypatch) -> None:
@@ -116,17 +120,17 @@ def test_a_run_killed_mid_way_resumes_where_it_stopped(calls, tmp_path: Path, mo
 
     monkeypatch.setattr(runner, "annotate_video", killed_on_the_second)
     with pytest.raises(KeyboardInterrupt):
-        annotate_library([folder / "week1", folder / "week2"], tmp_path, settings, say=print)
+        annotate_library([folder / "week1", folder / "week2"], tmp_path, *settings, say=print)
     monkeypatch.setattr(runner, "annotate_video", real)
-    outcome = annotate_library([folder / "week1", folder / "week2"], tmp_path, settings, say=print)
-    assert outcome.skipped == ["monday"] and "monday_mp4" in outcome.written
+    outcome = annotate_library([folder / "week1", folder / "week2"], tmp_path, *settings, say=print)
+    assert list(outcome.skipped) == ["monday"] and "monday_mp4" in outcome.written
 
 
 def test_two_dask_workers_annotate_like_one(calls, tmp_path: Path) -> None:
     pytest.importorskip("dask.distributed")
     folder, settings = calls
     inputs = [folder / "week1/monday.mp4", folder / "week2/monday.mp4"]
-    outcome = annotate_library(inputs, tmp_path, settings, workers=2, say=print)
+    outcome = annotate_library(inputs, tmp_path, *settings, workers=2, say=print)
     assert sorted(outcome.written) == ["week1_monday_mp4", "week2_monday_mp4"]
     one = pd.read_csv(tmp_path / "week1_monday_mp4/timeline.csv")
     assert len(one) == 4 * len(one["participant"].unique())  # 2 s at 2 samples/s, per face
@@ -135,8 +139,8 @@ def test_two_dask_workers_annotate_like_one(calls, tmp_path: Path) -> None:
 def test_a_file_that_vanished_is_reported_and_the_rest_go_on(calls, tmp_path: Path) -> None:
     folder, settings = calls
     inputs = [tmp_path / "gone.mp4", folder / "week2/monday.png"]
-    outcome = annotate_library(inputs, tmp_path / "out", settings, say=print, warn=print)
-    assert outcome.written == {"monday": "image"}
+    outcome = annotate_library(inputs, tmp_path / "out", *settings, say=print, warn=print)
+    assert outcome.kinds == {"monday": "image"}
     assert outcome.failed == [f"{tmp_path / 'gone.mp4'}: no such file"]
 
 
@@ -173,15 +177,15 @@ def test_a_worker_that_dies_mid_recording_leaves_the_earlier_outputs_whole(
         killer = threading.Thread(target=kill_once_it_writes)
         killer.start()
         outcome = annotate_library(
-            [video], out, settings, scheduler=cluster.scheduler_address, say=print, warn=print
+            [video], out, *settings, scheduler=cluster.scheduler_address, say=print, warn=print
         )
         killer.join()
-    assert outcome.written == {}
+    assert outcome.kinds == {}
     assert len(outcome.failed) == 1 and "its worker stopped" in outcome.failed[0]
     assert sorted(p.name for p in (out / "call").iterdir()) == ["summary.json"]
     assert (out / "call/summary.json").read_text() == '{"earlier": true}'
     assert not (out / runner.PARTIAL / "call").exists() and not (out / ".done").exists()
     # the next run annotates it whole, in place of the earlier outputs
-    outcome = annotate_library([video], out, settings, say=print, warn=print)
-    assert outcome.written == {"call": "video"} and (out / "call/report.html").is_file()
+    outcome = annotate_library([video], out, *settings, say=print, warn=print)
+    assert outcome.kinds == {"call": "video"} and (out / "call/report.html").is_file()
     assert "earlier" not in (out / "call/summary.json").read_text()

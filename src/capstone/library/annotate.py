@@ -4,10 +4,10 @@ resumable, on several worker processes or a Dask cluster.
 Each input gets its outputs in ``out`` (:func:`capstone.calls.image.annotate_image`,
 :func:`capstone.calls.video.annotate_video`), then a marker ``out/.done/<name>.json`` holding
 the hash of what made them: the file's bytes, the model's bytes, the call metadata, the
-use and the settings. A rerun skips an input whose hash is unchanged, so a run killed at
+use and the reading options. A rerun skips an input whose hash is unchanged, so a run killed at
 any point resumes where it stopped (outputs are written atomically, a recording's folder
 is swapped in whole once complete, and the marker is written last).
-After each input the store (:mod:`capstone.library.store`) is brought up to date, and at the
+After each input the store (:mod:`capstone.library.parquet_store`) is brought up to date, and at the
 end of the run ``index.html`` (a link to every report) and ``trends.png`` (call by call).
 
 Several workers, on this machine (``workers``) or on a cluster (``scheduler``, the
@@ -21,40 +21,28 @@ and on a cluster, with a plain ``tcp://host:8786`` address.
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from capstone.artefacts import read_json, sha256_file, sha256_json, write_json
-from capstone.calls.image import annotate_image, output_names
-from capstone.calls.metadata import DEFAULT_USE, CallInfo
+from capstone.calls.image import annotate_image
+from capstone.calls.request import CallOutputs, CallRequest
 from capstone.calls.result import CallResult, ScreenshotResult
 from capstone.calls.video import annotate_video
 from capstone.errors import CapstoneError
 from capstone.formats import IMAGE_SUFFIXES, MEDIA_SUFFIXES, listed
-from capstone.library.store import CallStore
+from capstone.library.finding import find_media
+from capstone.library.parquet_store import CallStore
 from capstone.model.released import reading_meaning
 
 PARTIAL = ".partial"  # where recordings are annotated until they are complete
 
 
 @dataclass(frozen=True)
-class Settings:
-    """What every input is annotated with (sent to each worker as it is)."""
-
-    model: Path
-    call: CallInfo = field(default_factory=CallInfo)
-    use: str = DEFAULT_USE
-    fps: float = 2.0
-    detect_every: int = 4
-    options: dict[str, Any] = field(default_factory=dict)  # detector, min_face, crop, ...
-
-
-@dataclass(frozen=True)
-class Job:
+class Item:
     """One input: its file, its output name, and the hash of what its outputs depend on."""
 
     path: Path
@@ -62,65 +50,25 @@ class Job:
     key: str = ""
 
 
-def find_media(
-    inputs: list[Path],
-) -> tuple[list[tuple[Path, str]], list[str], list[str]]:
-    """The files to annotate with their output names, the problems found on the way (a
-    folder that cannot be read or holds no media), and the files passed over.
-
-    A file is taken as it is (named as :func:`~capstone.calls.image.output_names` names
-    it). A folder is searched recursively, following symbolic links but never into a folder
-    already searched (a link loop is reported and skipped); its images and videos are named
-    by their path below the folder, and its other files are passed over.
-    """
-    files = [p for p in dict.fromkeys(inputs) if not p.is_dir()]
-    named = list(zip(files, output_names(files), strict=True))
-    problems: list[str] = []
-    passed: list[str] = []
-    for folder in (p for p in dict.fromkeys(inputs) if p.is_dir()):
-        found = list(_walk(folder, problems, passed))
-        if not found:
-            problems.append(f"{folder}: no images or videos in this folder")
-        named += [(path, _name_below(folder, path, found)) for path in found]
-    return named, problems, passed
-
-
-def _walk(folder: Path, problems: list[str], passed: list[str]) -> Iterator[Path]:
-    seen = {os.path.realpath(folder)}
-
-    def unreadable(err: OSError) -> None:
-        problems.append(f"{err.filename}: cannot be read ({err.strerror}); skipped")
-
-    for root, dirs, names in os.walk(folder, followlinks=True, onerror=unreadable):
-        kept = []
-        for d in sorted(dirs):
-            real = os.path.realpath(Path(root, d))
-            if real in seen:
-                passed.append(f"{Path(root, d)}: a link to a folder already searched; skipped")
-                continue
-            seen.add(real)
-            kept.append(d)
-        dirs[:] = kept
-        for n in sorted(names):
-            path = Path(root, n)
-            if path.suffix.lower() in MEDIA_SUFFIXES:
-                yield path
-            elif not n.startswith("."):
-                passed.append(f"{path}: not an image or a video; skipped")
-
-
-def _name_below(folder: Path, path: Path, found: list[Path]) -> str:
-    """``week1/call`` for ``folder/week1/call.mp4``; ``week1/call_mp4`` if a file of another
-    type in the same folder has the same stem."""
-    below = path.relative_to(folder)
-    twins = [p for p in found if p.parent == path.parent and p.stem == path.stem]
-    stem = f"{path.stem}_{path.suffix.lstrip('.')}" if len(twins) > 1 else path.stem
-    return (below.parent / stem).as_posix()
-
-
-def job_key(path: Path, settings: Settings) -> str:
-    """The hash of an input file, the model file, the call metadata and the settings."""
-    parts = asdict(settings) | {"model": sha256_file(settings.model), "input": sha256_file(path)}
+def item_key(path: Path, request: CallRequest, model: Path) -> str:
+    """The hash of an input file, the model file, the call metadata, the use and the
+    reading options (laid out as before the request was typed, so that a library annotated
+    then is not annotated again)."""
+    options = request.options
+    parts = {
+        "model": sha256_file(model),
+        "input": sha256_file(path),
+        "call": asdict(request.info),
+        "use": request.use,
+        "fps": options.fps,
+        "detect_every": options.detect_every,
+        "options": {
+            "crop": dict(options.crop),
+            "detector": options.detector,
+            "min_face": options.min_face,
+            "uncertain_below": options.uncertain_below,
+        },
+    }
     return sha256_json(parts)
 
 
@@ -139,11 +87,23 @@ class Failure:
     error: str
 
 
+@dataclass(frozen=True)
+class Annotated:
+    """An input annotated: what was read, and the files it left (relative to the library)."""
+
+    result: ScreenshotResult | CallResult
+    outputs: CallOutputs
+
+
 def annotate_one(
-    job: Job, out: Path, settings: Settings, on_progress: Callable[[float], None] | None = None
-) -> ScreenshotResult | CallResult | Failure:
-    """Annotate one input (in whatever process runs it); returns its result, or a
-    :class:`Failure` where the input could not be annotated.
+    item: Item,
+    out: Path,
+    request: CallRequest,
+    model: Path,
+    on_progress: Callable[[float], None] | None = None,
+) -> Annotated | Failure:
+    """Annotate one input (in whatever process runs it) with the model at ``model``; returns
+    its result and outputs, or a :class:`Failure` where the input could not be annotated.
 
     A recording is annotated into ``out/.partial/<name>``, and that folder replaces
     ``out/<name>`` only once it is complete: a process that dies on the way leaves the
@@ -151,21 +111,21 @@ def annotate_one(
     of a recording done as it goes.
     """
     try:
-        return _annotated(job, out, settings, on_progress)
+        return _annotated(item, out, request, model, on_progress)
     except CapstoneError as err:
         return Failure(str(err))
     except OSError as err:
-        return Failure(f"{job.path}: {err.strerror or err} ({err.filename or 'a file'})")
+        return Failure(f"{item.path}: {err.strerror or err} ({err.filename or 'a file'})")
     except Exception as err:  # noqa: BLE001 -- reported, and the other inputs go on
-        return Failure(f"{job.path}: could not be annotated ({type(err).__name__}: {err})")
+        return Failure(f"{item.path}: could not be annotated ({type(err).__name__}: {err})")
 
 
-def discard_partial(out: Path, job: Job) -> None:
-    """Remove what an unfinished annotation of ``job`` left in ``out/.partial``, and the
+def discard_partial(out: Path, item: Item) -> None:
+    """Remove what an unfinished annotation of ``item`` left in ``out/.partial``, and the
     folders that leaves empty."""
-    shutil.rmtree(out / PARTIAL / job.name, ignore_errors=True)
-    shutil.rmtree(out / PARTIAL / f"{job.name}.replaced", ignore_errors=True)
-    folder = (out / PARTIAL / job.name).parent
+    shutil.rmtree(out / PARTIAL / item.name, ignore_errors=True)
+    shutil.rmtree(out / PARTIAL / f"{item.name}.replaced", ignore_errors=True)
+    folder = (out / PARTIAL / item.name).parent
     while folder != out and folder.is_dir() and not any(folder.iterdir()):
         try:
             folder.rmdir()
@@ -186,56 +146,76 @@ def _swap_in(new: Path, target: Path) -> None:
 
 
 def _annotated(
-    job: Job, out: Path, settings: Settings, on_progress: Callable[[float], None] | None = None
-) -> ScreenshotResult | CallResult:
-    model = cached_model(settings.model)
-    if job.path.suffix.lower() not in MEDIA_SUFFIXES:
+    item: Item,
+    out: Path,
+    request: CallRequest,
+    model_file: Path,
+    on_progress: Callable[[float], None] | None = None,
+) -> Annotated:
+    model = cached_model(model_file)
+    if item.path.suffix.lower() not in MEDIA_SUFFIXES:
         raise CapstoneError(
-            f"{job.path}: not an image or a video; supported: {listed(MEDIA_SUFFIXES)}"
+            f"{item.path}: not an image or a video; supported: {listed(MEDIA_SUFFIXES)}"
         )
-    common = {
-        "call": settings.call,
-        "use": settings.use,
-        "meaning": reading_meaning(settings.model),
-        **settings.options,
-    }
-    if job.path.suffix.lower() in IMAGE_SUFFIXES:
-        (out / job.name).parent.mkdir(parents=True, exist_ok=True)
-        return annotate_image(job.path, model, out, job.name, **common)
-    discard_partial(out, job)
+    meaning = reading_meaning(model_file)
+    if item.path.suffix.lower() in IMAGE_SUFFIXES:
+        (out / item.name).parent.mkdir(parents=True, exist_ok=True)
+        shot = annotate_image(item.path, model, out, item.name, request=request, meaning=meaning)
+        return Annotated(shot, CallOutputs.of_screenshot(item.name))
+    discard_partial(out, item)
     try:
         result = annotate_video(
-            job.path,
+            item.path,
             model,
             out / PARTIAL,
-            fps=settings.fps,
-            detect_every=settings.detect_every,
-            name=job.name,
+            request=request,
+            name=item.name,
             progress=False,
             on_progress=on_progress,
-            **common,
+            meaning=meaning,
         )
-        _swap_in(out / PARTIAL / job.name, out / job.name)
+        _swap_in(out / PARTIAL / item.name, out / item.name)
     finally:
-        discard_partial(out, job)
-    result.folder = out / job.name
-    return result
+        discard_partial(out, item)
+    result.folder = out / item.name
+    return Annotated(result, CallOutputs.of_recording(item.name))
 
 
 @dataclass
 class Outcome:
-    """What a run did: outputs ``written`` (name -> ``image`` or ``video``), inputs
-    ``skipped`` as unchanged, and the ``failed`` ones' errors."""
+    """What a run did: the inputs ``written`` (output name -> what was read and the files it
+    left), those ``skipped`` as unchanged (name -> their files), and the ``failed`` ones'
+    errors."""
 
-    written: dict[str, str] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)
+    written: dict[str, Annotated] = field(default_factory=dict)
+    skipped: dict[str, CallOutputs] = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        """Output name -> ``image`` or ``video``, of the inputs written."""
+        return {name: done.outputs.kind for name, done in self.written.items()}
+
+    def everything(self, out: Path) -> dict[str, Annotated]:
+        """Every input annotated, now or before: those written as this run handed them
+        back, those skipped as read back from their records in ``out``."""
+        found = dict(self.written)
+        for name, outputs in self.skipped.items():
+            record = read_json(out / str(outputs.summary or outputs.record))
+            earlier = (
+                CallResult.from_json(record, out / name)
+                if outputs.kind == "video"
+                else ScreenshotResult.from_json(record)
+            )
+            found[name] = Annotated(earlier, outputs)
+        return found
 
 
 def annotate_library(  # noqa: PLR0913 -- an entry point; its options are keyword-only
     inputs: list[Path],
     out: Path,
-    settings: Settings,
+    request: CallRequest,
+    model: Path,
     *,
     workers: int = 1,
     scheduler: str | None = None,
@@ -244,42 +224,51 @@ def annotate_library(  # noqa: PLR0913 -- an entry point; its options are keywor
     warn: Callable[[str], None] = print,
     on_progress: Callable[[str, float], None] | None = None,
 ) -> Outcome:
-    """Annotate every input (files and folders) into ``out``; see the module docstring.
+    """Annotate every input (files and folders) into ``out`` as ``request`` asks, with the
+    model at ``model`` (its crop and threshold: :meth:`ReadingOptions.for_model`); see the
+    module docstring.
 
     ``say`` gets each result's summary and each file passed over (not media, a link
     loop), ``warn`` one line per failure. ``force`` annotates unchanged inputs again.
     ``on_progress`` hears ``(output name, share done)`` as each recording goes (in this
     process only: not from Dask workers).
     """
+    request = replace(request, options=request.options.for_model(model))
     named, problems, passed = find_media(inputs)
     outcome = Outcome(failed=list(problems))
     for line in passed:
         say(line)
     for problem in problems:
         warn(f"error: {problem}")
-    jobs = []
+    items = []
     for path, name in named:
         try:
-            key = job_key(path, settings) if path.is_file() else ""
+            key = item_key(path, request, model) if path.is_file() else ""
         except OSError as err:  # vanished or unreadable since it was found
             key = f"unreadable: {err}"
-        job = Job(path, name, key)
         done = _marker(out, name)
         kept = bool(done.get("link")) and (out / str(done.get("link"))).exists()
         if not force and key and done.get("key") == key and kept:
-            outcome.skipped.append(name)
+            outcome.skipped[name] = (
+                CallOutputs.of_recording(name)
+                if done.get("kind") == "video"
+                else CallOutputs.of_screenshot(name)
+            )
             say(f"{name}: unchanged since it was annotated; skipped")
         else:
-            jobs.append(job)
-    for job, result in _results(jobs, out, settings, workers, scheduler, on_progress=on_progress):
+            items.append(Item(path, name, key))
+    found = _results(
+        items, out, request, model, workers=workers, scheduler=scheduler, on_progress=on_progress
+    )
+    for item, result in found:
         if isinstance(result, Failure):
-            discard_partial(out, job)  # what a worker that died left behind
+            discard_partial(out, item)  # what a worker that died left behind
             outcome.failed.append(result.error)
             warn(f"error: {result.error}")
             continue
-        _finish(out, job, result)
-        outcome.written[job.name] = "video" if isinstance(result, CallResult) else "image"
-        say(_described(result))
+        _finish(out, item, result)
+        outcome.written[item.name] = result
+        say(_described(result.result))
     if outcome.written or outcome.skipped:
         _index(out)
     return outcome
@@ -295,21 +284,22 @@ def _described(result: ScreenshotResult | CallResult) -> str:
 
 
 def _results(
-    jobs: list[Job],
+    items: list[Item],
     out: Path,
-    settings: Settings,
+    request: CallRequest,
+    model: Path,
+    *,
     workers: int,
     scheduler: str | None,
-    *,
     on_progress: Callable[[str, float], None] | None = None,
-) -> Iterator[tuple[Job, ScreenshotResult | CallResult | Failure]]:
-    """Each job with its result, as they finish: here, or on Dask workers."""
+) -> Iterator[tuple[Item, Annotated | Failure]]:
+    """Each input with its result, as they finish: here, or on Dask workers."""
     if workers <= 1 and scheduler is None:
-        for job in jobs:
-            heard = functools.partial(on_progress, job.name) if on_progress else None
-            yield job, annotate_one(job, out, settings, heard)
+        for item in items:
+            heard = functools.partial(on_progress, item.name) if on_progress else None
+            yield item, annotate_one(item, out, request, model, heard)
         return
-    if not jobs:
+    if not items:
         return
     from dask.distributed import Client, LocalCluster, as_completed
 
@@ -327,9 +317,15 @@ def _results(
         with Client(scheduler or cluster) as client:
             futures = {
                 client.submit(
-                    annotate_one, job, out, settings, key=f"annotate-{job.key}-{i}", retries=1
-                ): job
-                for i, job in enumerate(jobs)
+                    annotate_one,
+                    item,
+                    out,
+                    request,
+                    model,
+                    key=f"annotate-{item.key}-{i}",
+                    retries=1,
+                ): item
+                for i, item in enumerate(items)
             }
             for future in as_completed(futures):
                 try:
@@ -350,27 +346,24 @@ def _marker(out: Path, name: str) -> dict[str, Any]:
         return {}  # a damaged marker: annotate again
 
 
-def _finish(out: Path, job: Job, result: ScreenshotResult | CallResult) -> None:
+def _finish(out: Path, item: Item, done: Annotated) -> None:
     """Store a finished input, then write its marker (the last step, so a crash between
     leaves it to be annotated again)."""
-    entry: dict[str, Any] = {"key": job.key, "input": str(job.path)}
+    entry: dict[str, Any] = {"key": item.key, "input": str(item.path)}
+    result = done.result
     if isinstance(result, CallResult):
         assert result.timeline is not None  # a result just annotated carries its timeline
-        CallStore(out / "store").add(job.name, result, result.timeline)
+        CallStore(out / "store").add(item.name, result, result.timeline)
         entry |= {
             "kind": "video",
-            "link": f"{job.name}/report.html",
+            "link": done.outputs.main,
             "duration_s": result.duration_s,
             "participants": len(result.participants),
         }
     else:
-        entry |= {
-            "kind": "image",
-            "link": f"{job.name}_annotated.png",
-            "participants": len(result.faces),
-        }
-    (out / ".done" / job.name).parent.mkdir(parents=True, exist_ok=True)
-    write_json(out / ".done" / f"{job.name}.json", entry)
+        entry |= {"kind": "image", "link": done.outputs.main, "participants": len(result.faces)}
+    (out / ".done" / item.name).parent.mkdir(parents=True, exist_ok=True)
+    write_json(out / ".done" / f"{item.name}.json", entry)
 
 
 def _index(out: Path) -> None:

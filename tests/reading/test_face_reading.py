@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from capstone.reading.result import FaceReading, parse_role, role_words
+from capstone.reading.face_reading import FaceReading, parse_role, role_words
 
 READ = FaceReading((10, 20, 30, 40), "ok", "happy", 0.62, {"happy": 0.62, "neutral": 0.38}).on_call(
     "P2", "prospect", "Dana"

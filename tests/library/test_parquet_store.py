@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from capstone.calls.result import CallResult
-from capstone.library.store import CallStore
+from capstone.library.parquet_store import CallStore
 
 
 def summary(prospect_happy: float = 0.5) -> CallResult:

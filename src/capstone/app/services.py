@@ -1,5 +1,6 @@
-"""What the pages do besides drawing: finding an upload's participants, saving a call's
-details before any work starts, and a call's status in words."""
+"""The services behind the pages (and ``capstone annotate --data``): the first look at an
+upload's participants, saving a call's details before any work starts, a call's status in
+words, a rep's self-review, and a call's readings to download."""
 
 from __future__ import annotations
 
@@ -17,65 +18,44 @@ from sqlalchemy.exc import OperationalError
 from capstone.app.access import NOT_YOURS, AccessDenied, can_self_review
 from capstone.app.accounts import Viewer
 from capstone.app.database import Call, DatabaseError, Job, enqueue, locked_message, session
-from capstone.app.jobs import media_folder
+from capstone.app.findings import Findings
+from capstone.app.folders import media_folder
 from capstone.app.uploads import Upload, UploadError, check_uploads, stored_name
-from capstone.calls.image import reading_order
-from capstone.calls.metadata import SELF_REVIEW, CallInfo
-from capstone.calls.tracking import Tracker
-from capstone.calls.video import find_faces, sample_frames
-from capstone.media import load_image
+from capstone.calls.metadata import SELF_REVIEW, People, StageTimes
+from capstone.calls.numbering import first_look as look
+from capstone.calls.request import CallRequest, ReadingOptions
+from capstone.media import MediaError
 
 
 @dataclass(frozen=True)
-class Participant:
-    """A face found in the first look at an upload: its id and a picture of it."""
+class FaceTile:
+    """A participant found in the first look at an upload: their id and a picture of them."""
 
     id: str
-    tile: np.ndarray  # RGB
+    tile: np.ndarray  # RGB, 96 x 96
+    box: tuple[int, int, int, int]  # where the face is in the first picture
 
 
-def first_look(folder: Path, names: list[str], kind: str) -> list[Participant]:
-    """The participants the annotation will call P1, P2, ...: found as it finds them, in the
-    first picture or the recording's first frame, with a tile of each face."""
-    path = folder / names[0]
-    if kind == "screenshots":
-        image = load_image(path)
-        found = find_faces(image, [], True, 24, "mtcnn")
-        boxes = [found[i].box for i in reading_order([d.box for d in found])]
-        ids = [f"P{i + 1}" for i in range(len(boxes))]
-    else:
-        first = next((frame for _, frame in sample_frames(path, 2.0)), None)
-        if first is None:
-            raise UploadError(f"{path.name}: no frame can be read; the recording may be cut")
-        image = first
-        found = find_faces(image, [], True, 24, "mtcnn")
-        boxes = [d.box for d in found]
-        ids = Tracker().assign(boxes, image)
+def first_look(
+    folder: Path, names: list[str], options: ReadingOptions | None = None
+) -> list[FaceTile]:
+    """The participants the annotation will call P1, P2, ...: numbered by the annotation's
+    own numbering (:func:`capstone.calls.numbering.first_look`) in the first picture or the
+    recording's first frame, with a tile of each face."""
+    try:
+        image, faces = look(folder / names[0], options)
+    except MediaError as err:
+        raise UploadError(str(err)) from None
     tiles = []
-    for pid, (x, y, w, h) in zip(ids, boxes, strict=True):
-        face = image[max(0, y) : y + h, max(0, x) : x + w]
-        tiles.append(Participant(pid, cv2.cvtColor(cv2.resize(face, (96, 96)), cv2.COLOR_BGR2RGB)))
+    for face in faces:
+        x, y, w, h = face.box
+        crop = cv2.resize(image[max(0, y) : y + h, max(0, x) : x + w], (96, 96))
+        rgb = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
+        tiles.append(FaceTile(face.participant, rgb, face.box))
     return sorted(tiles, key=lambda p: int(p.id[1:]))
 
 
-def check_people(people: dict[str, dict[str, str]]) -> None:
-    """Refuse who-is-who that cannot be: two reps, or a name given to two roles."""
-    reps = [pid for pid, p in people.items() if p["role"] == "rep"]
-    if len(reps) > 1:
-        raise UploadError(f"{', '.join(reps)} are all marked as the rep; mark one")
-    roles_of: dict[str, set[str]] = {}
-    for p in people.values():
-        if p["role"] and p.get("name"):
-            roles_of.setdefault(p["name"].strip().lower(), set()).add(p["role"])
-    both = [n for n, roles in roles_of.items() if len(roles) > 1]
-    if both:
-        raise UploadError(
-            f"{', '.join(both)} is named both as {' and as '.join(sorted(roles_of[both[0]]))}; "
-            "each person has one role"
-        )
-
-
-def stage_times(text: str) -> dict[str, float]:
+def stage_times(text: str) -> StageTimes:
     """``intro 0:00, demo 4:30`` (or seconds) -> stage name -> start in seconds."""
     times: dict[str, float] = {}
     for part in filter(None, (p.strip() for p in re.split(r"[,\n]", text))):
@@ -84,7 +64,7 @@ def stage_times(text: str) -> dict[str, float]:
             raise UploadError(f"{part!r}: write each stage as a name and a start, e.g. demo 4:30")
         name, first, second = match.groups()
         times[name.strip()] = int(first) * 60 + int(second) if second else float(first)
-    return times
+    return StageTimes(times)
 
 
 def save_call(engine: Engine, data: Path, call: Call, uploads: list[Upload]) -> int:
@@ -139,24 +119,23 @@ def states(engine: Engine) -> dict[int, str]:
 
 
 def add_files(
-    engine: Engine, data: Path, files: list[Path], info: CallInfo, *, use: str, owner: Viewer
+    engine: Engine, data: Path, files: list[Path], request: CallRequest, *, owner: Viewer
 ) -> list[int]:
     """Add each media file as a call of ``owner`` (``capstone annotate --data``): titled by
-    its name, with ``info``'s who-is-who and stages; returns the calls' ids, their jobs
-    queued."""
-    people = {info.rep: {"role": "rep", "name": ""}} if info.rep else {}
-    people |= {pid: {"role": "staff", "name": ""} for pid in info.staff}
-    people |= {pid: {"role": "prospect", "name": name} for pid, name in info.prospects.items()}
+    its name, with the request's who-is-who, stages, use and reading options; returns the
+    calls' ids, their jobs queued."""
+    info = request.info
     ids = []
     for path in files:
         upload = Upload(path.name, path.read_bytes())
         kind = check_uploads([upload], 10**6)
         call = Call(
             title=path.stem,
-            people=people,
-            stage_times=dict(info.stages),
+            people=People.of(info),
+            stage_times=StageTimes(info.stages),
             informed=info.informed,
-            use=use,
+            use=request.use,
+            options=request.options,
             kind=kind,
             rep=owner.name,
             owner_id=owner.id,
@@ -173,8 +152,7 @@ def start_self_review(engine: Engine, data: Path, viewer: Viewer, call_id: int) 
         call = s.get(Call, call_id)
     if call is None or not can_self_review(viewer, call):
         raise AccessDenied(NOT_YOURS)
-    rep = next((pid for pid, p in (call.people or {}).items() if p.get("role") == "rep"), None)
-    if rep is None:
+    if call.people.call_info(call.stage_times.starts, call.informed).rep is None:
         raise UploadError("say which face is yours (the rep) in the call's details first")
     review = Call(
         title=f"Self-review: {call.title}",
@@ -185,6 +163,7 @@ def start_self_review(engine: Engine, data: Path, viewer: Viewer, call_id: int) 
         people=call.people,
         stage_times=call.stage_times,
         informed=call.informed,
+        options=call.options,
         kind=call.kind,
         use=SELF_REVIEW,
         share=False,
@@ -196,13 +175,13 @@ def start_self_review(engine: Engine, data: Path, viewer: Viewer, call_id: int) 
     return save_call(engine, data, review, uploads)
 
 
-def export(data: Path, results: dict) -> tuple[str, bytes]:
+def export(data: Path, results: Findings) -> tuple[str, bytes]:
     """A call's readings to download: the timelines of a recording (CSV), or the readings of
     its screenshots (JSON); the file's name and its bytes."""
-    timelines = [(data / f).parent / "timeline.csv" for f in results.get("summaries", [])]
+    timelines = [data / str(o.timeline) for o in results.recordings]
     if timelines:
         return "readings.csv", b"".join(t.read_bytes() for t in timelines if t.is_file())
-    records = [json.loads((data / f).read_text()) for f in results.get("records", [])]
+    records = [json.loads((data / str(o.record)).read_text()) for o in results.screenshots]
     return "readings.json", json.dumps(records, indent=1).encode()
 
 

@@ -17,10 +17,10 @@ from urllib.parse import quote
 import pandas as pd
 
 from capstone.artefacts import atomic_path
-from capstone.calls.result import CallResult
+from capstone.calls.result import CallResult, Talk
 from capstone.calls.summary import TALK_KEYS
 
-CALL_KEYS = ("duration_s", "speaker_switches_per_min", "talk_listen_ratio", "patience_s")
+CALL_KEYS = ("duration_s", *(m.name for m in Talk.metrics()))
 PARTICIPANT_KEYS = ("samples", "classified", *TALK_KEYS)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from capstone.app.database import AuditEntry, session
+from capstone.calls.metadata import SELF_REVIEW
 
 ACTIONS = (
     "signed in",
@@ -20,7 +21,7 @@ ACTIONS = (
     "edited",
     "deleted",
     "added",
-    "self-review",
+    SELF_REVIEW,  # a rep started a review of their own call
     "erased",
     "retention",
     "users",

@@ -225,7 +225,11 @@ def _version_3(connection: Any) -> None:
         connection.execute(text(f"ALTER TABLE calls DROP COLUMN {column}"))
 
 
-def legacy_findings(results: dict[str, Any], headline: str, talk_ratio: float | None) -> Findings:
+def legacy_findings(
+    results: dict[str, Any],  # the JSON a schema-2 database kept, read once to migrate it
+    headline: str,
+    talk_ratio: float | None,
+) -> Findings:
     """The :class:`Findings` of a call's results as schema 2 kept them: lists of files by
     kind (relative to the app's folder), the prospects' shares, and columns of their own."""
     recordings = [Path(f).parent for f in results.get("summaries", [])]

@@ -44,7 +44,7 @@ class Findings:
         top = max(shares, key=lambda k: shares[k])
         return f"{top} ({shares[top]:.0%})"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:  # JSON, as the database column keeps it
         return {
             "outputs": [o.to_json() for o in self.outputs],
             "prospect_shares": dict(self.prospect_shares),

@@ -137,7 +137,7 @@ if can_self_review(viewer, call) and st.button("Review my own expressions (for m
     except (AccessDenied, UploadError) as err:
         st.error(str(err))
     else:
-        record(app.engine, viewer.name, "self-review", review)
+        record(app.engine, viewer.name, SELF_REVIEW, review)
         st.success("Your self-review is queued; it appears in your calls, visible to you alone.")
 
 if not can_change(viewer, call):

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from capstone.app.database import Call, calls, open_database, session
 from capstone.app.jobs import run_pending
+from capstone.calls.metadata import Person
 from capstone.synthetic.layouts import gallery_frame
 
 MAIN = Path(__file__).resolve().parents[2] / "src/capstone/app/main.py"
@@ -142,7 +143,7 @@ def test_a_screenshot_uploaded_is_saved_before_work_and_annotated(
     engine = open_database(f"sqlite:///{library}/capstone.sqlite")
     with session(engine) as s:
         saved = s.query(Call).filter_by(title="Screenshot call").one()
-    assert saved.people["P2"] == {"role": "prospect", "name": "Dana"}
+    assert saved.people.by_id["P2"] == Person("prospect", "Dana")
     assert (library / "media" / str(saved.id) / "01.png").is_file()  # saved before any work
     assert run_pending(engine, library) == 1
     with session(engine) as s:

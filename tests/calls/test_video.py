@@ -12,7 +12,7 @@ import pytest
 from matplotlib import cbook
 
 from capstone.calls.metadata import CallInfo, CallInfoError
-from capstone.calls.request import CallRequest, ReadingOptions
+from capstone.calls.request import CallOutputs, CallRequest, ReadingOptions
 from capstone.calls.result import SCHEMA_VERSION, CallResult
 from capstone.calls.timeline import PROB_COLUMNS, read_timeline
 from capstone.calls.video import annotate_video
@@ -62,6 +62,9 @@ def test_a_recording_gives_participants_timelines_and_a_browser_video(
         progress=False,
     )
     out = tmp_path / "call"
+    named = CallOutputs.of_recording("call").to_json()
+    made = {str(p.relative_to(tmp_path)) for p in out.iterdir()}
+    assert made == {v for k, v in named.items() if k not in ("kind", "name")}  # every file named
     timeline = pd.read_csv(out / "timeline.csv")
     assert sorted(timeline["participant"].unique()) == ["P1", "P2"]
     assert len(timeline) == 2 * 8  # two faces, 2 samples per second for 4 seconds

@@ -21,7 +21,10 @@ pytestmark = pytest.mark.slow  # half a minute: JAX compiles the training step
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")
 def test_a_model_trained_under_jax_predicts_the_same_under_tensorflow(tmp_path: Path) -> None:
-    env = os.environ | {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    # XLA's CPU compiler at its lowest optimisation: the tiny run compiles about 40 programs
+    # (0.6 s each at the default level, most of the run) and each runs for milliseconds
+    fast_compile = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
+    env = os.environ | {"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "XLA_FLAGS": fast_compile}
     done = subprocess.run(
         [sys.executable, str(SCRIPT), str(tmp_path)],
         env=env,

@@ -1,0 +1,58 @@
+"""The Calls table in words: a column per call metric, from the metric's own words."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from capstone.app.database import Call
+from capstone.app.findings import Findings
+from capstone.app.insights import calls_table
+from capstone.calls.request import CallOutputs
+from capstone.calls.result import Talk
+
+
+def test_the_calls_table_has_a_column_per_call_metric_in_words() -> None:
+    talk = Talk(talk_listen_ratio=0.43, patience_s=1.25, speaker_switches_per_min=3.0)
+    done = Call(
+        id=1,
+        title="Demo with Acme",
+        created_at=dt.datetime(2026, 1, 5),
+        rep="Ana",
+        stage="4. Demo/Pitch",
+        outcome="Closed Sale",
+        results=Findings(
+            (CallOutputs.of_recording("01").under("results/1"),),
+            {"happy": 0.25, "neutral": 0.75},
+            talk,
+        ),
+    )
+    waiting = Call(
+        id=2,
+        title="New",
+        created_at=dt.datetime(2026, 1, 6),
+        rep="Ana",
+        stage="",
+        outcome="",
+        results=Findings(),
+    )
+    table = calls_table([done, waiting], {1: "done", 2: "waiting to start"})
+    words = [m.words for m in Talk.metrics()]
+    assert list(table.columns) == [
+        "id",
+        "date",
+        "call",
+        "rep",
+        "stage",
+        "outcome",
+        "prospects looked",
+        *words,
+        "status",
+    ]
+    first, second = table.to_dict("records")
+    assert first["prospects looked"] == "neutral (75%)"
+    assert first["the rep's share of the talk"] == pytest.approx(43.0)  # a percentage
+    assert first["the rep's pause before answering a prospect"] == 1.25
+    assert second["prospects looked"] == "" and second["status"] == "waiting to start"
+    assert all(second[w] is None or second[w] != second[w] for w in words)  # nothing measured

@@ -1,8 +1,8 @@
 """A pipeline run interrupted by Ctrl-C, then killed outright, resumes where it stopped.
 
 It reuses the tiny profile's finished project (the suite's one pipeline run): a copy of it
-with the last training stage and those after it undone, so that only that stage trains
-again; at the end its trained model's figures are compared with the project's.
+with its first training stage and those after it undone, so that only that stage trains
+again; at the end its trained models' figures are compared with the project's.
 """
 
 from __future__ import annotations
@@ -70,35 +70,35 @@ def test_killed_runs_resume_from_the_last_completed_stage(tmp_path: Path, tiny_p
     project, _ = tiny_project
     root = tmp_path / "project"
     shutil.copytree(project, root, symlinks=True)
-    for stage in ("merged", "evaluation", "demo", "results"):  # undone: to run again
+    for stage in ("baseline", "merged", "evaluation", "demo", "results"):  # to run again
         (root / "build" / stage / ".done.json").unlink(missing_ok=True)
-    made = {name: (project / "build/merged" / name).read_text() for name in MERGED}
+    made = {name: (project / "build/baseline" / name).read_text() for name in TRAINED}
 
-    interrupted = start_and_kill(root, "merged", signal.SIGINT)  # Ctrl-C during training
+    interrupted = start_and_kill(root, "baseline", signal.SIGINT)  # Ctrl-C during training
     assert interrupted.returncode != 0
     assert "completed stages are kept" in interrupted.stderr
-    assert statuses(interrupted.stdout)["baseline"] == "skipped"
-    assert not (root / "build/merged/.done.json").exists()
+    assert statuses(interrupted.stdout)["eda"] == "skipped"
+    assert not (root / "build/baseline/.done.json").exists()
 
-    killed = start_and_kill(root, "merged", signal.SIGKILL)  # no chance to clean up
+    killed = start_and_kill(root, "baseline", signal.SIGKILL)  # no chance to clean up
     assert killed.returncode == -signal.SIGKILL
-    assert statuses(killed.stdout)["baseline"] == "skipped"
-    assert not (root / "build/merged/.done.json").exists()
+    assert statuses(killed.stdout)["eda"] == "skipped"
+    assert not (root / "build/baseline/.done.json").exists()
 
     # Up to the stage that was killed: the stages after it resume the same way, and the
     # tiny project's uninterrupted run already covers them.
-    resumed = run_pipeline(root, "--to", "merged", "--no-book")
+    resumed = run_pipeline(root, "--to", "baseline", "--no-book")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert statuses(resumed.stdout) == {
-        **dict.fromkeys(["download", "eda", "baseline"], "skipped"),
-        "merged": "ran",
+        **dict.fromkeys(["download", "eda"], "skipped"),
+        "baseline": "ran",
     }
     assert not list(root.rglob("*.part*"))
 
     # Determinism: this interrupted, resumed run and the uninterrupted one used the same
     # profile and seed, in different processes: the same trained models.
-    for name in MERGED:
-        assert (root / "build/merged" / name).read_text() == made[name], name
+    for name in TRAINED:
+        assert (root / "build/baseline" / name).read_text() == made[name], name
 
 
-MERGED = ("test_metrics.json", "two_stage_history.csv", "from_baseline_history.csv")
+TRAINED = ("test_metrics.json", "seed_cnn_history.csv", "baseline_history.csv")

@@ -94,6 +94,21 @@ def test_the_calls_page_lists_the_demo_calls_in_words(app: AppTest) -> None:
     assert set(at.dataframe[0].value["rep"]) == {"Ana"}
 
 
+def test_the_call_picker_and_the_link_agree(library: Path, app: AppTest) -> None:
+    engine = open_database(f"sqlite:///{library}/capstone.sqlite")
+    first, second, third = (c for c in calls(engine)[:3])
+    at = app.switch_page("screens/calls.py").run()
+    for call in (first, second, third, first):  # one after the other, from the picker
+        at.selectbox(key="open_call").set_value(call.id).run()
+        assert at.header[0].value == call.title
+        assert at.query_params["call"] == str(call.id)
+    at.query_params["call"] = str(second.id)  # a link opened (or the browser's back)
+    at.run()
+    assert at.header[0].value == second.title
+    at.selectbox(key="open_call").set_value(third.id).run()  # and the picker again
+    assert at.header[0].value == third.title
+
+
 def test_a_calls_details_can_be_edited_and_the_call_deleted(library: Path, app: AppTest) -> None:
     at = app.switch_page("screens/calls.py").run()
     at.text_input[0].set_value("renamed call")
@@ -102,7 +117,7 @@ def test_a_calls_details_can_be_edited_and_the_call_deleted(library: Path, app: 
     assert "renamed call" in {c.title for c in calls(engine)}
     victim = next(c for c in calls(engine) if c.title == "renamed call")
     at = app.switch_page("screens/calls.py").run()
-    at.selectbox[0].set_value(victim.id).run()
+    at.selectbox(key="open_call").set_value(victim.id).run()
     next(b for b in at.button if "Delete" in str(b.label)).click().run()
     assert victim.id not in {c.id for c in calls(engine)}
     assert not (library / "media" / str(victim.id)).exists()
@@ -138,6 +153,9 @@ def test_a_screenshot_uploaded_is_saved_before_work_and_annotated(
     stage.set_value("4. Demo/Pitch")
     outcome = next(s for s in at.selectbox if s.label == "Outcome")
     outcome.set_value("Closed Sale")
+    _button(at, "Save and annotate").click().run()
+    assert "whether the participants were told" in at.error[0].value  # no default: asked
+    next(r for r in at.radio if "told" in r.label).set_value("yes")
     _button(at, "Save and annotate").click().run()
     assert not at.error, [e.value for e in at.error]
     engine = open_database(f"sqlite:///{library}/capstone.sqlite")

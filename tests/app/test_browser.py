@@ -4,6 +4,7 @@ is who, and sees the annotated picture and the summary."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -70,9 +71,9 @@ def server(tmp_path: Path):
         pytest.fail(f"the app did not start: {process.stdout.read().decode()[-2000:]}")
     yield url, time.monotonic() - started
     os.killpg(process.pid, 15)
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
+    with contextlib.suppress(ProcessLookupError):  # the server it started outlives a TERM
         os.killpg(process.pid, 9)
     process.stdout.close()
 
@@ -118,6 +119,7 @@ def test_a_screenshot_uploaded_in_the_browser_comes_back_annotated(
     page.get_by_label("What to call it").fill("Browser call")
     _choose(page, page.get_by_label("Pipeline stage"), "Demo/Pitch")
     _choose(page, page.get_by_label("Outcome"), "Closed Sale")
+    page.get_by_text("yes", exact=True).click()  # were they told? no default: said here
     page.get_by_role("button", name="Save and annotate").click()
     page.get_by_text("Annotation: done").wait_for()
     page.get_by_role("link", name="Open it on the Calls page").click()

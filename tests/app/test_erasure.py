@@ -109,3 +109,27 @@ def test_retention_deletes_the_calls_older_than_its_days_from_a_command(tmp_path
         assert {c.title for c in s.scalars(select(Call))} == {"recent", "undated, added today"}
     assert retention_days(engine) == 30
     assert main(["retention", "--data", str(data), "--days", "0"]) == 2
+
+
+def test_uploads_never_saved_go_with_their_user_or_after_an_hour(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from capstone.app.erasure import erase_person, sweep_staging
+    from capstone.app.folders import STAGING_KEPT_S, staging_folder
+
+    data = tmp_path / "app"
+    engine = open_database(database_url(data))
+    ana = add_user(engine, "Ana", "rep", "correct horse battery", "east")
+    ben = add_user(engine, "Ben", "rep", "correct horse battery", "east")
+    hers, his = staging_folder(data, ana.id, "a1"), staging_folder(data, ben.id, "b1")
+    for folder in (hers, his):
+        folder.mkdir(parents=True)
+        (folder / "01.png").write_bytes(b"a face")
+    erase_person(engine, data, "ana")  # any case
+    assert not hers.exists() and his.exists()
+    hour_ago = time.time() - STAGING_KEPT_S - 1
+    os.utime(his, (hour_ago, hour_ago))
+    fresh = staging_folder(data, ben.id, "b2")
+    fresh.mkdir()
+    assert sweep_staging(data) == 1 and not his.exists() and fresh.exists()

@@ -15,27 +15,12 @@ from capstone.calls.result import Talk
 
 def test_the_calls_table_has_a_column_per_call_metric_in_words() -> None:
     talk = Talk(talk_listen_ratio=0.43, patience_s=1.25, speaker_switches_per_min=3.0)
-    done = Call(
-        id=1,
-        title="Demo with Acme",
-        created_at=dt.datetime(2026, 1, 5),
-        rep="Ana",
-        stage="4. Demo/Pitch",
-        outcome="Closed Sale",
-        results=Findings(
-            (CallOutputs.of_recording("01").under("results/1"),),
-            {"happy": 0.25, "neutral": 0.75},
-            talk,
-        ),
+    found = Findings(
+        (CallOutputs.of_recording("01").under("results/1"),), {"happy": 0.25, "neutral": 0.75}, talk
     )
-    waiting = Call(
-        id=2,
-        title="New",
-        created_at=dt.datetime(2026, 1, 6),
-        rep="Ana",
-        stage="",
-        outcome="",
-        results=Findings(),
+    done, waiting = (
+        Call(id=n, title=title, created_at=dt.datetime(2026, 1, n), rep="Ana", results=result)
+        for n, title, result in ((1, "Demo with Acme", found), (2, "New", Findings()))
     )
     table = calls_table([done, waiting], {1: "done", 2: "waiting to start"})
     words = [m.words for m in Talk.metrics()]

@@ -18,7 +18,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 
 from capstone.app.database import Call, Job, Meta, User, checkpoint, session
-from capstone.app.folders import STAGING, media_folder, results_folder
+from capstone.app.folders import (
+    STAGING,
+    STAGING_KEPT_S,
+    media_folder,
+    results_folder,
+    staged_by,
+)
 
 #: Calls are deleted this many days after the call unless the admin sets otherwise.
 DEFAULT_RETENTION_DAYS = 365
@@ -65,7 +71,14 @@ def calls_of_person(engine: Engine, name: str) -> list[int]:
 
 
 def erase_person(engine: Engine, data: Path, name: str) -> list[int]:
-    """Delete every call that records ``name``; returns their ids."""
+    """Delete every call that records ``name``, and the uploads a user of that name staged
+    but never saved; returns the calls' ids."""
+    key = name.strip().lower()
+    with session(engine) as s:
+        users = list(s.scalars(select(User.id).where(func.lower(User.name) == key))) if key else []
+    for user_id in users:
+        for folder in staged_by(data, user_id):
+            shutil.rmtree(folder, ignore_errors=True)
     return delete_calls(engine, data, calls_of_person(engine, name))
 
 
@@ -97,7 +110,7 @@ def apply_retention(engine: Engine, data: Path, today: dt.date | None = None) ->
     return delete_calls(engine, data, expired(engine, today))
 
 
-def sweep_staging(data: Path, older_than_s: float = 86_400) -> int:
+def sweep_staging(data: Path, older_than_s: float = STAGING_KEPT_S) -> int:
     """Remove uploads staged for a first look but never saved; returns how many folders."""
     removed = 0
     for folder in (data / STAGING).glob("*"):

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from capstone.app.database import Call, Job, now, open_database, session
 from capstone.app.demo import compose
+from capstone.app.erasure import sweep_staging
 from capstone.app.findings import findings_of
 from capstone.app.folders import media_folder, results_folder
 from capstone.calls.metadata import as_use
@@ -32,6 +33,7 @@ from capstone.paths import released_model
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 1.0  # the shortest time between two progress writes of a job
+SWEEP_EVERY_S = 60.0  # how often an idle worker removes the uploads staged but never saved
 
 
 def claim(engine: Engine, pid: int) -> Job | None:
@@ -147,9 +149,13 @@ def _guarded(engine: Engine, job_id: int, data: Path, model: Path | None) -> Non
 def work(url: str, data: str, idle_s: float = 0.5, stop: Callable[[], bool] | None = None) -> None:
     """A worker process's loop: claim a job, run it, and again; sleep while there is none."""
     engine = open_database(url)
+    swept = 0.0
     while not (stop and stop()):
         job = claim(engine, os.getpid())
         if job is None:
+            if time.monotonic() - swept > SWEEP_EVERY_S:  # uploads never saved, past their hour
+                sweep_staging(Path(data))
+                swept = time.monotonic()
             time.sleep(idle_s)
             continue
         _guarded(engine, job.id, Path(data), None)

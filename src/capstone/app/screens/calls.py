@@ -29,6 +29,8 @@ from capstone.calls.summary import reaction_table, stage_table, talk_table
 
 app, viewer = require("calls.py")
 st.title("Calls")
+if said := st.session_state.pop("said", None):  # what the last action did, kept over its rerun
+    st.success(said)
 asked = st.query_params.get("call")
 if asked is not None:  # a link to one call: refused in the same words if it is not theirs
     try:
@@ -58,14 +60,19 @@ if shown.empty:
 
 titles: dict[int, str] = {int(r.id): f"{r.call} ({r.date})" for r in shown.itertuples()}
 ids = list(titles)
-first = ids.index(int(asked)) if asked and asked.isdigit() and int(asked) in ids else 0
-chosen = st.selectbox("Open a call", ids, index=first, format_func=lambda i: titles[i])
+# The picker and the link agree: a link that changed (opened, pasted, or the browser's back)
+# chooses the call; a call chosen in the picker becomes the link.
+if asked != st.session_state.get("linked") and asked and asked.isdigit() and int(asked) in ids:
+    st.session_state["open_call"] = int(asked)
+if st.session_state.get("open_call") not in ids:
+    st.session_state["open_call"] = ids[0]
+chosen = st.selectbox("Open a call", ids, key="open_call", format_func=lambda i: titles[i])
 try:
     call = call_for(app.engine, viewer, chosen)
 except AccessDenied:
     st.warning("That call was just deleted.")
     st.stop()
-st.query_params["call"] = str(call.id)
+st.query_params["call"] = st.session_state["linked"] = str(call.id)
 viewed = st.session_state.setdefault("viewed", set())
 if call.id not in viewed:  # once per session and call
     record(app.engine, viewer.name, "viewed", call.id)
@@ -164,7 +171,7 @@ with st.expander("Edit the details"), st.form(f"edit_{call.id}"):
                 stored.industry = industry.strip()
                 stored.share = share and stored.use != SELF_REVIEW
         record(app.engine, viewer.name, "edited", call.id)
-        st.success("Saved.")
+        st.session_state["said"] = "Saved the details."
         st.rerun()
 
 with st.expander("Delete this call"):
@@ -176,5 +183,5 @@ with st.expander("Delete this call"):
         delete_call(app.engine, app.data, call.id)
         record(app.engine, viewer.name, "deleted", call.id)
         st.query_params.clear()
-        st.success("Deleted.")
+        st.session_state["said"] = f"Deleted {call.title!r}, its media and its results."
         st.rerun()

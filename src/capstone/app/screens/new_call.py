@@ -14,7 +14,8 @@ from capstone.app.audit import record
 from capstone.app.context import MAX_UPLOAD_MB
 from capstone.app.database import Call, DatabaseError, session
 from capstone.app.details import OFFERINGS, OUTCOMES, ROLE_WORDS, STAGES, USE_WORDS
-from capstone.app.folders import STAGING
+from capstone.app.erasure import sweep_staging
+from capstone.app.folders import staging_folder
 from capstone.app.gate import require
 from capstone.app.services import first_look, job_of, save_call, stage_times, states
 from capstone.app.uploads import Upload, UploadError, check_uploads, stored_name
@@ -22,6 +23,7 @@ from capstone.calls.metadata import SELF_REVIEW, CallInfoError, People, Person
 from capstone.formats import MEDIA_SUFFIXES
 
 app, viewer = require("new_call.py")
+sweep_staging(app.data)  # uploads never saved go after an hour
 if viewer.has("rep"):
     owners = {viewer.name: viewer}
 else:
@@ -40,7 +42,8 @@ uploads = [Upload(f.name, f.getvalue()) for f in files or []]
 if st.button("Find the participants", disabled=not uploads):
     try:
         kind = check_uploads(uploads, MAX_UPLOAD_MB)
-        staging = app.data / STAGING / st.session_state.setdefault("staging", secrets.token_hex(8))
+        token = st.session_state.setdefault("staging", secrets.token_hex(8))
+        staging = staging_folder(app.data, viewer.id, token)
         staging.mkdir(parents=True, exist_ok=True)
         names = [stored_name(up, i) for i, up in enumerate(uploads)]  # never the user's path
         for name, up in zip(names, uploads, strict=True):
@@ -83,6 +86,7 @@ if look and uploads:
         informed = st.radio(
             "Were the participants told their expressions are analysed? (EU AI Act, Art. 50(3))",
             ["yes", "no", "not recorded"],
+            index=None,  # no default: the user must say
             horizontal=True,
         )
         uses = list(USE_WORDS) if viewer.has("rep") else list(USE_WORDS)[:1]
@@ -96,6 +100,7 @@ if look and uploads:
                 ("a title", title),
                 ("the pipeline stage", stage),
                 ("the outcome", outcome),
+                ("whether the participants were told", informed),
             )
             if not v
         ]
@@ -128,7 +133,8 @@ if look and uploads:
             st.session_state["saved"] = save_call(app.engine, app.data, call, uploads)
             record(app.engine, viewer.name, "added", st.session_state["saved"])
             st.session_state.pop("look", None)
-            shutil.rmtree(app.data / STAGING / st.session_state.pop("staging", "-"), True)
+            token = st.session_state.pop("staging", "-")
+            shutil.rmtree(staging_folder(app.data, viewer.id, token), ignore_errors=True)
         except (UploadError, CallInfoError, DatabaseError) as err:
             st.error(str(err))
 

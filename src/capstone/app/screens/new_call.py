@@ -127,7 +127,7 @@ if look and uploads:
                 use=USE_WORDS[use],
                 people=who,
                 stage_times=stage_times(times),
-                informed={"yes": True, "no": False}.get(informed),
+                informed={"yes": True, "no": False}.get(informed or ""),
                 kind=kind,
             )
             st.session_state["saved"] = save_call(app.engine, app.data, call, uploads)

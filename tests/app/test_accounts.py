@@ -95,3 +95,31 @@ def test_the_users_command_reads_the_password_from_standard_input(
     assert main(args) == 2
     assert "exists already" in capsys.readouterr().err
     assert sign_in(open_database(database_url(tmp_path)), "Ada", PASSWORD)
+
+
+def test_a_stranger_locks_a_name_only_from_their_own_address_and_an_admin_unlocks(
+    engine,
+) -> None:
+    from capstone.app.accounts import MAX_FAILURES_ANYWHERE, locked_names, unlock
+    from capstone.app.audit import log_table
+
+    add_user(engine, "Ana", "rep", PASSWORD, "east")
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(AccountError):
+            sign_in(engine, "ana", "a guess", address="203.0.113.9")
+    with pytest.raises(AccountError, match="ask your admin to unlock it"):
+        sign_in(engine, "Ana", PASSWORD, address="203.0.113.9")  # the stranger's address
+    assert sign_in(engine, "Ana", PASSWORD, address="198.51.100.2")  # Ana, elsewhere
+    assert locked_names(engine) == ["ana"]
+    log = log_table(engine)
+    locks = log[log["did"] == "locked out"]
+    assert locks[["who", "about"]].values.tolist() == [["203.0.113.9", "ana"]]  # once
+    unlock(engine, "Ana", by="Ada")
+    assert locked_names(engine) == [] and sign_in(engine, "Ana", PASSWORD, address="203.0.113.9")
+    log = log_table(engine)
+    assert log[log["did"] == "unlocked"][["who", "about"]].values.tolist() == [["Ada", "ana"]]
+    for i in range(MAX_FAILURES_ANYWHERE):  # a guess spread over many addresses
+        with pytest.raises(AccountError):
+            sign_in(engine, "Ana", "a guess", address=f"10.0.{i // 250}.{i % 250}")
+    with pytest.raises(AccountError, match="too many failed sign-ins"):
+        sign_in(engine, "Ana", PASSWORD, address="198.51.100.2")

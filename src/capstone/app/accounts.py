@@ -2,9 +2,13 @@
 
 Passwords are kept only as argon2 hashes (slow and salted, from ``argon2-cffi``). Signing in
 gives a random token; the database keeps its SHA-256 and its expiry, the browser's session
-keeps the token, and every page checks it (:func:`viewer_of`). Five failed sign-ins for a name
-within :data:`LOCKOUT` lock that name for the rest of it, whether the name exists or not, so
-the form says nothing about which names exist.
+keeps the token, and every page checks it (:func:`viewer_of`).
+
+Five failed sign-ins for a name from one address within :data:`LOCKOUT` lock that name, from
+that address, for the rest of it, whether the name exists or not (so the form says nothing
+about which names exist); a stranger elsewhere cannot lock a rep out. Fifty from anywhere
+lock the name everywhere (a guess spread over many addresses). Each lock is written to the
+audit log, and an admin may lift it (:func:`unlock`).
 """
 
 from __future__ import annotations
@@ -22,12 +26,14 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from capstone.app.audit import LOCKED, UNLOCKED, record
 from capstone.app.database import FailedSignIn, SignIn, User, now, session
 from capstone.errors import CapstoneError
 
 ROLES = ("admin", "manager", "rep")
 MIN_PASSWORD = 10
-MAX_FAILURES = 5
+MAX_FAILURES = 5  # from one address, within LOCKOUT
+MAX_FAILURES_ANYWHERE = 50  # from any address, within LOCKOUT
 LOCKOUT = dt.timedelta(minutes=15)
 #: How long a sign-in lasts (``CAPSTONE_SESSION_HOURS``, default 8).
 SESSION_HOURS = 8.0
@@ -108,30 +114,33 @@ def remove_user(engine: Engine, name: str) -> None:
         s.execute(delete(SignIn).where(SignIn.user_id == user.id))
 
 
-def sign_in(engine: Engine, name: str, password: str) -> str:
+def sign_in(engine: Engine, name: str, password: str, address: str = "") -> str:
     """A session token for ``name``, or :class:`AccountError` (the same words for a wrong
-    name and a wrong password; a name with too many recent failures is locked)."""
+    name and a wrong password; a name with too many recent failures from ``address``, the
+    client's, or from anywhere, is locked: the module docstring says when)."""
     key = name.strip().lower()
+    here, anywhere = failures(engine, key, address)
     with session(engine) as s:
-        failures = s.scalar(
-            select(func.count(FailedSignIn.id)).where(
-                FailedSignIn.name == key, FailedSignIn.at > now() - LOCKOUT
-            )
-        )
         user = s.scalars(
             select(User).where(func.lower(User.name) == key, User.active.is_(True))
         ).first()
-    if failures and failures >= MAX_FAILURES:
-        raise AccountError("too many failed sign-ins for this name; wait 15 minutes and try again")
+    if here >= MAX_FAILURES or anywhere >= MAX_FAILURES_ANYWHERE:
+        raise AccountError(
+            "too many failed sign-ins for this name; wait 15 minutes and try again, or ask "
+            "your admin to unlock it"
+        )
     stored = user.password_hash if user else _dummy_hash()  # as slow for an unknown name
     if user is None or not _verified(stored, password):
         with session(engine) as s:
-            s.add(FailedSignIn(name=key))
+            s.add(FailedSignIn(name=key, address=address[:64]))
+        if here + 1 == MAX_FAILURES or anywhere + 1 == MAX_FAILURES_ANYWHERE:
+            record(engine, address or "unknown address", LOCKED, about=key)  # no password
         raise AccountError("that name and password do not match")
     token = secrets.token_urlsafe(32)
     hours = float(os.environ.get("CAPSTONE_SESSION_HOURS", SESSION_HOURS))
-    with session(engine) as s:
-        s.execute(delete(FailedSignIn).where(FailedSignIn.name == key))
+    with session(engine) as s:  # a success clears its own address's failures, not a stranger's
+        mine = (FailedSignIn.name == key, FailedSignIn.address == address[:64])
+        s.execute(delete(FailedSignIn).where(*mine))
         s.add(
             SignIn(
                 token_hash=_digest(token),
@@ -140,6 +149,44 @@ def sign_in(engine: Engine, name: str, password: str) -> str:
             )
         )
     return token
+
+
+def failures(engine: Engine, name: str, address: str = "") -> tuple[int, int]:
+    """The failed sign-ins for ``name`` within :data:`LOCKOUT`: from ``address``, and from
+    anywhere."""
+    key = name.strip().lower()
+    recent = (FailedSignIn.name == key, FailedSignIn.at > now() - LOCKOUT)
+    count = select(func.count(FailedSignIn.id))
+    with session(engine) as s:
+        here = s.scalar(count.where(*recent, FailedSignIn.address == address[:64])) or 0
+        anywhere = s.scalar(count.where(*recent)) or 0
+    return here, anywhere
+
+
+def locked_names(engine: Engine) -> list[str]:
+    """The names locked now, from some address or from everywhere."""
+    since = now() - LOCKOUT
+    with session(engine) as s:
+        rows = s.execute(
+            select(FailedSignIn.name, FailedSignIn.address, func.count(FailedSignIn.id))
+            .where(FailedSignIn.at > since)
+            .group_by(FailedSignIn.name, FailedSignIn.address)
+        ).all()
+    total: dict[str, int] = {}
+    locked = set()
+    for name, _address, n in rows:
+        total[name] = total.get(name, 0) + n
+        if n >= MAX_FAILURES:
+            locked.add(name)
+    return sorted(locked | {n for n, t in total.items() if t >= MAX_FAILURES_ANYWHERE})
+
+
+def unlock(engine: Engine, name: str, by: str) -> None:
+    """Lift every lock on ``name`` (an admin's action, ``by`` them, written to the audit log)."""
+    key = name.strip().lower()
+    with session(engine) as s:
+        s.execute(delete(FailedSignIn).where(FailedSignIn.name == key))
+    record(engine, by, UNLOCKED, about=key)
 
 
 def viewer_of(engine: Engine, token: str | None) -> Viewer | None:

@@ -13,6 +13,9 @@ from sqlalchemy.engine import Engine
 from capstone.app.database import AuditEntry, session
 from capstone.calls.metadata import SELF_REVIEW
 
+LOCKED = "locked out"  # too many failed sign-ins for a name (the name is the entry's user)
+UNLOCKED = "unlocked"  # an admin lifted a name's lock
+
 ACTIONS = (
     "signed in",
     "signed out",
@@ -25,15 +28,20 @@ ACTIONS = (
     "erased",
     "retention",
     "users",
+    LOCKED,
+    UNLOCKED,
 )
 
 
-def record(engine: Engine, user: str, action: str, call_id: int | None = None) -> None:
-    """Add one entry; ``action`` is one of :data:`ACTIONS`."""
+def record(
+    engine: Engine, user: str, action: str, call_id: int | None = None, *, about: str = ""
+) -> None:
+    """Add one entry; ``action`` is one of :data:`ACTIONS`, ``about`` the name it concerns
+    (a lock, an unlock)."""
     if action not in ACTIONS:
         raise ValueError(f"{action!r} is not an audit action; one of {ACTIONS}")
     with session(engine) as s:
-        s.add(AuditEntry(user=user, action=action, call_id=call_id))
+        s.add(AuditEntry(user=user, action=action, call_id=call_id, about=about))
 
 
 def log_table(engine: Engine, limit: int = 1000) -> pd.DataFrame:
@@ -41,6 +49,9 @@ def log_table(engine: Engine, limit: int = 1000) -> pd.DataFrame:
     with session(engine) as s:
         found = s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)).all()
     return pd.DataFrame(
-        [{"when": e.at, "who": e.user, "did": e.action, "call": e.call_id} for e in found],
-        columns=["when", "who", "did", "call"],
+        [
+            {"when": e.at, "who": e.user, "did": e.action, "call": e.call_id, "about": e.about}
+            for e in found
+        ],
+        columns=["when", "who", "did", "call", "about"],
     )

@@ -39,6 +39,9 @@ def register(sub: Any) -> None:
     )
     adopt.add_argument("--data", type=Path, required=True)
     adopt.add_argument("--name", required=True, help="the rep")
+    unlocking = action.add_parser("unlock", help="lift a name's lock after failed sign-ins")
+    unlocking.add_argument("--data", type=Path, required=True)
+    unlocking.add_argument("--name", required=True)
 
     keep = sub.add_parser("retention", help="delete the calls older than the retention (cron)")
     keep.add_argument("--data", type=Path, required=True, help="the app's folder")
@@ -66,7 +69,7 @@ def _password() -> str:
 
 
 def users(args: argparse.Namespace) -> int:
-    from capstone.app.accounts import add_user, remove_user
+    from capstone.app.accounts import add_user, remove_user, unlock
     from capstone.app.accounts import users as listed
     from capstone.app.audit import record
 
@@ -77,6 +80,9 @@ def users(args: argparse.Namespace) -> int:
         print(f"added {user.name} ({', '.join(sorted(user.roles))}{_team(user.team)})")
     elif args.action == "adopt":
         print(f"gave {len(_adopt(engine, args.name))} call(s) without an owner to {args.name}")
+    elif args.action == "unlock":
+        unlock(engine, args.name, by="capstone users")
+        print(f"unlocked {args.name}: they may sign in again")
     elif args.action == "remove":
         remove_user(engine, args.name)
         record(engine, "capstone users", "users")

@@ -36,8 +36,9 @@ from capstone.errors import CapstoneError
 #: sessions, the audit log, and each call's owner, sales team and self-review link. 3: each
 #: call's reading options, and its results as one typed value (:class:`Findings`: the
 #: prospects' shares and the talk metrics in place of the columns ``prospects_reading``
-#: and ``talk_ratio``).
-SCHEMA_VERSION = 3
+#: and ``talk_ratio``). 4: the address a failed sign-in came from, and the name an audit
+#: entry is about (a lock, an unlock).
+SCHEMA_VERSION = 4
 
 
 class DatabaseError(CapstoneError):
@@ -140,6 +141,7 @@ class FailedSignIn(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), index=True)
+    address: Mapped[str] = mapped_column(String(64), default="")  # where it came from
     at: Mapped[dt.datetime] = mapped_column(default=now)
 
 
@@ -153,6 +155,7 @@ class AuditEntry(Base):
     user: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(30))
     call_id: Mapped[int | None]
+    about: Mapped[str] = mapped_column(String(100), default="")  # a name locked or unlocked
 
 
 class Job(Base):
@@ -247,8 +250,26 @@ def legacy_findings(
     )
 
 
+def _version_4(connection: Any) -> None:
+    """Keep the address each failed sign-in came from (earlier ones: unknown, ``""``), and
+    the name an audit entry is about."""
+    for table, column, kind in (
+        ("failed_sign_ins", "address", "VARCHAR(64)"),
+        ("audit", "about", "VARCHAR(100)"),
+    ):
+        if column not in {c["name"] for c in inspect(connection).get_columns(table)}:
+            connection.execute(
+                text(f"ALTER TABLE {table} ADD COLUMN {column} {kind} DEFAULT '' NOT NULL")
+            )
+
+
 #: version -> the step that brings a database of the version before up to it.
-MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _version_1, 2: _version_2, 3: _version_3}
+MIGRATIONS: dict[int, Callable[[Any], None]] = {
+    1: _version_1,
+    2: _version_2,
+    3: _version_3,
+    4: _version_4,
+}
 
 
 def database_url(folder: str | Path) -> str:

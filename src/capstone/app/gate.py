@@ -47,7 +47,8 @@ def sign_in_form(app: AppContext) -> None:
         submitted = st.form_submit_button("Sign in")
     if submitted:
         try:
-            st.session_state[TOKEN] = token = sign_in(app.engine, name, password)
+            address = st.context.ip_address or ""  # the client's, as the server sees it
+            st.session_state[TOKEN] = token = sign_in(app.engine, name, password, address)
         except AccountError as err:
             st.error(str(err))
         else:

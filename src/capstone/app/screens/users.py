@@ -2,7 +2,16 @@
 
 import streamlit as st
 
-from capstone.app.accounts import MIN_PASSWORD, ROLES, AccountError, add_user, remove_user, users
+from capstone.app.accounts import (
+    MIN_PASSWORD,
+    ROLES,
+    AccountError,
+    add_user,
+    locked_names,
+    remove_user,
+    unlock,
+    users,
+)
 from capstone.app.audit import record
 from capstone.app.gate import require
 
@@ -32,6 +41,19 @@ with st.form("add_user", clear_on_submit=True):
             st.error(str(err))
         else:
             record(app.engine, viewer.name, "users")
+            st.rerun()
+
+locked = locked_names(app.engine)
+if locked:
+    with st.form("unlock"):
+        st.subheader("Unlock a name")
+        st.caption(
+            "Too many failed sign-ins lock a name for 15 minutes (from one address, or from "
+            "everywhere after many); each lock is in the audit log."
+        )
+        name = st.selectbox("Locked name", locked)
+        if st.form_submit_button("Unlock"):
+            unlock(app.engine, name, by=viewer.name)
             st.rerun()
 
 others = [u.name for u in people if u.id != viewer.id]

@@ -37,7 +37,7 @@ def test_first_look_numbers_and_roles_are_the_annotations(tmp_path: Path) -> Non
     seen = first_look(tmp_path, [video.name])
     assert [face.id for face in seen] == ["P1", "P2", "P3"]
     who = {face.id: person_at(truth, 0.0, face.box, FPS) for face in seen}
-    assert sorted(who.values()) == [0, 1, 2]  # three different people
+    assert who == {"P1": 0, "P2": 1, "P3": 2}  # in reading order: the tiles show 0, 1, 2
 
     engine = open_database(database_url(data))
     call = Call(title="a call", people=People({pid: ROLES[pid] for pid in who}), informed=True)

@@ -83,6 +83,8 @@ def test_faces_are_numbered_in_reading_order() -> None:
     boxes = [(300, 10, 50, 50), (10, 220, 50, 50), (10, 14, 50, 50), (300, 230, 40, 40)]
     assert reading_order(boxes) == [2, 0, 1, 3]
     assert reading_order([]) == []
+    tiles = [(254, 434, 160, 190), (906, 428, 150, 210), (274, 72, 160, 190), (898, 74, 150, 200)]
+    assert reading_order(tiles) == [2, 3, 0, 1]  # a row's faces a few pixels apart: one row
 
 
 def test_low_confidence_is_uncertain_and_small_faces_are_not_guessed(hopper: np.ndarray) -> None:

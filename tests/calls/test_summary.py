@@ -73,7 +73,7 @@ def test_the_tables_say_it_in_words_percentages_and_durations() -> None:
     }
     reactions = reaction_table(SUMMARY)
     assert reactions.loc[("P2, prospect (Dana)", "while the rep speaks"), "sad"] == "50%"
-    assert reactions.loc[("P2, prospect (Dana)", "while speaking"), "sad"] == "0%"
+    assert reactions.loc[("P2, prospect (Dana)", "while speaking"), "sad"] == "0%"  # not seen
     stages = stage_table(SUMMARY)
     assert list(stages.index) == [
         ("P2, prospect (Dana)", "intro"),
@@ -122,3 +122,33 @@ def test_a_summary_from_a_newer_version_is_refused_with_what_to_do() -> None:
 
     with pytest.raises(ValueError, match="upgrade capstone"):
         CallResult.from_json(RECORD | {"schema_version": 99})
+
+
+def test_tables_name_their_columns_keep_the_pitchs_order_and_say_what_is_not_known() -> None:
+    dana = RECORD["participants"]["P2"]
+    late_first = {"close": {"happy": 1.0}, "demo": {"sad": 1.0}, "intro": {"happy": 1.0}}
+    record = RECORD | {
+        "stages": {"intro": 0.0, "demo": 60.0, "close": 100.0},
+        "participants": {"P2": dana | {"per_stage": late_first}},  # as a table once sorted
+        "reactions": {"P2": {"while_rep_speaks": {"all": {"happy": 1.0}}, "while_speaking": {}}},
+    }
+    summary = CallResult.from_json(record)
+    stages = stage_table(summary)
+    assert list(stages.index.names) == ["participant", "stage"]
+    assert [stage for _, stage in stages.index] == ["intro", "demo", "close"]
+    reactions = reaction_table(summary)
+    assert list(reactions.index.names) == ["participant", "while"]
+    assert [when for _, when in reactions.index] == ["while the rep speaks"]  # never spoke
+    unheard = CallResult.from_json(record | {"talk": RECORD["talk"] | {"known_share": 0.0}})
+    talk = talk_table(unheard)
+    assert talk.index.name == "participant"
+    assert set(talk.loc["P2, prospect (Dana)", ["talked", "share of the talk"]]) == {"not known"}
+
+
+def test_a_self_review_speaks_to_the_rep_of_the_reps_own_face() -> None:
+    rep = RECORD["participants"]["P1"] | {"expressions_read": True, "classified": 10}
+    rep |= {"shares": {"neutral": 0.7, "happy": 0.3}}
+    mine = USE | {"mode": "self-review", "read": ["P1", "P2"], "not_read": []}
+    review = CallResult.from_json(RECORD | {"use": mine, "participants": {"P1": rep}})
+    assert headline(review).startswith("You looked mostly neutral (70% of your readings)")
+    assert "Dana" not in headline(review)

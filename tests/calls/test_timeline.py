@@ -82,3 +82,23 @@ def test_reaction_moments_follow_the_rep_speaking_up() -> None:
     # the pricing stage starts while the prospect stays happy: no moment to show
     assert [m.event for m in moments] == ["rep speaks"]
     assert reaction_moments(timeline, CallInfo(rep="P1")) == []
+
+
+def test_moments_fall_where_the_reading_changed_not_where_the_smoothing_put_them() -> None:
+    from capstone.calls.timeline import COLUMNS, summarise, timeline_frame
+    from capstone.labels import CLASSES
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for t in np.arange(0, 24, 0.5):  # neutral, happy from 8.0 s, neutral again from 16.0 s
+        label = "happy" if 8.0 <= t < 16.0 else "neutral"
+        probs = rng.dirichlet(np.ones(len(CLASSES))) * 0.2
+        probs[CLASSES.index(label)] += 0.8
+        row = dict.fromkeys(COLUMNS)
+        row |= {"time": float(t), "participant": "P1", "status": "ok", "label": label}
+        row |= {"stage": "", "speaking": None, "speaking_source": ""}
+        row |= dict(zip(PROB_COLUMNS, probs, strict=True))
+        rows.append([row[c] for c in COLUMNS])
+    summary = summarise("call.mp4", timeline_frame(rows), CallInfo(prospects={"P1": "Dana"}))
+    found = [(m.time, m.was, m.now) for m in summary.moments]
+    assert found == [(8.0, "neutral", "happy"), (16.0, "happy", "neutral")]

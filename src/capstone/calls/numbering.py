@@ -4,8 +4,9 @@ first look attach to the same faces in the results.
 
 A screenshot's faces are numbered in reading order (rows top to bottom, each left to right).
 A recording's are numbered by :class:`FrameNumbering`, frame after frame: faces linked
-across frames keep their number (:mod:`capstone.calls.tracking`), and a face new to the call
-takes the next one. :func:`first_look` is the numbering of a screenshot, or of a recording's
+across frames keep their number (:mod:`capstone.calls.tracking`), and faces new to the call
+take the next numbers, in reading order (so the first frame's gallery reads P1, P2, ... left
+to right, top to bottom). :func:`first_look` is the numbering of a screenshot, or of a recording's
 first sampled frame.
 """
 
@@ -38,15 +39,21 @@ class NumberedFace:
 
 
 def reading_order(boxes: list[Box]) -> list[int]:
-    """Indices of ``(x, y, w, h)`` boxes in reading order: rows top to bottom (a row is
-    faces whose centres lie within half the median face height), each left to right."""
+    """Indices of ``(x, y, w, h)`` boxes in reading order: rows top to bottom, each left to
+    right. A row is the faces whose centres lie within half the median face height of the
+    row's first (highest) centre, so that tiles a few pixels apart share a row."""
     if not boxes:
         return []
-    row = max(1.0, float(np.median([b[3] for b in boxes])) / 2)
-    return sorted(
-        range(len(boxes)),
-        key=lambda i: ((boxes[i][1] + boxes[i][3] / 2) // row, boxes[i][0]),
-    )
+    half = max(1.0, float(np.median([b[3] for b in boxes])) / 2)
+    by_height = sorted(range(len(boxes)), key=lambda i: boxes[i][1] + boxes[i][3] / 2)
+    rows: list[list[int]] = []
+    for i in by_height:
+        centre = boxes[i][1] + boxes[i][3] / 2
+        if rows and centre - (boxes[rows[-1][0]][1] + boxes[rows[-1][0]][3] / 2) <= half:
+            rows[-1].append(i)
+        else:
+            rows.append([i])
+    return [i for row in rows for i in sorted(row, key=lambda i: boxes[i][0])]
 
 
 def number_picture(image: np.ndarray, options: ReadingOptions) -> list[NumberedFace]:
@@ -91,6 +98,7 @@ class FrameNumbering:
         changed at once) and number them; they are also kept in :attr:`faces`."""
         known = [f.box for f in self.faces]
         found = find_faces(frame, known, new_layout, self.options.look_for, self.options.detector)
+        found = [found[i] for i in reading_order([d.box for d in found])]  # new ids read so
         ids = self.tracker.assign([d.box for d in found], frame if self.by_look else None)
         self.faces = [NumberedFace(pid, d) for pid, d in zip(ids, found, strict=True)]
         return self.faces

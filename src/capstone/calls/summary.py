@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from capstone.calls.metadata import use_lines
+from capstone.calls.metadata import SELF_REVIEW, use_lines
 from capstone.calls.result import CallResult, Participant, ScreenshotResult, Talk
 
+NOT_KNOWN = "not known"  # what a table says where nothing measured a figure
 MIN_REACTION = 0.05  # summary.md leaves out reaction moments that changed less than this
 TALK_KEYS = ("talk_seconds", "talk_share", "longest_monologue_s")
 
@@ -33,17 +34,19 @@ def who(pid: str, participant: Participant | None) -> str:
 
 def talk_table(summary: CallResult) -> pd.DataFrame:
     """One row per participant: whether their expressions were read, how long they talked,
-    their share of the talk and their longest monologue."""
+    their share of the talk and their longest monologue ("not known" throughout where
+    nothing in the call told who was speaking: no voice and no active-speaker outline)."""
+    known = summary.talk.known_share > 0
     rows = {
         who(pid, p): {
             "expressions read": "yes" if p.expressions_read else "no",
-            "talked": duration(p.talk_seconds),
-            "share of the talk": percent(p.talk_share),
-            "longest monologue": duration(p.longest_monologue_s),
+            "talked": duration(p.talk_seconds) if known else NOT_KNOWN,
+            "share of the talk": percent(p.talk_share) if known else NOT_KNOWN,
+            "longest monologue": duration(p.longest_monologue_s) if known else NOT_KNOWN,
         }
         for pid, p in summary.participants.items()
     }
-    return pd.DataFrame.from_dict(rows, orient="index")
+    return _named(pd.DataFrame.from_dict(rows, orient="index"), "participant")
 
 
 def call_table(summary: CallResult) -> pd.DataFrame:
@@ -58,31 +61,50 @@ def call_table(summary: CallResult) -> pd.DataFrame:
 
 def reaction_table(summary: CallResult) -> pd.DataFrame:
     """The prospects' perceived expressions over the call, as percentages of their readings:
-    one row per prospect and ``while the rep speaks`` / ``while speaking``."""
+    one row per prospect and ``while the rep speaks`` / ``while speaking`` (a row only where
+    there were readings then: a prospect who never spoke has no "while speaking" row)."""
     names = {"while_rep_speaks": "while the rep speaks", "while_speaking": "while speaking"}
     rows = {
-        (who(pid, summary.participants.get(pid)), names[when]): shares.get("all", {})
+        (who(pid, summary.participants.get(pid)), names[when]): shares["all"]
         for pid, seen in summary.reactions.items()
         for when, shares in seen.to_json().items()
+        if shares.get("all")
     }
-    return _percentages(pd.DataFrame.from_dict(rows, orient="index"))
+    return _percentages(_rows(rows, ("participant", "while")))
 
 
 def stage_table(summary: CallResult) -> pd.DataFrame:
-    """Each read participant's perceived expressions in each stage of the pitch, as
-    percentages of their readings there."""
+    """Each read participant's perceived expressions in each stage of the pitch, in the
+    pitch's order, as percentages of their readings there."""
+    order = {stage: i for i, stage in enumerate(summary.stages)}
     rows = {
-        (who(pid, p), stage): shares
+        (who(pid, p), stage): p.per_stage[stage]
         for pid, p in summary.participants.items()
-        for stage, shares in p.per_stage.items()
+        for stage in sorted(p.per_stage, key=lambda s: order.get(s, len(order)))
     }
-    return _percentages(pd.DataFrame.from_dict(rows, orient="index"))
+    return _percentages(_rows(rows, ("participant", "stage")))
+
+
+def _rows(rows: dict[tuple[str, str], dict[str, float]], names: tuple[str, str]) -> pd.DataFrame:
+    """A table of ``rows`` in the order given (never sorted), its two index levels named."""
+    if not rows:
+        return pd.DataFrame()
+    index = pd.MultiIndex.from_tuples(list(rows), names=list(names))
+    return pd.DataFrame(list(rows.values()), index=index)
+
+
+def _named(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    frame.index.name = name
+    return frame
 
 
 def headline(summary: CallResult) -> str:
     """How the prospects' faces likely came across, in a sentence or two: for each prospect
     whose expressions were read, the expression seen most, and the one that rose most from
-    the first stage to the last (where the call has stages and it rose by 10 points)."""
+    the first stage to the last (where the call has stages and it rose by 10 points). A
+    self-review speaks to the rep, of the rep's own face."""
+    if summary.use.mode == SELF_REVIEW:
+        return _to_the_rep(summary)
     sentences = []
     for p in summary.prospects:
         if not p.expressions_read or not p.shares:
@@ -103,6 +125,17 @@ def headline(summary: CallResult) -> str:
     if not sentences:
         return "No prospect's expressions were read in this call (name them with --call)."
     return " ".join(sentences)
+
+
+def _to_the_rep(summary: CallResult) -> str:
+    rep = next((p for p in summary.participants.values() if p.role == "rep"), None)
+    if rep is None or not rep.shares:
+        return "Your face was not read in this call (it may have been too small or turned away)."
+    top, share = max(rep.shares.items(), key=lambda item: item[1])
+    return (
+        f"You looked mostly {top} ({share:.0%} of your readings): how your face likely came "
+        "across, for you alone."
+    )
 
 
 def picture_shares(results: list[ScreenshotResult]) -> dict[str, dict[str, float]]:

@@ -9,6 +9,7 @@ by who speaks and per stage, and :func:`summarise`, the call's summary.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,27 @@ def shifts(smooth: pd.DataFrame, top: int = 3, min_gap: float = 10.0) -> list[Mo
     return moments
 
 
+def pinned(
+    moments: list[Moment], timeline: pd.DataFrame, within: float = SMOOTH_S / 2
+) -> list[Moment]:
+    """The ``moments`` moved to the sample where the participant's own (unsmoothed) reading
+    first became the new one, the nearest such sample within ``within`` seconds of where the
+    smoothed readings changed most (the smoothing spreads a change over its window); a
+    moment with none stays where it was. Its thumbnail then shows the new expression."""
+    read = timeline[timeline["status"].isin(["ok", "uncertain"])]
+    out = []
+    for m in moments:
+        own = read[read["participant"] == m.participant].sort_values("time", kind="stable")
+        labels, times = own["label"].to_numpy(), own["time"].to_numpy()
+        starts = [
+            float(times[k])
+            for k in range(1, len(times))
+            if labels[k] == m.now and labels[k - 1] != m.now and abs(times[k] - m.time) <= within
+        ]
+        out.append(replace(m, time=min(starts, key=lambda t: abs(t - m.time))) if starts else m)
+    return out
+
+
 def summarise(
     name: str,
     timeline: pd.DataFrame,
@@ -167,7 +189,7 @@ def summarise(
         duration_s=float(timeline["time"].max()) if len(timeline) else 0.0,
         participants=participants,
         stages=call.stages,
-        moments=shifts(smoothed(timeline, smooth_s)),
+        moments=pinned(shifts(smoothed(timeline, smooth_s)), timeline, smooth_s / 2),
         talk=Talk.from_json(talk["call"]),
         reactions=reactions(timeline, call),
         reaction_moments=reaction_moments(timeline, call),

@@ -95,13 +95,15 @@ summaries = [
     CallResult.from_json(json.loads((app.data / str(o.summary)).read_text()))
     for o in results.recordings
 ]
-moments = [m for s in summaries for m in [*s.moments, *s.reaction_moments]]
+moments = [(r, m) for r in summaries for m in [*r.moments, *r.reaction_moments]]
 if moments:  # a button per moment where a reading changed: the video starts there
     st.write("Moments where a prospect's reading changed (the video starts there):")
-    for column, m in zip(st.columns(min(4, len(moments))), moments, strict=False):
-        if column.button(
-            f"{m.participant} at {m.time:.0f} s: {m.was} → {m.now}", key=f"m{m.time}{m.participant}"
-        ):
+    for column, (read, m) in zip(st.columns(min(4, len(moments))), moments, strict=False):
+        person = (
+            read.participants[m.participant].called if m.participant in read.participants else ""
+        )
+        said = f"{person or m.participant} at {m.time:.0f} s: {m.was} → {m.now}"
+        if column.button(said, key=f"m{m.time}{m.participant}"):
             st.session_state[f"start_{call.id}"] = int(m.time)
 for recording in results.recordings:
     start = st.session_state.get(f"start_{call.id}", 0)
@@ -124,6 +126,11 @@ for outputs, summary in zip(results.recordings, summaries, strict=True):
         st.image(str(app.data / str(outputs.participants_figure)), caption="who is who")
     with tabs[2]:
         st.dataframe(talk_table(summary), width="stretch")
+        if not summary.talk.known_share:
+            st.caption(
+                "Who spoke is not known for this recording: it has no voice track and no "
+                "active-speaker outline, so talk times are not measured (not zero)."
+            )
     with tabs[3]:
         st.dataframe(reaction_table(summary), width="stretch")
         st.dataframe(stage_table(summary), width="stretch")

@@ -28,12 +28,12 @@ def test_the_calls_table_has_a_column_per_call_metric_in_words() -> None:
         "id",
         "date",
         "call",
+        "status",
         "rep",
         "stage",
         "outcome",
         "prospects looked",
         *words,
-        "status",
     ]
     first, second = table.to_dict("records")
     assert first["prospects looked"] == "neutral (75%)"

@@ -158,3 +158,15 @@ def test_a_folder_and_an_oversized_image_are_named_for_what_they_are(tmp_path: P
     cv2.imwrite(str(tmp_path / "big.png"), np.zeros((100, 100, 3), np.uint8))
     with pytest.raises(MediaError, match="larger than 5,000 pixels"):
         load_image(tmp_path / "big.png", max_pixels=5000)
+
+
+def test_a_caption_at_the_right_edge_stays_whole_inside_the_picture() -> None:
+    from capstone.calls.image import draw
+    from capstone.reading.face_reading import FaceReading
+
+    image = np.zeros((200, 300, 3), np.uint8)
+    face = FaceReading((262, 120, 36, 36), "ok", expression="surprise", probability=0.91)
+    caption = draw(image, [face])[100:118]  # the rows just above the face: its caption
+    filled = np.flatnonzero(caption.any(axis=(0, 2)))
+    text_width = cv2.getTextSize(face.caption(), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)[0][0]
+    assert filled.max() == 299 and filled.max() - filled.min() + 1 >= text_width  # all of it

@@ -54,6 +54,7 @@ def calls_table(calls: Iterable[Call], states: dict[int, str]) -> pd.DataFrame:
             "id": c.id,
             "date": c.call_date or c.created_at.date(),
             "call": c.title,
+            "status": states.get(c.id, ""),  # beside the title: seen without scrolling
             "rep": c.rep,
             "stage": c.stage,
             "outcome": c.outcome,
@@ -62,9 +63,9 @@ def calls_table(calls: Iterable[Call], states: dict[int, str]) -> pd.DataFrame:
         for m in metrics:
             value = getattr(talk, m.name)
             row[m.words] = value * 100 if value is not None and m.shown == "percent" else value
-        rows.append(row | {"status": states.get(c.id, "")})
-    columns = ["id", "date", "call", "rep", "stage", "outcome", "prospects looked"]
-    return pd.DataFrame(rows, columns=[*columns, *(m.words for m in metrics), "status"])
+        rows.append(row)
+    columns = ["id", "date", "call", "status", "rep", "stage", "outcome", "prospects looked"]
+    return pd.DataFrame(rows, columns=[*columns, *(m.words for m in metrics)])
 
 
 def filtered(table: pd.DataFrame, **chosen: list[str]) -> pd.DataFrame:

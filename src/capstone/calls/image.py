@@ -40,11 +40,14 @@ def draw(image_bgr: np.ndarray, faces: list[FaceReading]) -> np.ndarray:
         scale = 0.5 * unit
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, unit)
         top = max(0, y - th - base - 4 * unit)
-        cv2.rectangle(out, (x, top), (x + tw + 4 * unit, top + th + base + 4 * unit), colour, -1)
+        left = max(0, min(x, out.shape[1] - tw - 4 * unit))  # the whole caption in the picture
+        cv2.rectangle(
+            out, (left, top), (left + tw + 4 * unit, top + th + base + 4 * unit), colour, -1
+        )
         cv2.putText(
             out,
             text,
-            (x + 2 * unit, top + th + 2 * unit),
+            (left + 2 * unit, top + th + 2 * unit),
             cv2.FONT_HERSHEY_SIMPLEX,
             scale,
             (20, 20, 20),

@@ -123,3 +123,8 @@ def test_a_stranger_locks_a_name_only_from_their_own_address_and_an_admin_unlock
             sign_in(engine, "Ana", "a guess", address=f"10.0.{i // 250}.{i % 250}")
     with pytest.raises(AccountError, match="too many failed sign-ins"):
         sign_in(engine, "Ana", PASSWORD, address="198.51.100.2")
+
+
+def test_a_name_ending_in_demo_is_the_demo_librarys(engine) -> None:
+    with pytest.raises(AccountError, match=r"names ending in \(demo\) are the demo library's"):
+        add_user(engine, "Ana (Demo)", "rep", PASSWORD, "east")

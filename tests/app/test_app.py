@@ -90,8 +90,8 @@ def test_the_calls_page_lists_the_demo_calls_in_words(app: AppTest) -> None:
     assert len(table) == 6 and "prospects looked" in table.columns
     assert not any("_" in c for c in table.columns)  # words, never raw column names
     assert "looked mostly" in _text(at)
-    at.multiselect[0].set_value(["Ana"]).run()
-    assert set(at.dataframe[0].value["rep"]) == {"Ana"}
+    at.multiselect[0].set_value(["Ana (demo)"]).run()
+    assert set(at.dataframe[0].value["rep"]) == {"Ana (demo)"}
 
 
 def test_the_call_picker_and_the_link_agree(library: Path, app: AppTest) -> None:
@@ -110,18 +110,26 @@ def test_the_call_picker_and_the_link_agree(library: Path, app: AppTest) -> None
 
 
 def test_a_calls_details_can_be_edited_and_the_call_deleted(library: Path, app: AppTest) -> None:
+    from capstone.app.accounts import users
+
+    engine = open_database(f"sqlite:///{library}/capstone.sqlite")
+    ana = next(u for u in users(engine) if u.name == "Ana")
+    with session(engine) as s:  # a call of the team's own (the demo calls are read-only)
+        mine = Call(title="a real call", rep="Ana", owner_id=ana.id, sales_team="east")
+        s.add(mine)
+    demo = next(c for c in calls(engine) if c.demo)
     at = app.switch_page("screens/calls.py").run()
+    at.selectbox(key="open_call").set_value(demo.id).run()
+    assert not any(b.label == "Save the details" for b in at.button)  # nobody edits the demo
+    at.selectbox(key="open_call").set_value(mine.id).run()
     at.text_input[0].set_value("renamed call")
     next(b for b in at.button if b.label == "Save the details").click().run()
-    engine = open_database(f"sqlite:///{library}/capstone.sqlite")
     assert "renamed call" in {c.title for c in calls(engine)}
-    victim = next(c for c in calls(engine) if c.title == "renamed call")
-    at = app.switch_page("screens/calls.py").run()
-    at.selectbox(key="open_call").set_value(victim.id).run()
+    assert "Saved the details." in _text(at)  # kept on screen over the rerun
+    at.selectbox(key="open_call").set_value(mine.id).run()
     next(b for b in at.button if "Delete" in str(b.label)).click().run()
-    assert victim.id not in {c.id for c in calls(engine)}
-    assert not (library / "media" / str(victim.id)).exists()
-    assert not (library / "results" / str(victim.id)).exists()
+    assert mine.id not in {c.id for c in calls(engine)}
+    assert "Deleted 'renamed call'" in _text(at)
 
 
 def test_the_benchmarks_page_shows_figures_with_counts_and_intervals(app: AppTest) -> None:

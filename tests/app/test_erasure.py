@@ -133,3 +133,17 @@ def test_uploads_never_saved_go_with_their_user_or_after_an_hour(tmp_path: Path)
     fresh = staging_folder(data, ben.id, "b2")
     fresh.mkdir()
     assert sweep_staging(data) == 1 and not his.exists() and fresh.exists()
+
+
+def test_the_demo_library_records_nobody_and_an_admin_removes_it_for_good(tmp_path: Path) -> None:
+    from capstone.app.demo import demo_ids, remove_demo, seed_demo
+    from capstone.app.erasure import calls_of_person
+
+    data = tmp_path / "app"
+    engine = open_database(database_url(data))
+    assert seed_demo(engine, data) == len(demo_ids(engine)) > 0
+    with session(engine) as s:  # a demo prospect's name, also a real person's
+        s.add(Call(title="real", people=People({"P2": Person("prospect", "Dana")})))
+    assert len(calls_of_person(engine, "Dana")) == 1  # the real call only
+    gone = remove_demo(engine, data)
+    assert gone and demo_ids(engine) == [] and seed_demo(engine, data) == 0

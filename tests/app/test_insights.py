@@ -41,3 +41,17 @@ def test_the_calls_table_has_a_column_per_call_metric_in_words() -> None:
     assert first["the rep's pause before answering a prospect"] == 1.25
     assert second["prospects looked"] == "" and second["status"] == "waiting to start"
     assert all(second[w] is None or second[w] != second[w] for w in words)  # nothing measured
+
+
+def test_the_demo_calls_count_only_until_the_team_has_enough_of_its_own() -> None:
+    from capstone.app.insights import MIN_CALLS, counted, demo_counted
+
+    def shared(n: int, demo: bool) -> list[Call]:
+        return [
+            Call(id=i, share=True, use="customers", outcome="Closed Sale", demo=demo)
+            for i in range(n)
+        ]
+
+    demo, few, enough = shared(6, True), shared(MIN_CALLS - 1, False), shared(MIN_CALLS, False)
+    assert counted([*demo, *few]) == [*demo, *few] and demo_counted([*demo, *few])
+    assert counted([*demo, *enough]) == enough and not demo_counted([*demo, *enough])

@@ -99,8 +99,9 @@ def can_see(viewer: Viewer | None, call: Call) -> bool:
 
 
 def can_change(viewer: Viewer | None, call: Call) -> bool:
-    """Edit the details or delete the call: whoever may see it."""
-    return can_see(viewer, call)
+    """Edit the details or delete the call: whoever may see it, never a demo call (an admin
+    removes the demo library whole: :func:`capstone.app.demo.remove_demo`)."""
+    return can_see(viewer, call) and not call.demo
 
 
 def can_export(viewer: Viewer | None, call: Call) -> bool:

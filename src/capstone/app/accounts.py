@@ -81,6 +81,8 @@ def add_user(engine: Engine, name: str, roles: str, password: str, team: str = "
     name, team, wanted = name.strip(), team.strip(), parse_roles(roles)
     if not name:
         raise AccountError("give the user a name")
+    if name.lower().endswith("(demo)"):
+        raise AccountError(f"{name}: names ending in (demo) are the demo library's; choose another")
     if (wanted & {"manager", "rep"}) and not team:
         raise AccountError(f"{name}: a manager or a rep needs a team (--team)")
     if len(password) < MIN_PASSWORD:

@@ -15,6 +15,7 @@ from capstone.calls.metadata import SELF_REVIEW
 
 LOCKED = "locked out"  # too many failed sign-ins for a name (the name is the entry's user)
 UNLOCKED = "unlocked"  # an admin lifted a name's lock
+DEMO_REMOVED = "removed the demo library"
 
 ACTIONS = (
     "signed in",
@@ -30,6 +31,7 @@ ACTIONS = (
     "users",
     LOCKED,
     UNLOCKED,
+    DEMO_REMOVED,
 )
 
 

@@ -18,18 +18,38 @@ from sqlalchemy.engine import Engine
 
 from capstone.app.database import Call, Meta, enqueue, session
 from capstone.app.details import STAGES
+from capstone.app.erasure import delete_calls
 from capstone.calls.metadata import People, Person, StageTimes
 
 DEMO_SECONDS = 16
+DEMO = " (demo)"  # ends every demo rep's name; no real user may have such a name
 RECORDING = "call.mp4"
 
 #: (rep, stage, outcome, industry, offering, product, prospects' names, stakeholders)
 CALLS: tuple[tuple[str, str, str, str, str, str, tuple[str, str], int], ...] = (
-    ("Ana", STAGES[0], "Moved to Next Stage", "Retail", "service", "analytics", ("Dana", "Sam"), 2),
-    ("Ana", STAGES[3], "Closed Sale", "Retail", "service", "analytics", ("Lee", "Kim"), 2),
-    ("Ben", STAGES[1], "Disqualified Lead", "Healthcare", "good", "scanners", ("Jo", "Max"), 3),
     (
-        "Ben",
+        f"Ana{DEMO}",
+        STAGES[0],
+        "Moved to Next Stage",
+        "Retail",
+        "service",
+        "analytics",
+        ("Dana", "Sam"),
+        2,
+    ),
+    (f"Ana{DEMO}", STAGES[3], "Closed Sale", "Retail", "service", "analytics", ("Lee", "Kim"), 2),
+    (
+        f"Ben{DEMO}",
+        STAGES[1],
+        "Disqualified Lead",
+        "Healthcare",
+        "good",
+        "scanners",
+        ("Jo", "Max"),
+        3,
+    ),
+    (
+        f"Ben{DEMO}",
         STAGES[3],
         "No Change (Objections Not Overcome)",
         "Healthcare",
@@ -38,8 +58,17 @@ CALLS: tuple[tuple[str, str, str, str, str, str, tuple[str, str], int], ...] = (
         ("Ria", "Tom"),
         2,
     ),
-    ("Cy", STAGES[4], "Lost Sale", "Logistics", "service", "routing", ("Eva", "Raj"), 4),
-    ("Cy", STAGES[2], "Moved to Next Stage", "Logistics", "service", "routing", ("Ola", "Ned"), 2),
+    (f"Cy{DEMO}", STAGES[4], "Lost Sale", "Logistics", "service", "routing", ("Eva", "Raj"), 4),
+    (
+        f"Cy{DEMO}",
+        STAGES[2],
+        "Moved to Next Stage",
+        "Logistics",
+        "service",
+        "routing",
+        ("Ola", "Ned"),
+        2,
+    ),
 )
 
 
@@ -88,6 +117,17 @@ def seed_demo(engine: Engine, folder: Path) -> int:
     for call in added:
         enqueue(engine, call.id)
     return len(added)
+
+
+def remove_demo(engine: Engine, folder: Path) -> list[int]:
+    """Remove the demo library (an admin's action): its calls, jobs, media and results, for
+    good (it is not added again); returns the calls' ids."""
+    return delete_calls(engine, folder, demo_ids(engine))
+
+
+def demo_ids(engine: Engine) -> list[int]:
+    """The demo calls' ids (none once an admin removed them)."""
+    return [c.id for c in _demo_calls(engine)]
 
 
 def _demo_calls(engine: Engine) -> list[Call]:

@@ -38,8 +38,17 @@ def wilson(successes: int, n: int) -> tuple[float, float]:
 
 
 def counted(calls: Iterable[Call]) -> list[Call]:
-    """The calls the benchmarks may count: shared, finished, and not a self-review."""
-    return [c for c in calls if c.share and c.use != SELF_REVIEW and c.outcome]
+    """The calls the benchmarks may count: shared, finished, and not a self-review; the demo
+    calls only until there are :data:`MIN_CALLS` real ones (:func:`demo_counted` says which)."""
+    pool = [c for c in calls if c.share and c.use != SELF_REVIEW and c.outcome]
+    real = [c for c in pool if not c.demo]
+    return pool if len(real) < MIN_CALLS else real
+
+
+def demo_counted(calls: Iterable[Call]) -> bool:
+    """Whether :func:`counted` still counts the demo calls (fewer real calls than
+    :data:`MIN_CALLS`)."""
+    return any(c.demo for c in counted(calls))
 
 
 def calls_table(calls: Iterable[Call], states: dict[int, str]) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from capstone.app.insights import (
     GROUPINGS,
     MIN_CALLS,
     counted,
+    demo_counted,
     outcomes_by,
     reactions_by_stage,
     recommendations,
@@ -18,7 +19,13 @@ from capstone.app.insights import (
 
 app, viewer = require("benchmarks.py")
 st.title("Benchmarks")
-pool = counted(calls_for(app.engine, viewer))
+seen = calls_for(app.engine, viewer)
+pool = counted(seen)
+if demo_counted(seen):
+    st.info(
+        f"These figures include the demo calls, until your team has {MIN_CALLS} calls of its "
+        "own shared for the benchmarks; from then on the demo calls are left out."
+    )
 st.caption(
     f"{len(pool)} calls shared for the benchmarks (self-review calls never count). A group "
     f"needs {MIN_CALLS} calls before it gets a figure. Intervals are 95%."

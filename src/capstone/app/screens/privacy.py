@@ -3,7 +3,8 @@ person, and the audit log (who did what to which call, by number: no content).""
 
 import streamlit as st
 
-from capstone.app.audit import log_table, record
+from capstone.app.audit import DEMO_REMOVED, log_table, record
+from capstone.app.demo import demo_ids, remove_demo
 from capstone.app.erasure import (
     apply_retention,
     calls_of_person,
@@ -54,6 +55,17 @@ with st.form("erase"):
             for call_id in erase_person(app.engine, app.data, name):
                 record(app.engine, viewer.name, "erased", call_id)
             st.success(f"Erased {len(found)} calls.")
+
+if demo_ids(app.engine):
+    st.subheader("The demo library")
+    st.write(
+        "The demo calls (composed from a painted portrait: nobody's data) show what the app "
+        "does; nobody may edit them. Remove them once your team has calls of its own."
+    )
+    if st.button("Remove the demo library for good"):
+        gone = remove_demo(app.engine, app.data)
+        record(app.engine, viewer.name, DEMO_REMOVED)
+        st.success(f"Removed {len(gone)} demo calls.")
 
 st.subheader("Audit log")
 st.dataframe(log_table(app.engine), hide_index=True, width="stretch")

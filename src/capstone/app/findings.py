@@ -14,6 +14,7 @@ from typing import Any
 from capstone.calls.request import CallOutputs
 from capstone.calls.result import CallResult, ScreenshotResult, Shares, Talk
 from capstone.calls.summary import headline, picture_headline, picture_shares
+from capstone.library.annotate import Annotated
 
 
 @dataclass(frozen=True)
@@ -84,19 +85,18 @@ def _pooled(shares: list[Shares]) -> Shares:
     return pooled
 
 
-def findings_of(
-    read: Mapping[str, tuple[ScreenshotResult | CallResult, CallOutputs]], folder: str
-) -> Findings:
+def findings_of(read: Mapping[str, Annotated], folder: str) -> Findings:
     """The findings of a call whose inputs were read as ``read`` (output name -> result and
     files, relative to ``folder``): a recording's headline, shares and talk where the call
     has one, else its screenshots' pooled."""
     names = sorted(read)
-    outputs = tuple(read[n][1].under(folder) for n in names)
-    recordings = [r for r, _ in (read[n] for n in names) if isinstance(r, CallResult)]
+    outputs = tuple(read[n].outputs.under(folder) for n in names)
+    results = [read[n].result for n in names]
+    recordings = [r for r in results if isinstance(r, CallResult)]
     if recordings:
         first = recordings[0]
         return Findings(outputs, prospect_shares(first), first.talk, headline(first))
-    pictures = [r for r, _ in (read[n] for n in names) if isinstance(r, ScreenshotResult)]
+    pictures = [r for r in results if isinstance(r, ScreenshotResult)]
     if not pictures:
         return Findings(outputs)
     shares = _pooled(list(picture_shares(pictures).values()))

@@ -112,8 +112,7 @@ def run_job(engine: Engine, job_id: int, data: Path, model: Path | None = None) 
     if outcome.failed:
         _set(engine, job_id, state="failed", message="; ".join(outcome.failed))
         return
-    read = {name: (a.result, a.outputs) for name, a in outcome.everything(folder).items()}
-    findings = findings_of(read, folder.relative_to(data).as_posix())
+    findings = findings_of(outcome.everything(folder), folder.relative_to(data).as_posix())
     with session(engine) as s:
         stored = s.get(Call, call_id)
         if stored is not None:

@@ -152,7 +152,7 @@ def start_self_review(engine: Engine, data: Path, viewer: Viewer, call_id: int) 
         call = s.get(Call, call_id)
     if call is None or not can_self_review(viewer, call):
         raise AccessDenied(NOT_YOURS)
-    if call.people.call_info(call.stage_times.starts, call.informed).rep is None:
+    if call.people.rep is None:
         raise UploadError("say which face is yours (the rep) in the call's details first")
     review = Call(
         title=f"Self-review: {call.title}",

@@ -149,12 +149,16 @@ class People:
         named |= {pid: Person("prospect", name) for pid, name in info.prospects.items()}
         return cls(named)
 
+    @property
+    def rep(self) -> str | None:
+        """The participant marked as the rep, if any."""
+        return next((pid for pid, p in self.by_id.items() if p.role == "rep"), None)
+
     def call_info(self, stages: Mapping[str, float], informed: bool | None) -> CallInfo:
         """The :class:`CallInfo` the annotation reads (a prospect with no name is called by
         their id), with the pitch ``stages`` in order of their start."""
-        rep = next((pid for pid, p in self.by_id.items() if p.role == "rep"), None)
         return CallInfo(
-            rep=rep,
+            rep=self.rep,
             staff=tuple(pid for pid, p in self.by_id.items() if p.role == "staff"),
             prospects={pid: p.name or pid for pid, p in self.by_id.items() if p.role == "prospect"},
             stages=dict(sorted(stages.items(), key=lambda item: item[1])),

@@ -176,8 +176,8 @@ def test_each_page_opens_to_its_roles_and_refuses_the_others(environment: dict, 
                 e.value for e in direct.error
             }
     main = _run(APP / "main.py", token)
-    if name is None:  # a visitor sees the sign-in form and nothing else
-        assert [t.label for t in main.text_input] == ["Name", "Password"]
+    if name is None:  # a visitor sees the way to the sign-in and nothing else
+        assert not main.text_input and [b.label for b in main.get("link_button")] == ["Sign in"]
         assert not main.dataframe and not _pictures(main)
         assert not any(t in _everything(main) for t in LIBRARY)
 
@@ -196,7 +196,7 @@ def test_each_call_by_its_url_opens_to_those_who_may_see_it(environment: dict, n
         assert at.header[0].value == title, (name, title)
         assert _pictures(at) == 1  # the annotated picture, shown only here
         labels = {b.label for b in at.button}
-        downloads = {b.label for b in at.get("download_button")}
+        downloads = {b.label for b in at.get("link_button")}
         assert ("Download the readings" in downloads) == (title in EXPORTS[name])
         assert ("Review my own expressions (for me alone)" in labels) == (
             title in SELF_REVIEWS[name]

@@ -108,9 +108,9 @@ def test_a_screenshot_uploaded_in_the_browser_comes_back_annotated(
     page.set_default_timeout(WAIT_MS)
     page.goto(f"{url}/new_call")
     page.get_by_label("Name").fill("Ana")  # every address leads to the sign-in first
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("link", name="New call").click()  # in the tab: the session lives there
+    page.get_by_role("heading", name="New call").wait_for()  # back on the page asked for
     page.locator("input[type=file]").set_input_files(str(shot))
     page.get_by_role("button", name="Find the participants").click()
     page.get_by_text("Who is who").wait_for()
@@ -125,33 +125,35 @@ def test_a_screenshot_uploaded_in_the_browser_comes_back_annotated(
     page.get_by_role("link", name="Open it on the Calls page").click()
     page.get_by_text("Dana looked").first.wait_for()
     page.get_by_text("each face labelled").first.wait_for()  # the annotated picture's caption
-    media = [
+    page.reload()  # still signed in, on the same call
+    page.get_by_text("each face labelled").first.wait_for()
+    assert "call=" in page.url
+    files = [
         src
         for src in page.locator("img").evaluate_all("els => els.map(e => e.src)")
-        if "/media/" in src
+        if "/files/" in src
     ]
-    assert media and _status(media[0]) == 200  # served while the signed-in page shows it
+    assert files and all(page.request.get(src).status == 200 for src in files)
+    assert all(_status(src) == 404 for src in files)  # never without the session's cookie
 
     page.get_by_role("button", name="Sign out").click()
-    page.get_by_role("button", name="Sign in").wait_for()
-    time.sleep(1)
-    for src in media:  # the address the rep's page used, tried again without a session
-        assert _status(src) == 404, src
+    page.get_by_role("link", name="Sign in").wait_for()
+    for src in files:  # the address the rep's page used, tried again: the session has ended
+        assert page.request.get(src).status == 404, src
     for guessed in (
         "/media/" + "0" * 56 + ".png",
         "/app/static/media/1/01.png",
         "/results/1/01_annotated.png",
         "/media/1/01.png",
         "/capstone.sqlite",
+        "/files/1/results/1/01_annotated.png",
     ):
         status, body = _get(url + guessed)
-        # nothing, or the app's empty page (which then asks for a sign-in): never the file
+        # nothing, or the sign-in page: never the file
         assert status == 404 or (b"<html" in body.lower() and not body.startswith(b"\x89PNG"))
     for address in (f"{url}/calls?call=1", f"{url}/users"):
         page.goto(address)  # a visitor, anywhere: the sign-in form and nothing of the call
         page.get_by_role("button", name="Sign in").wait_for()
         shown = page.locator("body").inner_text()
         assert "Browser call" not in shown and "Dana" not in shown
-        assert not [
-            s for s in page.locator("img").evaluate_all("e => e.map(i => i.src)") if "/media/" in s
-        ]
+        assert not [s for s in page.locator("img").evaluate_all("e => e.map(i => i.src)")]

@@ -139,7 +139,7 @@ def sign_in(engine: Engine, name: str, password: str, address: str = "") -> str:
             record(engine, address or "unknown address", LOCKED, about=key)  # no password
         raise AccountError("that name and password do not match")
     token = secrets.token_urlsafe(32)
-    hours = float(os.environ.get("CAPSTONE_SESSION_HOURS", SESSION_HOURS))
+    hours = session_hours()
     with session(engine) as s:  # a success clears its own address's failures, not a stranger's
         mine = (FailedSignIn.name == key, FailedSignIn.address == address[:64])
         s.execute(delete(FailedSignIn).where(*mine))
@@ -151,6 +151,11 @@ def sign_in(engine: Engine, name: str, password: str, address: str = "") -> str:
             )
         )
     return token
+
+
+def session_hours() -> float:
+    """How long a sign-in lasts, in hours: ``CAPSTONE_SESSION_HOURS``, or :data:`SESSION_HOURS`."""
+    return float(os.environ.get("CAPSTONE_SESSION_HOURS", SESSION_HOURS))
 
 
 def failures(engine: Engine, name: str, address: str = "") -> tuple[int, int]:

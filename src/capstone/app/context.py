@@ -33,13 +33,19 @@ class AppContext:
     workers: list[Any] = field(default_factory=list)
 
 
+def app_settings(data: str | Path | None = None, url: str | None = None) -> tuple[Path, str]:
+    """The app's folder (made if missing) and its database URL: as given, or from the
+    environment, or the defaults."""
+    folder = Path(data or os.environ.get("CAPSTONE_APP_DATA", "capstone-app")).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder, url or os.environ.get("CAPSTONE_DATABASE_URL") or database_url(folder)
+
+
 def open_app(data: str | Path | None = None, url: str | None = None) -> AppContext:
     """Open the app's folder: migrate its database, queue again what a stopped worker left,
     remove uploads staged but never saved, add the demo library to an empty one, and start
     the worker processes."""
-    folder = Path(data or os.environ.get("CAPSTONE_APP_DATA", "capstone-app")).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
-    url = url or os.environ.get("CAPSTONE_DATABASE_URL") or database_url(folder)
+    folder, url = app_settings(data, url)
     engine = open_database(url)
     recover(engine)
     sweep_staging(folder)

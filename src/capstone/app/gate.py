@@ -1,25 +1,35 @@
-"""The door of every page: the sign-in form, and :func:`require`, which each page calls first.
+"""The door of every page: who is signed in, :func:`require`, which each page calls first,
+and the way to the sign-in for a visitor.
 
-The session token lives in Streamlit's session state (it ends with the browser tab) and is
-checked against the database on every page run, so an expired or revoked session is refused
-at the next click.
+The sign-in itself is a page of its own (:mod:`capstone.app.routes`), which leaves the session
+token in an HttpOnly cookie; a session started in Streamlit's session state (the tests'
+``AppTest``) counts too. Either is checked against the database on every page run, so an
+expired, ended or revoked session is refused at the next click.
 """
 
 from __future__ import annotations
 
+import urllib.parse
+
 import streamlit as st
 
 from capstone.app.access import may_open
-from capstone.app.accounts import AccountError, Viewer, sign_in, sign_out, viewer_of
+from capstone.app.accounts import Viewer, sign_out, viewer_of
 from capstone.app.audit import record
 from capstone.app.context import AppContext, shared_app
+from capstone.app.routes import COOKIE, FILES, SIGN_IN
 
 TOKEN = "token"
 
 
+def _token() -> str | None:
+    cookie = st.context.cookies.get(COOKIE)  # not a str where no browser sent one (AppTest)
+    return cookie if isinstance(cookie, str) and cookie else st.session_state.get(TOKEN)
+
+
 def current_viewer(app: AppContext) -> Viewer | None:
-    """Who is signed in on this browser tab, or ``None``."""
-    return viewer_of(app.engine, st.session_state.get(TOKEN))
+    """Who is signed in on this browser, or ``None``."""
+    return viewer_of(app.engine, _token())
 
 
 def require(page: str) -> tuple[AppContext, Viewer]:
@@ -36,32 +46,31 @@ def require(page: str) -> tuple[AppContext, Viewer]:
     return app, viewer
 
 
-def sign_in_form(app: AppContext) -> None:
-    """The only thing an anonymous visitor sees."""
+def sign_in_link() -> None:
+    """What a visitor without a live session sees: the way to the sign-in, and back here."""
     st.title("Show Me The Money")
-    if st.session_state.pop(TOKEN, None):
-        st.info("Your session ended; sign in again.")
-    with st.form("sign_in"):
-        name = st.text_input("Name")
-        password = st.text_input("Password", type="password")
-        submitted = st.form_submit_button("Sign in")
-    if submitted:
-        try:
-            address = st.context.ip_address or ""  # the client's, as the server sees it
-            st.session_state[TOKEN] = token = sign_in(app.engine, name, password, address)
-        except AccountError as err:
-            st.error(str(err))
-        else:
-            viewer = viewer_of(app.engine, token)
-            record(app.engine, viewer.name if viewer else name.strip(), "signed in")
-            st.rerun()
-    st.caption("No account? Ask your admin (capstone users add).")
+    st.info("Your session has ended, or you have not signed in yet.")
+    here = urllib.parse.urlsplit(st.context.url or "/").path or "/"
+    query = urllib.parse.urlencode(dict(st.query_params.items()))
+    asked = here + (f"?{query}" if query else "")
+    st.link_button("Sign in", f"{SIGN_IN}?{urllib.parse.urlencode({'next': asked})}")
 
 
 def sign_out_button(app: AppContext, viewer: Viewer) -> None:
-    """Who is signed in, and the button that ends it (in the sidebar)."""
+    """Who is signed in, and the button that ends the session on the server (in the sidebar)."""
     st.sidebar.caption(f"Signed in as **{viewer.name}** ({', '.join(sorted(viewer.roles))})")
     if st.sidebar.button("Sign out"):
-        sign_out(app.engine, st.session_state.pop(TOKEN, None))
+        sign_out(app.engine, _token())
+        st.session_state.pop(TOKEN, None)
         record(app.engine, viewer.name, "signed out")
         st.rerun()
+
+
+def file_address(app: AppContext, call_id: int, name: str) -> str:
+    """Where the browser fetches a call's file (``name``, relative to the app's folder): the
+    app's file route, which answers only to a session allowed to see the call. Without a
+    browser (a script run by ``AppTest``), the file itself."""
+    origin = urllib.parse.urlsplit(st.context.url or "")
+    if not origin.netloc:
+        return str(app.data / name)
+    return f"{origin.scheme}://{origin.netloc}{FILES}/{call_id}/{urllib.parse.quote(name)}"

@@ -8,7 +8,7 @@ import streamlit as st
 from capstone.app.access import PAGES, may_open
 from capstone.app.context import shared_app
 from capstone.app.database import DatabaseError
-from capstone.app.gate import current_viewer, sign_in_form, sign_out_button
+from capstone.app.gate import current_viewer, sign_in_link, sign_out_button
 
 st.set_page_config(page_title="Show Me The Money", page_icon=":money_with_wings:", layout="wide")
 try:
@@ -19,7 +19,7 @@ except DatabaseError as err:
 
 viewer = current_viewer(app)
 if viewer is None:
-    sign_in_form(app)
+    sign_in_link()
     st.stop()
 sign_out_button(app, viewer)
 

@@ -1,5 +1,6 @@
-"""Serving the app: ``capstone app`` runs Streamlit on :mod:`capstone.app.main`, and the folder
-and the database reach the pages through the environment (:mod:`capstone.app.context`)."""
+"""Serving the app: ``capstone app`` runs Streamlit's server on :mod:`capstone.app.asgi` (the
+pages of :mod:`capstone.app.main`, with the sign-in and file routes), and the folder and the
+database reach them through the environment (:mod:`capstone.app.context`)."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def serve(
         "server.fileWatcherType": "none",
         "client.toolbarMode": "minimal",
     }
-    command = [sys.executable, "-m", "streamlit", "run", str(Path(__file__).parent / "main.py")]
+    command = [sys.executable, "-m", "streamlit", "run", str(Path(__file__).parent / "asgi.py")]
     for name, value in options.items():
         command += [f"--{name}", str(value)]
     print(f"Show Me The Money: http://{host}:{port} (folder {data})")  # noqa: T201

@@ -170,6 +170,15 @@ class CallOutputs:
         """The file to open first: the report of a recording, the picture of a screenshot."""
         return str(self.report or self.picture)
 
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Every file named here, as it is named (relative to the library or a folder above)."""
+        return tuple(
+            value
+            for f in fields(self)
+            if f.name not in ("kind", "name") and (value := getattr(self, f.name)) is not None
+        )
+
     def under(self, folder: str) -> CallOutputs:
         """The same files, relative to a folder above the library (``folder`` / each)."""
         moved: dict[str, Any] = {

@@ -20,9 +20,10 @@ from capstone.app.audit import record
 from capstone.app.database import Call, session
 from capstone.app.details import OUTCOMES, STAGES
 from capstone.app.erasure import delete_call
-from capstone.app.gate import require
+from capstone.app.gate import file_address, require
 from capstone.app.insights import SHOWN, calls_table, filtered
-from capstone.app.services import export, start_self_review, states
+from capstone.app.routes import READINGS
+from capstone.app.services import start_self_review, states
 from capstone.app.uploads import UploadError
 from capstone.calls.result import CallResult, Talk
 from capstone.calls.summary import reaction_table, stage_table, talk_table
@@ -107,23 +108,28 @@ if moments:  # a button per moment where a reading changed: the video starts the
             st.session_state[f"start_{call.id}"] = int(m.time)
 for recording in results.recordings:
     start = st.session_state.get(f"start_{call.id}", 0)
-    st.video(str(app.data / str(recording.video)), start_time=start)
+    st.video(file_address(app, call.id, str(recording.video)), start_time=start)
 for shot in results.screenshots:
-    st.image(str(app.data / str(shot.picture)), caption="each face labelled; staff never read")
+    st.image(
+        file_address(app, call.id, str(shot.picture)),
+        caption="each face labelled; staff never read",
+    )
 for outputs, summary in zip(results.recordings, summaries, strict=True):
     tabs = st.tabs(["Moments", "Timelines", "Talk", "Reactions"])
     moments_figure = app.data / str(outputs.moments_figure)
     with tabs[0]:
         if moments_figure.is_file() and summary.moments:
-            st.image(str(moments_figure), caption="only where a reading changed")
+            shown = file_address(app, call.id, str(outputs.moments_figure))
+            st.image(shown, caption="only where a reading changed")
         else:
             st.write("No reading changed enough to show a moment.")
     with tabs[1]:
         st.image(
-            str(app.data / str(outputs.timeline_figure)),
+            file_address(app, call.id, str(outputs.timeline_figure)),
             caption="perceived expressions, shaded while speaking",
         )
-        st.image(str(app.data / str(outputs.participants_figure)), caption="who is who")
+        participants = file_address(app, call.id, str(outputs.participants_figure))
+        st.image(participants, caption="who is who")
     with tabs[2]:
         st.dataframe(talk_table(summary), width="stretch")
         if not summary.talk.known_share:
@@ -135,16 +141,10 @@ for outputs, summary in zip(results.recordings, summaries, strict=True):
         st.dataframe(reaction_table(summary), width="stretch")
         st.dataframe(stage_table(summary), width="stretch")
         if (app.data / str(outputs.reactions_figure)).is_file():
-            st.image(str(app.data / str(outputs.reactions_figure)))
+            st.image(file_address(app, call.id, str(outputs.reactions_figure)))
 
 if can_export(viewer, call) and results.outputs:
-    name, content = export(app.data, results)
-    st.download_button(
-        "Download the readings",
-        content,
-        file_name=name,
-        on_click=lambda: record(app.engine, viewer.name, "exported", call.id),
-    )
+    st.link_button("Download the readings", file_address(app, call.id, READINGS))
 if can_self_review(viewer, call) and st.button("Review my own expressions (for me alone)"):
     try:
         review = start_self_review(app.engine, app.data, viewer, call.id)

@@ -5,7 +5,7 @@ import streamlit as st
 
 from capstone.app.access import calls_for
 from capstone.app.erasure import retention_days
-from capstone.app.gate import require
+from capstone.app.gate import file_address, require
 
 app, viewer = require("home.py")
 st.title("Show Me The Money")
@@ -55,6 +55,6 @@ else:
     st.success(example.results.headline or "No prospect's expressions were read in this call.")
     recordings, screenshots = example.results.recordings, example.results.screenshots
     if recordings:
-        st.video(str(app.data / str(recordings[0].video)))
+        st.video(file_address(app, example.id, str(recordings[0].video)))
     elif screenshots:
-        st.image(str(app.data / str(screenshots[0].picture)))
+        st.image(file_address(app, example.id, str(screenshots[0].picture)))

@@ -4,6 +4,8 @@ tests/app/conftest.py)."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,7 +38,7 @@ def library(tmp_path_factory: pytest.TempPathFactory, add_cast: Callable) -> Pat
         assert not app.exception
         engine = open_database(f"sqlite:///{folder}/capstone.sqlite")
         assert run_pending(engine, folder) == 6
-        (folder / "tokens").write_text(add_cast(engine)["Mia"])
+        (folder / "tokens.json").write_text(json.dumps(add_cast(engine)))
     return folder
 
 
@@ -52,10 +54,14 @@ def _environment(mp: pytest.MonkeyPatch, folder: Path) -> None:
 def app(library: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     _environment(monkeypatch, library)
     at = AppTest.from_file(str(MAIN), default_timeout=TIMEOUT)
-    at.session_state["token"] = (library / "tokens").read_text()  # Mia, a manager
+    at.session_state["token"] = _tokens(library)["Mia"]  # a manager
     at.run()
     assert not at.exception
     return at
+
+
+def _tokens(library: Path) -> dict[str, str]:
+    return json.loads((library / "tokens.json").read_text())
 
 
 def _walk(block):
@@ -92,6 +98,41 @@ def test_the_calls_page_lists_the_demo_calls_in_words(app: AppTest) -> None:
     assert "looked mostly" in _text(at)
     at.multiselect[0].set_value(["Ana (demo)"]).run()
     assert set(at.dataframe[0].value["rep"]) == {"Ana (demo)"}
+
+
+def _shown(at: AppTest) -> list[str]:
+    """Every word a page shows: its text, its tables' headers and cells, its choices."""
+    kinds = ("title", "header", "subheader", "markdown", "caption", "success", "info", "error")
+    shown = [str(e.value) for kind in kinds for e in at.get(kind)]
+    shown += [str(w.label) for kind in ("button", "selectbox", "radio") for w in at.get(kind)]
+    shown += [str(o) for box in at.selectbox for o in box.options]
+    for frame in at.dataframe:
+        table = frame.value
+        assert not table.isna().to_numpy().any(), table  # an empty cell shows "None"
+        shown += [str(c) for c in table.columns] + [str(v) for v in table.to_numpy().ravel()]
+    return shown
+
+
+def test_no_page_shows_none_nan_or_a_raw_column_name(library: Path, app: AppTest) -> None:
+    engine = open_database(f"sqlite:///{library}/capstone.sqlite")
+    visits = []
+    for name, pages in (
+        ("Mia", ("home", "calls", "benchmarks", "new_call")),
+        ("Ada", ("users", "privacy")),
+    ):
+        app.session_state["token"] = _tokens(library)[name]
+        app.run()  # the navigation this person's roles open
+        visits += [app.switch_page(f"screens/{page}.py").run() for page in pages]
+    app.session_state["token"] = _tokens(library)["Mia"]
+    app.run()
+    for call in calls(engine):  # every demo call's page, every tab
+        app.query_params["call"] = str(call.id)
+        visits.append(app.switch_page("screens/calls.py").run())
+    for at in visits:
+        assert not at.exception
+        for text in _shown(at):
+            assert not re.search(r"\b(None|nan|NaN|NaT)\b", text), text
+            assert not re.fullmatch(r"[a-z]+(_[a-z]+)+", text), text  # a raw column name
 
 
 def test_the_call_picker_and_the_link_agree(library: Path, app: AppTest) -> None:

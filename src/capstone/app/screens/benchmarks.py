@@ -10,12 +10,14 @@ from capstone.app.gate import require
 from capstone.app.insights import (
     GROUPINGS,
     MIN_CALLS,
+    TOO_FEW,
     counted,
     demo_counted,
     outcomes_by,
     reactions_by_stage,
     recommendations,
 )
+from capstone.app.tables import in_words
 
 app, viewer = require("benchmarks.py")
 st.title("Benchmarks")
@@ -39,7 +41,7 @@ tabs = st.tabs([f"by {g}" for g in GROUPINGS])
 for tab, grouping in zip(tabs, GROUPINGS, strict=True):
     with tab:
         table = outcomes_by(pool, grouping)
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.dataframe(in_words(table, TOO_FEW), hide_index=True, width="stretch")
         shown = table.dropna(subset=["share moved forward (%)"])
         if len(shown):
             st.bar_chart(
@@ -67,7 +69,7 @@ else:
         }
         for r in readings
     ]
-    st.dataframe(rows, hide_index=True, width="stretch")
+    st.dataframe(in_words(rows, TOO_FEW), hide_index=True, width="stretch")
     chart = [
         {"stage": r["stage"], "calls": r["calls"], "readings (%)": r[f"{expression} readings (%)"]}
         for r in rows

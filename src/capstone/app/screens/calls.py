@@ -5,6 +5,7 @@ downloading, editing and deleting are written to the audit log."""
 
 import json
 
+import pandas as pd
 import streamlit as st
 
 from capstone.app.access import (
@@ -24,6 +25,7 @@ from capstone.app.gate import file_address, require
 from capstone.app.insights import SHOWN, calls_table, filtered
 from capstone.app.routes import READINGS
 from capstone.app.services import start_self_review, states
+from capstone.app.tables import in_words
 from capstone.app.uploads import UploadError
 from capstone.calls.result import CallResult, Talk
 from capstone.calls.summary import reaction_table, stage_table, talk_table
@@ -46,12 +48,18 @@ reps = left.multiselect("Rep", sorted(table["rep"].unique()))
 stages = middle.multiselect("Stage", [s for s in STAGES if s in set(table["stage"])])
 outcomes = right.multiselect("Outcome", [o for o in OUTCOMES if o in set(table["outcome"])])
 shown = filtered(table, rep=reps, stage=stages, outcome=outcomes)
+formats = {m.words: SHOWN[m.shown] for m in Talk.metrics()}
+listed = in_words(shown.drop(columns="id"), formats=formats)
 st.dataframe(
-    shown.drop(columns="id"),
+    listed,
     hide_index=True,
     width="stretch",
-    column_config={
-        **{m.words: st.column_config.NumberColumn(format=SHOWN[m.shown]) for m in Talk.metrics()},
+    column_config={  # the metrics measured in every call listed: numbers that sort
+        **{
+            words: st.column_config.NumberColumn(format=form)
+            for words, form in formats.items()
+            if pd.api.types.is_numeric_dtype(listed[words])
+        },
         "date": st.column_config.DateColumn(),
     },
 )
@@ -131,15 +139,15 @@ for outputs, summary in zip(results.recordings, summaries, strict=True):
         participants = file_address(app, call.id, str(outputs.participants_figure))
         st.image(participants, caption="who is who")
     with tabs[2]:
-        st.dataframe(talk_table(summary), width="stretch")
+        st.dataframe(in_words(talk_table(summary)), width="stretch")
         if not summary.talk.known_share:
             st.caption(
                 "Who spoke is not known for this recording: it has no voice track and no "
                 "active-speaker outline, so talk times are not measured (not zero)."
             )
     with tabs[3]:
-        st.dataframe(reaction_table(summary), width="stretch")
-        st.dataframe(stage_table(summary), width="stretch")
+        st.dataframe(in_words(reaction_table(summary)), width="stretch")
+        st.dataframe(in_words(stage_table(summary)), width="stretch")
         if (app.data / str(outputs.reactions_figure)).is_file():
             st.image(file_address(app, call.id, str(outputs.reactions_figure)))
 

@@ -14,6 +14,7 @@ from capstone.app.erasure import (
     set_retention_days,
 )
 from capstone.app.gate import require
+from capstone.app.tables import in_words
 
 app, viewer = require("privacy.py")
 st.title("Retention and erasure")
@@ -68,4 +69,4 @@ if demo_ids(app.engine):
         st.success(f"Removed {len(gone)} demo calls.")
 
 st.subheader("Audit log")
-st.dataframe(log_table(app.engine), hide_index=True, width="stretch")
+st.dataframe(in_words(log_table(app.engine), "", {"call": "%d"}), hide_index=True, width="stretch")

@@ -156,4 +156,4 @@ def test_a_screenshot_uploaded_in_the_browser_comes_back_annotated(
         page.get_by_role("button", name="Sign in").wait_for()
         shown = page.locator("body").inner_text()
         assert "Browser call" not in shown and "Dana" not in shown
-        assert not [s for s in page.locator("img").evaluate_all("e => e.map(i => i.src)")]
+        assert not page.locator("img").evaluate_all("e => e.map(i => i.src)")

@@ -47,6 +47,7 @@ def _environment(mp: pytest.MonkeyPatch, folder: Path) -> None:
     mp.delenv("CAPSTONE_DATABASE_URL", raising=False)
     mp.setenv("CAPSTONE_APP_WORKERS", "0")  # the tests run the jobs themselves
     mp.setenv("CAPSTONE_APP_DEMO_SECONDS", "2")
+    mp.setenv("CAPSTONE_APP_DEMO_CALLS", "6")  # the first six of the demo library
     st.cache_resource.clear()
 
 

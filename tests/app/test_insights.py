@@ -8,7 +8,7 @@ import pytest
 
 from capstone.app.database import Call
 from capstone.app.findings import Findings
-from capstone.app.insights import calls_table
+from capstone.app.insights import MIN_CALLS, calls_table
 from capstone.calls.request import CallOutputs
 from capstone.calls.result import Talk
 
@@ -44,7 +44,7 @@ def test_the_calls_table_has_a_column_per_call_metric_in_words() -> None:
 
 
 def test_the_demo_calls_count_only_until_the_team_has_enough_of_its_own() -> None:
-    from capstone.app.insights import MIN_CALLS, counted, demo_counted
+    from capstone.app.insights import counted, demo_counted
 
     def shared(n: int, demo: bool) -> list[Call]:
         return [
@@ -55,3 +55,22 @@ def test_the_demo_calls_count_only_until_the_team_has_enough_of_its_own() -> Non
     demo, few, enough = shared(6, True), shared(MIN_CALLS - 1, False), shared(MIN_CALLS, False)
     assert counted([*demo, *few]) == [*demo, *few] and demo_counted([*demo, *few])
     assert counted([*demo, *enough]) == enough and not demo_counted([*demo, *enough])
+
+
+def test_the_demo_plan_gives_every_benchmark_group_enough_calls() -> None:
+    from capstone.app.demo import DEMO_CALLS, demo_plan
+    from capstone.app.details import FORWARD
+
+    plan = demo_plan()
+    assert len(plan) == DEMO_CALLS and plan == demo_plan()  # the same every time
+    for key in (
+        lambda c: (c.stage, c.outcome in FORWARD),  # the readings by stage, both sides
+        lambda c: c.industry,
+        lambda c: c.colleague,
+        lambda c: "1" if c.stakeholders <= 1 else "2-3" if c.stakeholders <= 3 else "4+",
+        lambda c: c.rep,
+    ):
+        groups: dict[object, int] = {}
+        for c in plan:
+            groups[key(c)] = groups.get(key(c), 0) + 1
+        assert len(groups) > 1 and min(groups.values()) >= MIN_CALLS, groups

@@ -87,10 +87,10 @@ def run_job(engine: Engine, job_id: int, data: Path, model: Path | None = None) 
         if job is None or call is None:
             return
         paths = [media_folder(data, call.id) / name for name in call.media]
-        call_id, request, demo = call.id, call_request(call), call.demo
-    if demo and not paths[0].exists():
+        call_id, request = call.id, call_request(call)
+    if call.demo and not paths[0].exists():
         _set(engine, job_id, message="composing the demo recording")
-        compose(paths[0], seed=call_id)
+        compose(paths[0], call)
     last = [0.0]
 
     def heard(_name: str, share: float) -> None:

@@ -92,6 +92,7 @@ def write_call(
     fps: int = 10,
     audio: bool = True,
     scenes: list[tuple[float, str, list[int]]] | None = None,
+    changes: list[tuple[float, int, tuple[np.ndarray, Box]]] | None = None,
 ) -> list[tuple[list[Box], list[int]]]:
     """A call recording of the participants ``looks`` (each a picture and its face box, e.g.
     :func:`people`) in which participant ``p`` speaks from ``start`` to ``end`` for each
@@ -103,7 +104,9 @@ def write_call(
     2x2 gallery of participants 0-3 throughout). In gallery view the speaker's tile is
     outlined as the app outlines it (the outline stays on the last speaker through
     silences, as in Zoom). With ``audio``, an AAC track holds a voice-like sound while
-    anyone speaks. Returns, for each frame written, the face boxes on screen and which participant each one is. H.264
+    anyone speaks. ``changes`` lists ``(start, p, look)``: from ``start`` seconds on,
+    participant ``p`` looks like ``look`` (a picture and its face box; a smile, say).
+    Returns, for each frame written, the face boxes on screen and which participant each one is. H.264
     through imageio-ffmpeg.
     """
     import wave
@@ -132,20 +135,31 @@ def write_call(
     )
     writer.send(None)
     last, truth = None, []
+    drawn: dict[tuple[object, ...], tuple[np.ndarray, list[Box]]] = {}  # a still view: once
     try:
         for k in range(seconds * fps):
             t = k / fps
+            now = list(looks)
+            for start, p, look in sorted(changes or [], key=lambda c: c[0]):
+                if start <= t:
+                    now[p] = look
             speaking = [p for p, a, b in script if a <= t < b]
             last = speaking[0] if speaking else last
             _, layout, order = [scene for scene in scenes if scene[0] <= t][-1]
-            if layout == "speaker" and last in order:
+            speaker_view = layout == "speaker" and last in order
+            if speaker_view:
                 order = [last, *(p for p in order if p != last)]
-                frame, boxes = speaker(photo, face, looks=looks, order=order)
-            else:
-                tile = order.index(last) if last in order else None
-                frame, boxes = gallery(photo, face, 2, highlight=tile, looks=looks, order=order)
+            key = (layout, tuple(order), last, *(id(image) for image, _ in now))
+            if key not in drawn:
+                if speaker_view:
+                    frame, boxes = speaker(photo, face, looks=now, order=order)
+                else:
+                    tile = order.index(last) if last in order else None
+                    frame, boxes = gallery(photo, face, 2, highlight=tile, looks=now, order=order)
+                drawn[key] = np.ascontiguousarray(frame[:, :, ::-1]), boxes
+            rgb, boxes = drawn[key]
             truth.append((boxes, list(order)))
-            writer.send(np.ascontiguousarray(frame[:, :, ::-1]))
+            writer.send(rgb)
     finally:
         writer.close()
         wav.unlink(missing_ok=True)

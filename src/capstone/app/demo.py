@@ -63,17 +63,21 @@ class DemoCall:
     prospects: tuple[str, str]
     stakeholders: int
     colleague: bool
+    date: dt.date
 
 
 def demo_plan(n: int = DEMO_CALLS, seed: int = 46) -> list[DemoCall]:
-    """The demo library's calls, the same every time: stages in turn, every other group of
-    four moving forward, reps, markets and people drawn with ``seed``."""
+    """The demo library's calls, the same every time: a twelfth of :data:`DEMO_CALLS` at each
+    stage in turn, every other call moving forward (so that the first ten already make one
+    stage's figures and prompts), the reps in turn, markets, people and dates drawn with
+    ``seed``."""
     rng = np.random.default_rng(seed)
     stages = list(OUTCOMES_AT)
+    per_stage = DEMO_CALLS // len(stages)
     plan = []
     for i in range(n):
-        stage = stages[i % len(stages)]
-        forward = (i // len(stages)) % 2 == 0
+        stage = stages[(i // per_stage) % len(stages)]
+        forward = i % 2 == 0
         industry, offering, product = MARKETS[int(rng.integers(len(MARKETS)))]
         first, second = rng.choice(len(PROSPECTS), size=2, replace=False)
         plan.append(
@@ -87,6 +91,7 @@ def demo_plan(n: int = DEMO_CALLS, seed: int = 46) -> list[DemoCall]:
                 prospects=(PROSPECTS[first], PROSPECTS[second]),
                 stakeholders=int(rng.integers(1, 6)),
                 colleague=bool(rng.random() < 0.5),
+                date=dt.date(2026, 9, 1) + dt.timedelta(days=int(rng.integers(90))),
             )
         )
     return plan
@@ -102,7 +107,7 @@ def seed_demo(engine: Engine, folder: Path) -> int:
         s.add(Meta(key="demo_seeded", value=dt.date.today().isoformat()))
         step = int(os.environ.get("CAPSTONE_APP_DEMO_SECONDS", DEMO_SECONDS)) / 4
         plan = demo_plan(int(os.environ.get("CAPSTONE_APP_DEMO_CALLS", DEMO_CALLS)))
-        for i, c in enumerate(plan):
+        for c in plan:
             people = {
                 "P1": Person("rep", c.rep),
                 "P2": Person("prospect", c.prospects[0]),
@@ -113,7 +118,7 @@ def seed_demo(engine: Engine, folder: Path) -> int:
             s.add(
                 Call(
                     title=f"{c.product} with {c.prospects[0]} ({c.industry})",
-                    call_date=dt.date(2026, 9, 1) + dt.timedelta(days=2 * i),
+                    call_date=c.date,
                     rep=c.rep,
                     rep_role="Account Executive",
                     team="a solutions engineer" if c.colleague else "",

@@ -74,3 +74,27 @@ def test_the_demo_plan_gives_every_benchmark_group_enough_calls() -> None:
         for c in plan:
             groups[key(c)] = groups.get(key(c), 0) + 1
         assert len(groups) > 1 and min(groups.values()) >= MIN_CALLS, groups
+
+
+def test_the_benchmarks_in_words_give_each_figure_its_interval_or_say_too_few() -> None:
+    from capstone.app.insights import (
+        Reading,
+        forward_in_words,
+        outcomes_by,
+        readings_in_words,
+    )
+
+    calls = [
+        Call(stage="4. Demo/Pitch", outcome="Closed Sale" if i < 3 else "Lost Sale", share=True)
+        for i in range(MIN_CALLS)
+    ] + [Call(stage="5. Negotiation", outcome="Lost Sale", share=True)]
+    said = forward_in_words(outcomes_by(calls, "stage"), "stage")
+    assert said == (
+        "4. Demo/Pitch: 60% moved forward (95% interval 23-88%, 5 calls); "
+        "5. Negotiation: too few calls to say (1 call)."
+    )
+    readings = [Reading("4. Demo/Pitch", True, "happy", MIN_CALLS, 0.42, 0.3, 0.55)]
+    assert readings_in_words(readings) == (
+        "4. Demo/Pitch, calls that moved forward: 42% happy (95% interval 30-55%, 5 calls)."
+    )
+    assert readings_in_words([]) == "no finished call yet."

@@ -9,6 +9,7 @@ expired, ended or revoked session is refused at the next click.
 
 from __future__ import annotations
 
+import html
 import urllib.parse
 
 import streamlit as st
@@ -53,7 +54,8 @@ def sign_in_link() -> None:
     here = urllib.parse.urlsplit(st.context.url or "/").path or "/"
     query = urllib.parse.urlencode(dict(st.query_params.items()))
     asked = here + (f"?{query}" if query else "")
-    st.link_button("Sign in", f"{SIGN_IN}?{urllib.parse.urlencode({'next': asked})}")
+    where = html.escape(f"{SIGN_IN}?{urllib.parse.urlencode({'next': asked})}")
+    st.markdown(f'<a href="{where}" target="_self">Sign in</a>', unsafe_allow_html=True)
 
 
 def sign_out_button(app: AppContext, viewer: Viewer) -> None:

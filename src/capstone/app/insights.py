@@ -134,6 +134,18 @@ def outcomes_by(calls: Iterable[Call], grouping: str) -> pd.DataFrame:
     )
 
 
+def forward_in_words(table: pd.DataFrame, grouping: str) -> str:
+    """:func:`outcomes_by`'s table as a sentence (a chart and a grid are not read aloud)."""
+    said = [
+        f"{row[grouping]}: {row['share moved forward (%)']:.0f}% moved forward "
+        f"(95% interval {row['95% interval (%)']}%, {_calls(row['calls'])})"
+        if pd.notna(row["share moved forward (%)"])
+        else f"{row[grouping]}: {TOO_FEW} ({_calls(row['calls'])})"
+        for _, row in table.iterrows()
+    ]
+    return "; ".join(said) + "." if said else "no calls yet."
+
+
 @dataclass(frozen=True)
 class Reading:
     """The mean share of one perceived expression among prospects' readings in a group."""
@@ -168,6 +180,25 @@ def reactions_by_stage(calls: Iterable[Call], expression: str = "happy") -> list
             )
         )
     return readings
+
+
+def _calls(n: int) -> str:
+    return "1 call" if n == 1 else f"{n} calls"
+
+
+def readings_in_words(readings: list[Reading]) -> str:
+    """:func:`reactions_by_stage` as a sentence."""
+    said = [
+        f"{r.stage}, calls that {'moved forward' if r.forward else 'did not'}: "
+        + (
+            f"{r.mean:.0%} {r.expression} (95% interval {100 * r.low:.0f}-{100 * r.high:.0f}%, "
+            f"{_calls(r.calls)})"
+            if r.calls >= MIN_CALLS
+            else f"{TOO_FEW} ({_calls(r.calls)})"
+        )
+        for r in readings
+    ]
+    return "; ".join(said) + "." if said else "no finished call yet."
 
 
 def recommendations(calls: Iterable[Call]) -> list[str]:

@@ -13,8 +13,10 @@ from capstone.app.insights import (
     TOO_FEW,
     counted,
     demo_counted,
+    forward_in_words,
     outcomes_by,
     reactions_by_stage,
+    readings_in_words,
     recommendations,
 )
 from capstone.app.tables import in_words
@@ -50,6 +52,7 @@ for tab, grouping in zip(tabs, GROUPINGS, strict=True):
                 y_label="calls that moved forward (%)",
                 x_label="",
             )
+        st.caption(f"In words: {forward_in_words(table, grouping)}")
 
 st.subheader("How the prospects' faces likely came across, by stage")
 expression = st.selectbox("Perceived expression", ["happy", "neutral", "surprise", "sad"])
@@ -77,6 +80,7 @@ else:
     ]
     if chart:
         st.bar_chart(chart, x="stage", y="readings (%)", color="calls", stack=False)
+    st.caption(f"In words: {readings_in_words(readings)}")
 
 st.subheader("Coaching prompts")
 prompts = recommendations(pool)

@@ -120,3 +120,13 @@ def test_the_readmes_headline_figures_are_the_records() -> None:
     allowed = {"95%"}  # an interval's level, not a result; "40%" a reading in an example
     allowed |= {"40%", "42%"}
     assert set(percents) <= allowed, f"the README types figures: {set(percents) - allowed}"
+
+
+def test_the_books_voice_activity_table_is_the_benchmarks_record() -> None:
+    """Each row of the voice-activity table in the book is the record's summary."""
+    page = (REPO / "book" / "speakers.md").read_text(encoding="utf-8")
+    record = json.loads((REPO / "benchmarks/results/voice_activity.json").read_text())
+    summary = record["results"]["summary"]
+    rows = dict(re.findall(r"^\| ((?:spectral|silero|webrtcvad[\w ]*)) \| (.+) \|$", page, re.M))
+    assert rows == summary
+    assert record["machine"] in page

@@ -154,50 +154,11 @@ def _files(page) -> list[str]:
     return [src for src in shown if "/files/" in src]
 
 
-def test_a_screenshot_uploaded_in_the_browser_comes_back_annotated(
-    server, browser_page, tmp_path: Path
-) -> None:
-    url, _ = server
-    page = browser_page
-    page.set_default_timeout(WAIT_MS)
-    page.goto(f"{url}/new_call")
-    _sign_in(page, "Ana")  # every address leads to the sign-in first
-    page.get_by_role("heading", name="New call").wait_for()  # back on the page asked for
-    _add_call(page, _screenshot(tmp_path), "Browser call")
-    page.reload()  # still signed in, on the same call
-    page.get_by_text("each face labelled").first.wait_for()
-    assert "call=" in page.url
-    files = _files(page)
-    assert files and all(page.request.get(src).status == 200 for src in files)
-    assert all(_status(src) == 404 for src in files)  # never without the session's cookie
-
-    page.get_by_role("button", name="Sign out").click()
-    page.get_by_role("link", name="Sign in").wait_for()
-    for src in files:  # the address the rep's page used, tried again: the session has ended
-        assert page.request.get(src).status == 404, src
-    for guessed in (
-        "/media/" + "0" * 56 + ".png",
-        "/app/static/media/1/01.png",
-        "/results/1/01_annotated.png",
-        "/media/1/01.png",
-        "/capstone.sqlite",
-        "/files/1/results/1/01_annotated.png",
-    ):
-        status, body = _get(url + guessed)
-        # nothing, or the sign-in page: never the file
-        assert status == 404 or (b"<html" in body.lower() and not body.startswith(b"\x89PNG"))
-    for address in (f"{url}/calls?call=1", f"{url}/users"):
-        page.goto(address)  # a visitor, anywhere: the sign-in form and nothing of the call
-        page.get_by_role("button", name="Sign in").wait_for()
-        shown = page.locator("body").inner_text()
-        assert "Browser call" not in shown and "Dana" not in shown
-        assert not page.locator("img").evaluate_all("e => e.map(i => i.src)")
-
-
 def test_a_managers_week_on_the_demo_library(demo_server, browser_page, tmp_path: Path) -> None:
     """Sign in, the demo's Benchmarks (a figure, an interval, a prompt), two calls one after
     the other from the picker, a reload (still signed in, on the same call), a new call
-    uploaded and read, then deleted: its files answer 404 at once."""
+    uploaded, named and read, then deleted: its files answer 404 at once; signed out, no
+    file, page or guessed address shows anything of a call."""
     url, _ = demo_server
     page = browser_page
     page.set_default_timeout(WAIT_MS)
@@ -234,12 +195,38 @@ def test_a_managers_week_on_the_demo_library(demo_server, browser_page, tmp_path
 
     page.get_by_role("link", name="New call").click()
     _add_call(page, _screenshot(tmp_path), "Week call")
+    page.reload()  # still signed in, on the new call
+    page.get_by_text("each face labelled").first.wait_for()
     files = _files(page)
     assert files and all(page.request.get(src).status == 200 for src in files)
+    assert all(_status(src) == 404 for src in files)  # never without the session's cookie
     page.get_by_text("Delete this call").click()
     page.get_by_role("button", name="Delete it for good").click()
     page.get_by_text("Deleted 'Week call'").wait_for()
     assert [page.request.get(src).status for src in files] == [404] * len(files)
+
+    seen = _files(page)  # a demo call's, shown again, then the session ends
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("link", name="Sign in").wait_for()
+    for src in seen:
+        assert page.request.get(src).status == 404, src
+    for guessed in (
+        "/media/" + "0" * 56 + ".png",
+        "/app/static/media/1/01.png",
+        "/results/1/01_annotated.png",
+        "/media/1/01.png",
+        "/capstone.sqlite",
+        "/files/1/results/1/call/report.html",
+    ):
+        status, body = _get(url + guessed)
+        # nothing, or the sign-in page: never the file
+        assert status == 404 or (b"<html" in body.lower() and not body.startswith(b"\x89PNG"))
+    for address in (f"{url}/calls?call=1", f"{url}/users"):
+        page.goto(address)  # a visitor, anywhere: the sign-in form and nothing of a call
+        page.get_by_role("button", name="Sign in").wait_for()
+        shown = page.locator("body").inner_text()
+        assert "Week call" not in shown and "(demo)" not in shown
+        assert not page.locator("img").evaluate_all("e => e.map(i => i.src)")
 
 
 def test_a_lockout_is_lifted_by_an_admin(server, browser_page) -> None:

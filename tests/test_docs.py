@@ -127,6 +127,8 @@ def test_the_books_voice_activity_table_is_the_benchmarks_record() -> None:
     page = (REPO / "book" / "speakers.md").read_text(encoding="utf-8")
     record = json.loads((REPO / "benchmarks/results/voice_activity.json").read_text())
     summary = record["results"]["summary"]
-    rows = dict(re.findall(r"^\| ((?:spectral|silero|webrtcvad[\w ]*)) \| (.+) \|$", page, re.M))
+    rows = dict(
+        re.findall(r"^\| ((?:spectral|silero|webrtcvad[\w ]*)) \| (.+) \|$", page, re.MULTILINE)
+    )
     assert rows == summary
     assert record["machine"] in page

@@ -205,7 +205,13 @@ def test_a_managers_week_on_the_demo_library(demo_server, browser_page, tmp_path
     page.get_by_text("Deleted 'Week call'").wait_for()
     assert [page.request.get(src).status for src in files] == [404] * len(files)
 
-    seen = _files(page)  # a demo call's, shown again, then the session ends
+    _signed_out_nothing_shows(page, url)
+
+
+def _signed_out_nothing_shows(page, url: str) -> None:
+    """Sign out: the files the page showed, guessed addresses and every page show nothing
+    of a call."""
+    seen = _files(page)
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("link", name="Sign in").wait_for()
     for src in seen:

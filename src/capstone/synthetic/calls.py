@@ -146,8 +146,8 @@ def write_call(
             speaking = [p for p, a, b in script if a <= t < b]
             last = speaking[0] if speaking else last
             _, layout, order = [scene for scene in scenes if scene[0] <= t][-1]
-            speaker_view = layout == "speaker" and last in order
-            if speaker_view:
+            speaker_view = layout == "speaker" and last is not None and last in order
+            if speaker_view and last is not None:
                 order = [last, *(p for p in order if p != last)]
             key = (layout, tuple(order), last, *(id(image) for image, _ in now))
             if key not in drawn:

@@ -67,17 +67,18 @@ class DemoCall:
 
 
 def demo_plan(n: int = DEMO_CALLS, seed: int = 46) -> list[DemoCall]:
-    """The demo library's calls, the same every time: a twelfth of :data:`DEMO_CALLS` at each
-    stage in turn, every other call moving forward (so that the first ten already make one
-    stage's figures and prompts), the reps in turn, markets, people and dates drawn with
-    ``seed``."""
+    """The demo library's calls, the same every time: a quarter of :data:`DEMO_CALLS` at each
+    stage in turn, every other call of a stage's first ten moving forward (so that the first
+    ten already make one stage's figures and prompts) and its last two as the stage's rate
+    has it, the reps in turn, markets, people and dates drawn with ``seed``."""
     rng = np.random.default_rng(seed)
     stages = list(OUTCOMES_AT)
     per_stage = DEMO_CALLS // len(stages)
     plan = []
     for i in range(n):
         stage = stages[(i // per_stage) % len(stages)]
-        forward = i % 2 == 0
+        j = i % per_stage  # the call's place at its stage: the last two set the stage's rate
+        forward = j % 2 == 0 if j < 10 else j - 10 < (2, 1, 0, 1)[stages.index(stage)]
         industry, offering, product = MARKETS[int(rng.integers(len(MARKETS)))]
         first, second = rng.choice(len(PROSPECTS), size=2, replace=False)
         plan.append(

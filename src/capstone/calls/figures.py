@@ -81,14 +81,21 @@ def figures(
     images = dict(
         zip(wanted, face_crops_at(path, [_box_at(timeline, *w) for w in wanted]), strict=True)
     )
-    shifted = [{**m.to_json(), "image": images[(m.participant, m.time)]} for m in summary.moments]
+    shifted = [  # each moment titled by the person's name where the call says it
+        {
+            **m.to_json(),
+            "participant": call.name(m.participant) or m.participant,
+            "image": images[(m.participant, m.time)],
+        }
+        for m in summary.moments
+    ]
     fig = moments([m for m in shifted if m["image"] is not None])
     with atomic_path(out / "moments.png") as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
     reacted = [
         {
             **m.to_json(),
-            "participant": f"{m.participant} after {m.event}",
+            "participant": f"{call.name(m.participant) or m.participant} after {m.event}",
             "time": m.at,
             "image": images[(m.participant, m.at)],
         }

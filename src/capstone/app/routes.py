@@ -105,7 +105,8 @@ async def signin(request: Request) -> Response:
         token = await run_in_threadpool(sign_in, engine, name, password, address)
     except AccountError as err:
         return _sign_in_page(asked, name, str(err), status=401)
-    await run_in_threadpool(record, engine, name.strip(), "signed in")
+    viewer = await run_in_threadpool(viewer_of, engine, token)
+    await run_in_threadpool(record, engine, viewer.name if viewer else name.strip(), "signed in")
     response = RedirectResponse(asked, status_code=303)
     response.set_cookie(
         COOKIE,

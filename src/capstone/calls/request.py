@@ -170,22 +170,22 @@ class CallOutputs:
         """The file to open first: the report of a recording, the picture of a screenshot."""
         return str(self.report or self.picture)
 
-    @property
-    def files(self) -> tuple[str, ...]:
-        """Every file named here, as it is named (relative to the library or a folder above)."""
-        return tuple(
-            value
-            for f in fields(self)
-            if f.name not in ("kind", "name") and (value := getattr(self, f.name)) is not None
-        )
-
-    def under(self, folder: str) -> CallOutputs:
-        """The same files, relative to a folder above the library (``folder`` / each)."""
-        moved: dict[str, Any] = {
-            f.name: f"{folder}/{value}"
+    def _named(self) -> dict[str, str]:
+        """Each file field that names a file, and the file."""
+        return {
+            f.name: value
             for f in fields(self)
             if f.name not in ("kind", "name") and (value := getattr(self, f.name)) is not None
         }
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Every file named here, as it is named (relative to the library or a folder above)."""
+        return tuple(self._named().values())
+
+    def under(self, folder: str) -> CallOutputs:
+        """The same files, relative to a folder above the library (``folder`` / each)."""
+        moved: dict[str, Any] = {key: f"{folder}/{value}" for key, value in self._named().items()}
         return replace(self, **moved)
 
     def to_json(self) -> dict[str, Any]:

@@ -127,8 +127,8 @@ for outputs, summary in zip(results.recordings, summaries, strict=True):
     moments_figure = app.data / str(outputs.moments_figure)
     with tabs[0]:
         if moments_figure.is_file() and summary.moments:
-            shown = file_address(app, call.id, str(outputs.moments_figure))
-            st.image(shown, caption="only where a reading changed")
+            figure = file_address(app, call.id, str(outputs.moments_figure))
+            st.image(figure, caption="only where a reading changed")
         else:
             st.write("No reading changed enough to show a moment.")
     with tabs[1]:

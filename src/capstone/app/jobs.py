@@ -163,7 +163,9 @@ def work(url: str, data: str, idle_s: float = 0.5, stop: Callable[[], bool] | No
 def start_workers(url: str, data: Path, n: int) -> list[subprocess.Popen]:
     """Start ``n`` worker processes (``python -m capstone.app.worker``: programs of their own,
     which load the model once each); each stops when the process that started it is gone."""
-    command = [sys.executable, "-m", "capstone.app.worker", url, str(data)]
+    # The parent's pid is given, not read in the worker: a parent gone before the worker's
+    # imports end would leave it the child of init, waiting for nobody.
+    command = [sys.executable, "-m", "capstone.app.worker", url, str(data), str(os.getpid())]
     return [subprocess.Popen(command) for _ in range(n)]
 
 

@@ -5,6 +5,7 @@ database reach them through the environment (:mod:`capstone.app.context`)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -57,4 +58,15 @@ def serve(
     for name, value in options.items():
         command += [f"--{name}", str(value)]
     print(f"Show Me The Money: http://{host}:{port} (folder {data})")  # noqa: T201
-    return subprocess.call(command, env=env)
+    server = subprocess.Popen(command, env=env)
+    # A TERM to `capstone app` (a script, a test, a process manager) stops the server too,
+    # and its workers with it; a stop asked for is a clean end (status 0).
+    before = signal.signal(signal.SIGTERM, lambda *_: server.terminate())
+    try:
+        status = server.wait()
+    except KeyboardInterrupt:  # Ctrl-C: the server has it too; wait for it to stop
+        server.terminate()
+        status = server.wait()
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    return 0 if status in (-signal.SIGTERM, -signal.SIGINT) else status

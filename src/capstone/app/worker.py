@@ -1,4 +1,5 @@
-"""An annotation worker, as its own program: ``python -m capstone.app.worker URL FOLDER``.
+"""An annotation worker, as its own program: ``python -m capstone.app.worker URL FOLDER
+[PARENT]`` (``PARENT``: the pid of the app that started it; default, this process's parent).
 
 Started by the app (:func:`capstone.app.jobs.start_workers`); it runs the queued jobs until the
 app that started it stops.
@@ -14,4 +15,5 @@ from capstone.progress import show_progress
 
 if __name__ == "__main__":
     show_progress()
-    work_for(sys.argv[1], sys.argv[2], parent=os.getppid())
+    parent = int(sys.argv[3]) if len(sys.argv) > 3 else os.getppid()
+    work_for(sys.argv[1], sys.argv[2], parent=parent)

@@ -5,7 +5,7 @@
 
 A 2x2 call of four participants (one portrait in four looks and lights,
 :func:`capstone.synthetic.layouts.people`) is written with a scripted sequence of speakers: the
-app's outline on the speaker's tile, a voice-like audio track, the tiles reordered at a
+app's outline on the speaker's tile, speech in the audio track, the tiles reordered at a
 quarter of the call, a switch to speaker view (the speaker in the main tile) at half, one
 participant leaving and coming back in the last quarter. ``capstone.calls.video.annotate_video``
 reads it twice, with and without the speaker and identity work, and the script scores it:
@@ -34,6 +34,7 @@ from capstone.calls.video import annotate_video
 from capstone.media import load_image
 from capstone.model.released import load_model
 from capstone.paths import released_model
+from capstone.provenance import save_benchmark
 from capstone.synthetic.calls import person_at, scripted_call, write_call
 from capstone.synthetic.layouts import HOPPER_FACE, people
 
@@ -96,7 +97,7 @@ def main() -> None:
             )  # research use: every face is classified, the most work there is to add to
             seconds = time.perf_counter() - start
             timeline = summary.timeline
-            label = "with speakers and identity" if speakers else "without (position only)"
+            label = "with speakers and identity" if speakers else "position only"
             rows[label] = scores(timeline, summary, turns, frames, args.fps) | {
                 "annotation (s)": round(seconds, 1)
             }
@@ -108,6 +109,17 @@ def main() -> None:
     )
     print(table.to_string())
     print(f"\nthe speaker and identity work adds {full / base - 1:+.1%} to annotation time")
+    book = {  # the book's table, a row per reading
+        label: f"{r['face samples']} | {r['speaking right']:.1%} | {r['speaking unknown']:.0%} | "
+        f"{r['identity kept']:.1%} | {r['talk time error (largest)']:.0%} | "
+        f"{r['annotation (s)']:.1f} s"
+        for label, r in rows.items()
+    }
+    record = {"seconds": args.seconds, "detector": args.detector, "rows": rows, "table": book}
+    path = save_benchmark(
+        "speakers", record | {"added": f"{full / base - 1:+.1%}"}, model=model_file
+    )
+    print(f"kept in {path}")
 
 
 if __name__ == "__main__":

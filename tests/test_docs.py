@@ -122,6 +122,20 @@ def test_the_readmes_headline_figures_are_the_records() -> None:
     assert set(percents) <= allowed, f"the README types figures: {set(percents) - allowed}"
 
 
+def test_the_books_speaker_table_is_the_benchmarks_record() -> None:
+    """The scripted call's table in the book is ``benchmarks/speakers.py``'s record."""
+    page = (REPO / "book" / "speakers.md").read_text(encoding="utf-8")
+    record = json.loads((REPO / "benchmarks/results/speakers.json").read_text())
+    table = record["results"]["table"]
+    rows = dict(
+        re.findall(
+            r"^\| (position only|with speakers and identity) \| (.+) \|$", page, re.MULTILINE
+        )
+    )
+    assert rows == table
+    assert record["machine"] in page and record["date"] in page
+
+
 def test_the_books_voice_activity_table_is_the_benchmarks_record() -> None:
     """Each row of the voice-activity table in the book is the record's summary."""
     page = (REPO / "book" / "speakers.md").read_text(encoding="utf-8")

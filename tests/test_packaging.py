@@ -125,6 +125,18 @@ def test_the_released_model_travels_with_the_package(wheel: Path) -> None:
     assert not any(name.startswith("capstone/released_model/archive") for name in names)
 
 
+def test_the_shipped_data_files_travel_with_the_package(wheel: Path) -> None:
+    """Each file that package-data names, and its licence where it has one."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for package, files in PYPROJECT["tool"]["setuptools"]["package-data"].items():
+        if package == "capstone.released_model":
+            continue  # mapped in from models/ (the test above)
+        for name in files:
+            path = "/".join([*package.split("."), name])
+            assert path in names, f"{path} is not in the wheel"
+            assert zipfile.ZipFile(wheel).read(path) == (REPO / "src" / path).read_bytes()
+
+
 def test_an_installed_package_annotates_a_photo_from_any_folder(
     wheel: Path, tmp_path: Path, capstone_cli
 ) -> None:

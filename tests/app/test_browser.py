@@ -192,6 +192,10 @@ def test_a_managers_week_on_the_demo_library(demo_server, browser_page, tmp_path
     assert page.url == chosen and "call=" in chosen
     moment = page.get_by_role("button", name=re.compile(r"^\w+ at \d+ s: \w+ → \w+$"))
     assert call.prospects[0] in moment.first.inner_text()  # named, never P2
+    page.get_by_role("tab", name="Talk").click()  # the tables' columns say what they are
+    _headers_shown(page, "participant", "talked", "share of the talk", "longest monologue")
+    page.get_by_role("tab", name="Reactions").click()
+    _headers_shown(page, "while", "stage")
 
     page.get_by_role("link", name="New call").click()
     _add_call(page, _screenshot(tmp_path), "Week call")
@@ -206,6 +210,15 @@ def test_a_managers_week_on_the_demo_library(demo_server, browser_page, tmp_path
     assert [page.request.get(src).status for src in files] == [404] * len(files)
 
     _signed_out_nothing_shows(page, url)
+
+
+def _headers_shown(page, *columns: str) -> None:
+    """Wait until the page's tables have these column headers (their grids' accessible
+    tables, which assistive technology reads)."""
+    started = time.monotonic()
+    while not set(columns) <= set(page.locator("table th").all_text_contents()):
+        assert time.monotonic() - started < 30, page.locator("table th").all_text_contents()
+        time.sleep(0.5)
 
 
 def _signed_out_nothing_shows(page, url: str) -> None:

@@ -2,25 +2,32 @@
 
 :func:`read_audio` decodes a recording's audio with the ffmpeg that ``imageio-ffmpeg``
 ships (mono, 16 kHz, whatever the track's channels and rate), or returns ``None`` for a
-recording without one. :func:`voice_activity` is a spectral-energy voice-activity detector:
-a 30 ms frame is voiced when its energy in the speech band (300-3400 Hz) stands
-``margin_db`` above the track's noise floor (its quietest tenth) and above an absolute
-floor; gaps shorter than ``hangover_s`` between voiced frames are filled, as speech
-pauses between syllables. Nothing is downloaded: no model, no weights.
+recording without one. :func:`voice_activity` is Silero VAD
+(https://github.com/snakers4/silero-vad, MIT licence): a small network trained on speech in
+many languages and noises, run in ONNX Runtime. Its model ships in this package
+(``silero_vad.onnx``, 1.2 MB, the silero-vad wheel's sequence export, licence beside it), so
+nothing is downloaded, and torch is not needed. It was chosen over the project's former
+spectral-energy detector and WebRTC's by ``benchmarks/voice_activity.py`` (the book's *Who is
+speaking*). Gaps shorter than ``hangover_s`` between speech frames are filled, as the pauses
+between a speaker's words.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 RATE = 16_000
-FRAME_S = 0.03
-BAND_HZ = (300.0, 3400.0)
-CHUNK = 4096  # frames analysed at once (about 2 minutes of audio)
+FRAME = 512  # samples in one of Silero's frames (32 ms at 16 kHz)
+FRAME_S = FRAME / RATE
+CONTEXT = 64  # samples of the frame before, which Silero sees with each frame
+BLOCK = 512  # frames in one call of the model (16 s): few calls, little memory
+SILERO_MODEL = Path(__file__).with_name("silero_vad.onnx")
 
 
 def read_audio(path: str | Path, rate: int = RATE) -> np.ndarray | None:
@@ -50,54 +57,55 @@ def read_audio(path: str | Path, rate: int = RATE) -> np.ndarray | None:
 
 
 def voice_activity(
-    audio: np.ndarray,
-    *,
-    rate: int = RATE,
-    frame_s: float = FRAME_S,
-    margin_db: float = 12.0,
-    floor_db: float = -60.0,
-    hangover_s: float = 0.3,
+    audio: np.ndarray, *, threshold: float = 0.5, hangover_s: float = 0.3
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Frame start times (seconds) and whether each frame is voiced.
+    """Frame start times (seconds) and whether each 32 ms frame is speech.
 
     Parameters
     ----------
     audio : ndarray
-        Mono samples in [-1, 1].
-    rate : int
-        Samples per second.
-    frame_s : float
-        Frame length in seconds (frames do not overlap).
-    margin_db : float
-        How far above the noise floor (the 10th percentile of the band energy) a voiced
-        frame's energy is.
-    floor_db : float
-        Energy (dB of full scale) below which a frame is never voiced, however quiet the
-        rest of the track.
+        Mono samples in [-1, 1] at :data:`RATE` (16 kHz), as :func:`read_audio` gives them.
+    threshold : float
+        A frame is speech where Silero VAD's probability is at least this (its own default).
     hangover_s : float
-        Unvoiced gaps at most this long between voiced frames count as voiced.
+        Non-speech gaps at most this long between speech frames count as speech (the pauses
+        between a speaker's words).
     """
     audio = np.asarray(audio, dtype=np.float32).ravel()
-    n = round(frame_s * rate)
-    count = len(audio) // n
+    count = len(audio) // FRAME
     if count == 0:
         return np.zeros(0), np.zeros(0, bool)
-    frames = audio[: count * n].reshape(count, n)
-    window = np.hanning(n).astype(np.float32)
-    freqs = np.fft.rfftfreq(n, 1 / rate)
-    band = (freqs >= BAND_HZ[0]) & (freqs <= BAND_HZ[1])
-    power = np.empty(count)
-    for i in range(0, count, CHUNK):  # a chunk at a time: memory stays flat in the length
-        spectrum = np.abs(np.fft.rfft(frames[i : i + CHUNK] * window, axis=1)) ** 2
-        power[i : i + CHUNK] = spectrum[:, band].sum(axis=1)
-    energy = 10 * np.log10(power / (n * n) + 1e-12)
-    noise = np.percentile(energy, 10)
-    voiced = (energy > noise + margin_db) & (energy > floor_db)
-    voiced = _fill_gaps(voiced, round(hangover_s / frame_s))
-    return np.arange(count) * frame_s, voiced
+    session = _silero()
+    state = np.zeros((1, 1, 128), np.float32), np.zeros((1, 1, 128), np.float32)
+    before = np.zeros(CONTEXT, np.float32)
+    speech = np.empty(count)
+    for i in range(0, count, BLOCK):  # a block at a time: memory stays flat in the length
+        frames = audio[i * FRAME : min(count, i + BLOCK) * FRAME].reshape(-1, FRAME)
+        contexts = np.vstack([before[None], frames[:-1, -CONTEXT:]])
+        probs, *state = session.run(
+            ["speech_probs", "hn", "cn"],
+            {"input": np.hstack([contexts, frames]), "h": state[0], "c": state[1]},
+        )
+        speech[i : i + len(frames)] = probs.reshape(-1)
+        before = frames[-1, -CONTEXT:]
+    voiced = fill_gaps(speech >= threshold, round(hangover_s / FRAME_S))
+    return np.arange(count) * FRAME_S, voiced
 
 
-def _fill_gaps(voiced: np.ndarray, longest: int) -> np.ndarray:
+@functools.cache
+def _silero() -> Any:
+    """Silero VAD's model in ONNX Runtime, loaded once a process, on one thread (a worker
+    runs beside others)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(
+        str(SILERO_MODEL), options, providers=["CPUExecutionProvider"]
+    )
+
+
+def fill_gaps(voiced: np.ndarray, longest: int) -> np.ndarray:
     """``voiced`` with runs of at most ``longest`` False frames between True ones set."""
     out = voiced.copy()
     on = np.flatnonzero(voiced)

@@ -1,5 +1,5 @@
 """Composed call recordings: a scripted call of people from :mod:`capstone.synthetic.layouts`
-taking turns to speak (a highlighted tile and a speech-like sound), with its metadata. The
+taking turns to speak (a highlighted tile and speech), with its metadata. The
 embedded default's demo call, and the tests' and benchmarks' recordings.
 """
 
@@ -13,6 +13,7 @@ import numpy as np
 from capstone.calls.metadata import CallInfo
 from capstone.faces.boxes import Box
 from capstone.synthetic.layouts import FRAME, gallery, speaker
+from capstone.synthetic.speech import speech
 
 
 def write_recording(
@@ -44,21 +45,6 @@ def write_recording(
     finally:
         writer.release()
     return path
-
-
-def speech_like(
-    seconds: float, spans: list[tuple[float, float]], rate: int = 16_000, seed: int = 0
-) -> np.ndarray:
-    """Mono audio: a quiet noise floor, and inside ``spans`` a voice-like sound (harmonics
-    of 140 Hz, in syllables 4 times a second). Float32 samples in [-1, 1]."""
-    t = np.arange(int(seconds * rate)) / rate
-    audio = 0.002 * np.random.default_rng(seed).standard_normal(len(t))
-    voice = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 12))
-    syllables = 0.55 + 0.45 * np.sin(2 * np.pi * 4 * t)
-    for a, b in spans:
-        inside = (t >= a) & (t < b)
-        audio[inside] += 0.15 * (voice * syllables)[inside]
-    return audio.astype(np.float32)
 
 
 def scripted_call(seconds: float, seed: int = 0) -> tuple[list, list]:
@@ -103,8 +89,8 @@ def write_call(
     the current speaker in the main tile and the rest of ``order`` in the strip (default: a
     2x2 gallery of participants 0-3 throughout). In gallery view the speaker's tile is
     outlined as the app outlines it (the outline stays on the last speaker through
-    silences, as in Zoom). With ``audio``, an AAC track holds a voice-like sound while
-    anyone speaks. ``changes`` lists ``(start, p, look)``: from ``start`` seconds on,
+    silences, as in Zoom). With ``audio``, an AAC track holds speech
+    (:func:`capstone.synthetic.speech.speech`) while anyone speaks. ``changes`` lists ``(start, p, look)``: from ``start`` seconds on,
     participant ``p`` looks like ``look`` (a picture and its face box; a smile, say).
     Returns, for each frame written, the face boxes on screen and which participant each one is. H.264
     through imageio-ffmpeg.
@@ -117,7 +103,7 @@ def write_call(
     photo, face = looks[0]  # the layouts' default look, unused with looks given
     wav = path.with_suffix(".wav")
     if audio:
-        pcm = (speech_like(seconds, [(a, b) for _, a, b in script]) * 32767).astype("<i2")
+        pcm = (speech(seconds, [(a, b) for _, a, b in script]) * 32767).astype("<i2")
         with wave.open(str(wav), "wb") as out:
             out.setnchannels(1)
             out.setsampwidth(2)

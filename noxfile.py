@@ -61,17 +61,23 @@ def book(session: nox.Session) -> None:
     session.run("capstone", "book", *session.posargs)
 
 
-def _chromium(session: nox.Session) -> None:
-    """Install Debian's chromium for the browser test of the book, where this machine can."""
-    if shutil.which("chromium"):
+def _debian(session: nox.Session) -> None:
+    """Install what the tests drive and this machine lacks, from Debian, where it can: chromium
+    (the browser tests) and PostgreSQL's server (the app's tests on it start one of their
+    own). Without them those tests skip, saying how to get them."""
+    missing = []
+    if not shutil.which("chromium"):
+        missing.append("chromium")
+    if not (shutil.which("pg_ctl") or list(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))):
+        missing.append("postgresql")
+    if not missing:
         return
     if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
         session.run("apt-get", "update", "-qq", external=True)
-        session.run(
-            "apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", external=True
-        )
+        install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends"]
+        session.run(*install, *missing, external=True)
     else:
-        session.warn("chromium is not installed: the book's browser test will be skipped")
+        session.warn(f"not installed: {', '.join(missing)}; the tests that need them will skip")
 
 
 def _alone(session: nox.Session) -> Path:
@@ -105,7 +111,7 @@ def tests(session: nox.Session) -> None:
     fixtures alone). Arguments after ``--`` run just those tests, here.
     """
     _install(session, "test")
-    _chromium(session)
+    _debian(session)
     # A worker per core and one more (many tests wait on a subprocess: a notebook, the CLI,
     # another process's pipeline run), each test file on one worker, the slow files first
     # (tests/conftest.py)
@@ -140,7 +146,7 @@ def app(session: nox.Session) -> None:
     """Start the manager's app on a folder (default: app-data/, with the demo library).
 
     nox -s app -- --data my-calls --port 8502
-    (first: capstone users add --data my-calls --name NAME --role manager --team TEAM)
+    (a new folder asks for its first account at the terminal)
     """
     _install(session)
     args = session.posargs or ["--data", "app-data"]

@@ -135,6 +135,9 @@ def test_the_shipped_data_files_travel_with_the_package(wheel: Path) -> None:
             path = "/".join([*package.split("."), name])
             assert path in names, f"{path} is not in the wheel"
             assert zipfile.ZipFile(wheel).read(path) == (REPO / "src" / path).read_bytes()
+    migrations = REPO / "src/capstone/app/migrations"
+    for script in [migrations / "env.py", *migrations.glob("versions/0*.py")]:
+        assert script.relative_to(REPO / "src").as_posix() in names  # the database migrates
 
 
 def test_an_installed_package_annotates_a_photo_from_any_folder(

@@ -77,9 +77,20 @@ def _parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="address to serve on (default: %(default)s)"
     )
     app.add_argument("--port", type=int, default=8501, help="port (default: %(default)s)")
-    app.add_argument("--workers", type=int, default=1, help="annotation worker processes")
     app.add_argument(
-        "--database-url", help="a SQLAlchemy URL, e.g. postgresql://... (default: SQLite in --data)"
+        "--workers",
+        type=_number(int, 0, 256),
+        help="annotation worker processes on this machine (default: capstone.toml's, or 1)",
+    )
+    app.add_argument(
+        "--database-url",
+        help="a database URL, e.g. postgresql://USER@HOST/NAME (default: CAPSTONE_DATABASE_URL, "
+        "else capstone.toml in --data, else SQLite in --data)",
+    )
+    app.add_argument(
+        "--scheduler",
+        help="hand the annotation jobs to a Dask cluster: its scheduler's address, e.g. "
+        "tcp://host:8786 (default: CAPSTONE_SCHEDULER, else capstone.toml's, else workers here)",
     )
 
     ann = sub.add_parser(
@@ -327,14 +338,15 @@ def _release(args: argparse.Namespace) -> int:
 
 def _app(args: argparse.Namespace) -> int:
     from capstone.app.serve import serve
+    from capstone.app.settings import read_settings
 
-    return serve(
+    settings = read_settings(
         args.data,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
         database_url=args.database_url,
+        scheduler=args.scheduler,
+        workers=args.workers,
     )
+    return serve(settings, host=args.host, port=args.port)
 
 
 COMMANDS = {

@@ -1,20 +1,30 @@
-"""The app's database: versioned, migrated, refusing what it cannot read, saying so when locked."""
+"""The app's database: versioned and migrated by Alembic from every earlier schema on SQLite and
+PostgreSQL, refusing what it cannot read in one sentence, saying so when locked."""
 
 from __future__ import annotations
 
-import re
+import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
 from capstone.app.database import (
     SCHEMA_VERSION,
+    Base,
     Call,
     DatabaseError,
+    _alembic,
     calls,
     database_url,
+    engine_for,
     enqueue,
     open_database,
     schema_version,
@@ -22,19 +32,6 @@ from capstone.app.database import (
 )
 from capstone.calls.metadata import People, Person
 
-#: The calls table as schema 2 made it: the results as a free dict, and the headline, the
-#: prospects' reading (in words) and the rep's share of the talk as columns of their own.
-CALLS_2 = """CREATE TABLE calls (id INTEGER NOT NULL, title VARCHAR(200) NOT NULL,
-created_at DATETIME NOT NULL, call_date DATE, rep VARCHAR(100) NOT NULL,
-rep_role VARCHAR(100) NOT NULL, team VARCHAR(300) NOT NULL, stage VARCHAR(60) NOT NULL,
-outcome VARCHAR(60) NOT NULL, stakeholders INTEGER NOT NULL, industry VARCHAR(100) NOT NULL,
-offering VARCHAR(20) NOT NULL, product VARCHAR(100) NOT NULL, share BOOLEAN NOT NULL,
-use VARCHAR(20) NOT NULL, informed BOOLEAN, people JSON NOT NULL, stage_times JSON NOT NULL,
-media JSON NOT NULL, kind VARCHAR(20) NOT NULL, demo BOOLEAN NOT NULL,
-headline VARCHAR NOT NULL, prospects_reading VARCHAR(200) NOT NULL, talk_ratio DOUBLE,
-results JSON NOT NULL, owner_id INTEGER, sales_team VARCHAR(100) NOT NULL,
-review_of INTEGER, PRIMARY KEY (id),
-FOREIGN KEY(owner_id) REFERENCES users (id) ON DELETE SET NULL)"""
 RESULTS_2 = {
     "reports": ["results/1/call/report.html"],
     "videos": ["results/1/call/annotated.mp4"],
@@ -43,25 +40,145 @@ RESULTS_2 = {
     "records": [],
     "prospect_shares": {"happy": 0.25, "neutral": 0.75},
 }
+#: A call as schemas 1 and 2 kept it: the results as a free dict, and the headline, the
+#: prospects' reading and the rep's share of the talk as columns of their own.
+OLD_CALL = {
+    "id": 1, "title": "old call", "created_at": "2026-01-01 00:00:00", "rep": "Ana",
+    "rep_role": "", "team": "", "stage": "", "outcome": "", "stakeholders": 1,
+    "industry": "", "offering": "", "product": "", "share": False, "use": "customers",
+    "informed": True, "people": json.dumps({"P2": {"role": "prospect", "name": "Dana"}}),
+    "stage_times": json.dumps({"intro": 0}), "media": "[]", "kind": "recording",
+    "demo": False, "headline": "Dana looked mostly neutral.",
+    "prospects_reading": "neutral (75%)", "talk_ratio": 0.4,
+    "results": json.dumps(RESULTS_2),
+}  # fmt: skip
 
 
-def test_a_new_database_is_made_at_the_current_version_in_wal_mode(tmp_path: Path) -> None:
+@contextmanager
+def _at_version(url: str, version: int, *, legacy: bool = False) -> Iterator[Engine]:
+    """A database made at schema ``version`` by its migrations, for the block to fill (then
+    closed); with ``legacy``, as capstone kept the version before Alembic did (in ``meta``),
+    for versions 1-4."""
+    engine = engine_for(url)
+    try:
+        with engine.connect() as connection:
+            command.upgrade(_alembic(connection), f"{version:04d}")
+            connection.commit()
+        if legacy:
+            with engine.begin() as c:
+                c.execute(text("DROP TABLE alembic_version"))
+                c.execute(text("INSERT INTO meta (key, value) VALUES ('schema_version', :v)"),
+                          {"v": str(version)})  # fmt: skip
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _add_old_call(engine: Engine) -> None:
+    columns = ", ".join(f'"{c}"' for c in OLD_CALL)
+    values = ", ".join(f":{c}" for c in OLD_CALL)
+    with engine.begin() as c:
+        c.execute(text(f"INSERT INTO calls ({columns}) VALUES ({values})"), OLD_CALL)
+
+
+def test_a_new_database_is_made_at_the_current_version(backend: str, tmp_path: Path) -> None:
     engine = open_database(database_url(tmp_path))
     assert schema_version(engine) == SCHEMA_VERSION
-    with engine.connect() as c:
-        assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    if backend == "sqlite":
+        with engine.connect() as c:
+            assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
     open_database(database_url(tmp_path))  # opening again migrates nothing and loses nothing
 
 
-def test_a_database_from_a_newer_capstone_is_refused_with_what_to_do(tmp_path: Path) -> None:
+def test_the_migrations_make_exactly_the_models_tables(backend: str, tmp_path: Path) -> None:
+    engine = open_database(database_url(tmp_path))
+    with engine.connect() as c:
+        differences = compare_metadata(MigrationContext.configure(c), Base.metadata)
+        if backend == "sqlite":  # SQLite's reflection drops ON DELETE of an added column
+            differences = [d for d in differences if d[0] not in ("add_fk", "remove_fk")]
+            keys = c.execute(text("PRAGMA foreign_key_list(calls)")).all()
+            assert [(k[2], k[3], k[6]) for k in keys] == [("users", "owner_id", "SET NULL")]
+    assert differences == []
+
+
+def test_a_database_from_a_newer_capstone_is_refused_with_what_to_do(
+    backend: str, tmp_path: Path
+) -> None:
     engine = open_database(database_url(tmp_path))
     with engine.begin() as c:
-        c.execute(text("UPDATE meta SET value = '99' WHERE key = 'schema_version'"))
+        c.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     with pytest.raises(DatabaseError, match=r"newer than this capstone.*upgrade capstone"):
         open_database(database_url(tmp_path))
 
 
-def test_calls_and_jobs_are_kept_and_a_call_deletes_its_jobs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("legacy", [False, True], ids=["alembic", "before-alembic"])
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_call_from_schema_1_or_2_is_migrated_keeping_its_details_and_results(
+    backend: str, tmp_path: Path, version: int, legacy: bool
+) -> None:
+    """A folder made before accounts (1) or before typed results (2): its call keeps its
+    details, its results become one typed value, and it has no owner (nobody sees it until
+    an admin gives it to a rep)."""
+    with _at_version(database_url(tmp_path), version, legacy=legacy) as old:
+        _add_old_call(old)
+    engine = open_database(database_url(tmp_path))
+    assert schema_version(engine) == SCHEMA_VERSION
+    (call,) = calls(engine)
+    assert (call.title, call.owner_id, call.sales_team) == ("old call", None, "")
+    assert call.people == People({"P2": Person("prospect", "Dana")})
+    found = call.results
+    assert found.headline == "Dana looked mostly neutral."
+    assert found.prospects_reading == "neutral (75%)"
+    assert found.talk is not None and found.talk.talk_listen_ratio == 0.4
+    (recording,) = found.recordings
+    assert recording.summary == "results/1/call/summary.json"
+    assert recording.video == "results/1/call/annotated.mp4"
+    assert call.options.fps == 2.0  # the options every call was read with until then
+
+    from capstone.app.accounts import add_user
+    from capstone.cli import main
+
+    ana = add_user(engine, "Ana", "rep", "correct horse battery", "east")
+    assert main(["users", "adopt", "--data", str(tmp_path), "--name", "Ana"]) == 0
+    assert [(c.owner_id, c.sales_team) for c in calls(engine)] == [(ana.id, "east")]
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["alembic", "before-alembic"])
+@pytest.mark.parametrize("version", [3, 4])
+def test_a_database_of_schema_3_or_4_is_migrated_keeping_its_jobs_and_sign_ins(
+    backend: str, tmp_path: Path, version: int, legacy: bool
+) -> None:
+    with _at_version(database_url(tmp_path), version, legacy=legacy) as old, old.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO calls (id, title, created_at, rep, rep_role, team, stage, "
+                "outcome, stakeholders, industry, offering, product, share, use, people, "
+                "stage_times, media, kind, demo, results, sales_team) VALUES (1, 'call', "
+                "'2026-01-01', '', '', '', '', '', 1, '', '', '', false, 'customers', "
+                "'{}', '{}', '[]', 'recording', false, '{}', 'east')"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO jobs (call_id, state, progress, message, worker_pid, "
+                "created_at) VALUES (1, 'running', 0.5, 'annotating', 4242, "
+                "'2026-01-01')"
+            )
+        )
+        c.execute(text("INSERT INTO failed_sign_ins (name, at) VALUES ('ana', '2026-01-01')"))
+    engine = open_database(database_url(tmp_path))
+    assert schema_version(engine) == SCHEMA_VERSION
+    with engine.connect() as c:
+        job = c.execute(text("SELECT state, worker, heartbeat_at FROM jobs")).one()
+        failed = c.execute(text("SELECT name, address FROM failed_sign_ins")).one()
+    assert tuple(job) == ("running", None, None)  # no lease: the next recover queues it again
+    assert tuple(failed) == ("ana", "")  # an address unknown before schema 4
+    from capstone.app.jobs import recover
+
+    assert recover(engine) == 1
+
+
+def test_calls_and_jobs_are_kept_and_a_call_deletes_its_jobs(backend: str, tmp_path: Path) -> None:
     engine = open_database(database_url(tmp_path))
     with session(engine) as s:
         s.add(Call(title="first", people=People({"P2": Person("prospect", "Dana")})))
@@ -87,68 +204,26 @@ def test_a_database_locked_by_another_program_says_so_and_nothing_is_half_saved(
     assert calls(engine) == [] and not (tmp_path / "media").exists()
 
 
-def test_a_version_1_database_is_migrated_keeping_its_calls(tmp_path: Path) -> None:
-    """A folder made before accounts: its calls stay, with no owner (so nobody sees them)."""
-    url = database_url(tmp_path)
-    engine = open_database(url)
-    with session(engine) as s:
-        s.add(Call(title="old call"))
-    with engine.begin() as c:  # back to what version 1 wrote: no accounts, calls without owners
-        made = c.execute(text("SELECT sql FROM sqlite_master WHERE name = 'calls'")).scalar()
-        new = ("owner_id", "sales_team", "review_of")
-        lines = [line for line in made.splitlines() if not any(n in line for n in new)]
-        old = re.sub(r",\s*\n\)", "\n)", "\n".join(lines)).replace("TABLE calls", "TABLE v1")
-        c.execute(text(old))
-        columns = re.findall(r"^\s+([a-z_]+) [A-Z]", old, flags=re.MULTILINE)
-        c.execute(text(f"INSERT INTO v1 SELECT {', '.join(columns)} FROM calls"))
-        for table in ("calls", "users", "sign_ins", "failed_sign_ins", "audit"):
-            c.execute(text(f"DROP TABLE {table}"))
-        c.execute(text("ALTER TABLE v1 RENAME TO calls"))
-        c.execute(text("UPDATE meta SET value = '1' WHERE key = 'schema_version'"))
-    assert schema_version(engine) == 1
-    engine = open_database(url)
-    assert schema_version(engine) == SCHEMA_VERSION
-    assert [(c.title, c.owner_id, c.sales_team) for c in calls(engine)] == [("old call", None, "")]
-    # nobody sees them until an admin gives them to a rep
-    from capstone.app.accounts import add_user
-    from capstone.cli import main
-
-    ana = add_user(engine, "Ana", "rep", "correct horse battery", "east")
-    assert main(["users", "adopt", "--data", str(tmp_path), "--name", "Ana"]) == 0
-    assert [(c.owner_id, c.sales_team) for c in calls(engine)] == [(ana.id, "east")]
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("not a url", r"'not a url' is not a database URL; give e\.g\. postgresql://"),
+        ("oracle2://x@y/z", r"SQLAlchemy knows no database 'oracle2'"),
+        (
+            "postgresql://capstone:s3cret@127.0.0.1:9/calls",
+            r"postgresql\+psycopg://capstone:\*\*\*@127\.0\.0\.1:9/calls cannot be reached \(.+\); check",
+        ),
+    ],
+)
+def test_a_database_that_cannot_be_used_is_refused_in_one_sentence(url: str, says: str) -> None:
+    with pytest.raises(DatabaseError, match=says) as refused:
+        open_database(url)
+    assert "s3cret" not in str(refused.value) and "\n" not in str(refused.value)
 
 
-def test_a_version_2_database_keeps_its_results_as_one_typed_value(tmp_path: Path) -> None:
-    import json
+def test_a_missing_postgresql_driver_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
 
-    engine = open_database(database_url(tmp_path))
-    with engine.begin() as c:  # back to what version 2 wrote
-        c.execute(text("DROP TABLE jobs"))
-        c.execute(text("DROP TABLE calls"))
-        c.execute(text(CALLS_2))
-        c.execute(
-            text(
-                "INSERT INTO calls VALUES (1, 'old call', '2026-01-01', NULL, 'Ana', '', '', '',"
-                " '', 1, '', '', '', 0, 'customers', 1, :people, '{\"intro\": 0}', '[]',"
-                " 'recording', 0, 'Dana looked mostly neutral.', 'neutral (75%)', 0.4,"
-                " :results, NULL, '', NULL)"
-            ),
-            {
-                "people": json.dumps({"P2": {"role": "prospect", "name": "Dana"}}),
-                "results": json.dumps(RESULTS_2),
-            },
-        )
-        c.execute(text("UPDATE meta SET value = '2' WHERE key = 'schema_version'"))
-    engine = open_database(database_url(tmp_path))
-    assert schema_version(engine) == SCHEMA_VERSION
-    (call,) = calls(engine)
-    assert call.people == People({"P2": Person("prospect", "Dana")})
-    found = call.results
-    assert found.headline == "Dana looked mostly neutral." and found.prospects_reading == (
-        "neutral (75%)"
-    )
-    assert found.talk is not None and found.talk.talk_listen_ratio == 0.4
-    (recording,) = found.recordings
-    assert recording.summary == "results/1/call/summary.json"
-    assert recording.video == "results/1/call/annotated.mp4"
-    assert call.options.fps == 2.0  # the options every call was read with until then
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if not installed
+    with pytest.raises(DatabaseError, match=r"needs the driver 'psycopg'.*\[server\]"):
+        open_database("postgresql://capstone@127.0.0.1:9/calls")

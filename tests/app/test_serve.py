@@ -1,5 +1,6 @@
 """``capstone app``: it binds to this machine unless told otherwise, warns before serving
-beyond it without TLS, and will not start a folder nobody can sign in to."""
+beyond it without TLS, asks for the first account at a terminal and will not start a folder
+nobody can sign in to without one, and stops cleanly."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 from capstone.app.accounts import add_user
 from capstone.app.database import database_url, open_database
 from capstone.cli import main
+
+PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -43,11 +46,50 @@ def test_the_app_serves_on_this_machine_unless_told_and_warns_beyond_it(
     assert "without TLS" in capsys.readouterr().err
 
 
-def test_a_folder_nobody_can_sign_in_to_is_not_served(
+def test_a_folder_nobody_can_sign_in_to_is_not_served_without_a_terminal(
     tmp_path: Path, started: list, capsys: pytest.CaptureFixture
 ) -> None:
-    assert main(["app", "--data", str(tmp_path)]) == 2
-    assert "capstone users add" in capsys.readouterr().err and not started
+    assert main(["app", "--data", str(tmp_path)]) == 2  # stdin is not a terminal here
+    said = capsys.readouterr().err
+    assert "capstone users add" in said and "from a terminal" in said and not started
+
+
+def test_at_a_terminal_the_first_run_asks_for_the_first_account(
+    tmp_path: Path, started: list, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    import io
+
+    from capstone.app.accounts import sign_in, users
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    answers = iter(["Ada", "east", "short", "short", "Ada", "east", PASSWORD, "different"])
+    answers = iter([*answers, "Ada", "east", PASSWORD, PASSWORD])
+    monkeypatch.setattr("sys.stdin", Terminal())
+    monkeypatch.setattr("builtins.input", lambda _prompt: next(answers))
+    monkeypatch.setattr("getpass.getpass", lambda _prompt: next(answers))
+    assert main(["app", "--data", str(tmp_path)]) == 0 and started
+    said = capsys.readouterr().out
+    assert "at least 10 characters; once more" in said and "differ; once more" in said
+    engine = open_database(database_url(tmp_path))
+    (ada,) = users(engine)
+    assert (ada.name, ada.roles, ada.team) == ("Ada", {"admin", "manager"}, "east")
+    assert sign_in(engine, "Ada", PASSWORD)
+
+
+def test_three_refused_first_accounts_start_nothing(
+    tmp_path: Path, started: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from capstone.app.accounts import users
+    from capstone.app.serve import first_account
+    from capstone.errors import CapstoneError
+
+    engine = open_database(database_url(tmp_path))
+    with pytest.raises(CapstoneError, match="no account was made"):
+        first_account(engine, ask=lambda _: "", ask_secret=lambda _: PASSWORD, say=lambda _: None)
+    assert users(engine) == []
 
 
 def test_a_term_to_capstone_app_stops_its_server(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """The app's server (``streamlit run`` on this file, which ``capstone app`` does): Streamlit's
 pages (:mod:`capstone.app.main`) with the app's own routes and its sign-in gate beside them
 (:mod:`capstone.app.routes`). The folder is opened as the server starts (its database
-migrated, the demo library queued, the workers started), not at the first signed-in page."""
+migrated, the demo library queued, the workers started), not at the first signed-in page, and
+its workers stop with the server."""
 
 import contextlib
 import logging
@@ -25,10 +26,13 @@ async def _opened(_app: Any) -> AsyncIterator[None]:
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
-        await run_in_threadpool(shared_app)
+        opened = await run_in_threadpool(shared_app)
     finally:
         quiet.setLevel(level)
-    yield
+    try:
+        yield
+    finally:  # the server stops: so do its workers, their jobs queued again
+        await run_in_threadpool(opened.stop)
 
 
 app = st.App(

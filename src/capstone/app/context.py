@@ -1,8 +1,9 @@
-"""What every page of the app shares: its folder, its database and its worker processes.
+"""What every page of the app shares: its folder, its database and its workers.
 
-``capstone app`` passes the folder and the database in the environment
-(``CAPSTONE_APP_DATA``, ``CAPSTONE_DATABASE_URL``, ``CAPSTONE_APP_WORKERS``), so that the
-pages, the tests (Streamlit's ``AppTest``) and a server started by hand read them alike.
+``capstone app`` passes the folder and its settings in the environment (``CAPSTONE_APP_DATA``,
+``CAPSTONE_DATABASE_URL``, ``CAPSTONE_SCHEDULER``, ``CAPSTONE_APP_WORKERS``), so that the
+pages, the tests (Streamlit's ``AppTest``) and a server started by hand read them alike; what
+is not there comes from the folder's ``capstone.toml`` (:mod:`capstone.app.settings`).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from capstone.app.database import database_url, open_database
+from capstone.app.database import open_database
 from capstone.app.demo import seed_demo
 from capstone.app.erasure import sweep_staging
-from capstone.app.jobs import recover, start_workers
+from capstone.app.jobs import recover, start_workers, stop_workers
+from capstone.app.settings import Settings, read_settings
 
 #: The largest upload the app takes, in megabytes (a 10-minute 720p recording is ~100 MB).
 MAX_UPLOAD_MB = 500
@@ -25,34 +27,51 @@ MAX_UPLOAD_MB = 500
 
 @dataclass
 class AppContext:
-    """The app's folder, its database engine, and the workers started for it."""
+    """The app's folder, its database engine, and the workers started for it: processes of
+    this machine, or the dispatcher that hands jobs to a Dask cluster."""
 
     data: Path
     url: str
     engine: Engine
     workers: list[Any] = field(default_factory=list)
+    dispatcher: Any = None
+
+    def stop(self) -> None:
+        """Stop the workers (their jobs go back to the queue) and the dispatcher."""
+        stop_workers(self.workers)
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
 
 
-def app_settings(data: str | Path | None = None, url: str | None = None) -> tuple[Path, str]:
-    """The app's folder (made if missing) and its database URL: as given, or from the
-    environment, or the defaults."""
+def app_settings(data: str | Path | None = None, url: str | None = None) -> Settings:
+    """The app's settings: its folder (made if missing) as given or from the environment,
+    and the rest from :func:`capstone.app.settings.read_settings`."""
     folder = Path(data or os.environ.get("CAPSTONE_APP_DATA", "capstone-app")).resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    return folder, url or os.environ.get("CAPSTONE_DATABASE_URL") or database_url(folder)
+    workers = os.environ.get("CAPSTONE_APP_WORKERS")
+    return read_settings(
+        folder, database_url=url, workers=int(workers) if workers is not None else None
+    )
 
 
 def open_app(data: str | Path | None = None, url: str | None = None) -> AppContext:
     """Open the app's folder: migrate its database, queue again what a stopped worker left,
     remove uploads staged but never saved, add the demo library to an empty one, and start
-    the worker processes."""
-    folder, url = app_settings(data, url)
-    engine = open_database(url)
+    the workers (processes here, or a dispatcher to the Dask cluster the settings name)."""
+    settings = app_settings(data, url)
+    engine = open_database(settings.database_url)
     recover(engine)
-    sweep_staging(folder)
+    sweep_staging(settings.data)
     if os.environ.get("CAPSTONE_APP_DEMO", "1") != "0":
-        seed_demo(engine, folder)
-    workers = start_workers(url, folder, int(os.environ.get("CAPSTONE_APP_WORKERS", "1")))
-    return AppContext(folder, url, engine, workers)
+        seed_demo(engine, settings.data)
+    context = AppContext(settings.data, settings.database_url, engine)
+    if settings.scheduler:
+        from capstone.app.cluster import Dispatcher
+
+        context.dispatcher = Dispatcher.start(settings)
+    else:
+        context.workers = start_workers(settings.database_url, settings.data, settings.workers)
+    return context
 
 
 def shared_app() -> AppContext:

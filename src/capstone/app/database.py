@@ -1,10 +1,11 @@
 """The app's database: the calls' details, the annotation jobs, and each call's results.
 
 SQLite in the app's folder by default (write-ahead log, so pages and workers read and write at
-once), through SQLAlchemy, so that a team can give ``--database-url`` for PostgreSQL. The
-schema has a version, kept in the ``meta`` table; :func:`migrate` brings an older database up
-to :data:`SCHEMA_VERSION` one step at a time and refuses a newer one. Timelines stay in the
-Parquet store (:mod:`capstone.library.parquet_store`).
+once), or PostgreSQL for a team's server (psycopg 3), through SQLAlchemy; the folder's settings
+say which (:mod:`capstone.app.settings`). The schema has a version: :func:`migrate` brings an
+older database up to :data:`SCHEMA_VERSION` with Alembic, a version at a time (the files in
+``migrations/versions/``), and refuses a newer one. Timelines stay in the Parquet store
+(:mod:`capstone.library.parquet_store`).
 
 SQLite deletes securely (``secure_delete``: a deleted row's bytes are overwritten) and
 :func:`checkpoint` empties the write-ahead log, so an erased call leaves nothing on disk.
@@ -13,23 +14,21 @@ SQLite deletes securely (``secure_delete``: a deleted row's bytes are overwritte
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, create_engine, event, inspect, select, text
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import JSON, Float, ForeignKey, String, create_engine, event, inspect, select, text
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from capstone.app.findings import Findings
-from capstone.app.folders import DATABASE_FILE
+from capstone.app.settings import read_settings
 from capstone.calls.metadata import People, StageTimes
-from capstone.calls.request import CallOutputs, ReadingOptions
-from capstone.calls.result import Talk
+from capstone.calls.request import ReadingOptions
 from capstone.errors import CapstoneError
 
 #: The schema the code reads and writes. 1: calls, jobs, meta. 2: users, their sign-ins and
@@ -37,8 +36,9 @@ from capstone.errors import CapstoneError
 #: call's reading options, and its results as one typed value (:class:`Findings`: the
 #: prospects' shares and the talk metrics in place of the columns ``prospects_reading``
 #: and ``talk_ratio``). 4: the address a failed sign-in came from, and the name an audit
-#: entry is about (a lock, an unlock).
-SCHEMA_VERSION = 4
+#: entry is about (a lock, an unlock). 5: a job's worker by name and its lease; the version in
+#: Alembic's table. Each is a file in ``migrations/versions/``.
+SCHEMA_VERSION = 5
 
 
 class DatabaseError(CapstoneError):
@@ -97,7 +97,9 @@ class Call(Base):
     media: Mapped[list[str]] = mapped_column(default=list)  # file names under media/<id>/
     kind: Mapped[str] = mapped_column(String(20), default="recording")  # or screenshots
     demo: Mapped[bool] = mapped_column(default=False)
-    options: Mapped[ReadingOptions] = mapped_column(Typed(ReadingOptions), default=ReadingOptions)
+    options: Mapped[ReadingOptions] = mapped_column(  # nullable, as schema 3 added it
+        Typed(ReadingOptions), default=ReadingOptions, nullable=True
+    )
     # filled when the annotation is done
     results: Mapped[Findings] = mapped_column(Typed(Findings), default=Findings)
     # who may see it (version 2): the rep it belongs to, their sales team, and for a
@@ -159,16 +161,18 @@ class AuditEntry(Base):
 
 
 class Job(Base):
-    """One annotation of one call, run by a worker process; ``progress`` from 0 to 1."""
+    """One annotation of one call, run by a worker (a process here, or a Dask task);
+    ``progress`` from 0 to 1."""
 
     __tablename__ = "jobs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
     state: Mapped[str] = mapped_column(String(20), default="queued")  # running, done, failed
-    progress: Mapped[float] = mapped_column(default=0.0)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
     message: Mapped[str] = mapped_column(default="")
-    worker_pid: Mapped[int | None]
+    worker: Mapped[str | None] = mapped_column(String(200))  # host:pid, or a Dask task's key
+    heartbeat_at: Mapped[dt.datetime | None]  # renewed while it runs: its lease
     created_at: Mapped[dt.datetime] = mapped_column(default=now)
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
@@ -181,111 +185,53 @@ class Meta(Base):
     value: Mapped[str] = mapped_column(String(200))
 
 
-VERSION_1 = ("calls", "jobs", "meta")
-#: The columns version 2 adds to the calls table.
-CALL_COLUMNS_2 = {
-    "owner_id": "INTEGER REFERENCES users(id) ON DELETE SET NULL",
-    "sales_team": "VARCHAR(100) DEFAULT '' NOT NULL",
-    "review_of": "INTEGER",
-}
-
-
-def _version_1(connection: Any) -> None:
-    tables = [Base.metadata.tables[name] for name in VERSION_1]
-    Base.metadata.create_all(connection, tables=tables)
-
-
-def _version_2(connection: Any) -> None:
-    Base.metadata.create_all(connection)  # the new tables; existing ones are left as they are
-    have = {c["name"] for c in inspect(connection).get_columns("calls")}
-    for name, kind in CALL_COLUMNS_2.items():
-        if name not in have:  # a database made by version 1 (a new one has them already)
-            connection.execute(text(f"ALTER TABLE calls ADD COLUMN {name} {kind}"))
-
-
-def _version_3(connection: Any) -> None:
-    """Add the reading options; fold ``results``, ``headline``, ``prospects_reading`` and
-    ``talk_ratio`` into one :class:`Findings` per call, then drop the columns it replaces.
-    (A database made by this version has its columns already.)"""
-    have = {c["name"] for c in inspect(connection).get_columns("calls")}
-    if "options" not in have:
-        connection.execute(text("ALTER TABLE calls ADD COLUMN options JSON"))
-    if "talk_ratio" not in have:
-        return
-    rows = connection.execute(text("SELECT id, results, headline, talk_ratio FROM calls"))
-    for call_id, results, headline, talk_ratio in rows.all():
-        old = json.loads(results) if isinstance(results, str) else (results or {})
-        findings = legacy_findings(old, headline, talk_ratio)
-        connection.execute(
-            text("UPDATE calls SET results = :r, options = :o WHERE id = :i"),
-            {
-                "r": json.dumps(findings.to_json()),
-                "o": json.dumps(ReadingOptions().to_json()),
-                "i": call_id,
-            },
-        )
-    for column in ("headline", "prospects_reading", "talk_ratio"):
-        connection.execute(text(f"ALTER TABLE calls DROP COLUMN {column}"))
-
-
-def legacy_findings(
-    results: dict[str, Any],  # the JSON a schema-2 database kept, read once to migrate it
-    headline: str,
-    talk_ratio: float | None,
-) -> Findings:
-    """The :class:`Findings` of a call's results as schema 2 kept them: lists of files by
-    kind (relative to the app's folder), the prospects' shares, and columns of their own."""
-    recordings = [Path(f).parent for f in results.get("summaries", [])]
-    pictures = [Path(f) for f in results.get("pictures", [])]
-    outputs = [CallOutputs.of_recording(f.name).under(f.parent.as_posix()) for f in recordings]
-    outputs += [
-        CallOutputs.of_screenshot(f.name.removesuffix("_annotated.png")).under(f.parent.as_posix())
-        for f in pictures
-    ]
-    return Findings(
-        tuple(outputs),
-        results.get("prospect_shares") or {},
-        Talk(talk_listen_ratio=talk_ratio) if recordings else None,
-        headline or "",
-    )
-
-
-def _version_4(connection: Any) -> None:
-    """Keep the address each failed sign-in came from (earlier ones: unknown, ``""``), and
-    the name an audit entry is about."""
-    for table, column, kind in (
-        ("failed_sign_ins", "address", "VARCHAR(64)"),
-        ("audit", "about", "VARCHAR(100)"),
-    ):
-        if column not in {c["name"] for c in inspect(connection).get_columns(table)}:
-            connection.execute(
-                text(f"ALTER TABLE {table} ADD COLUMN {column} {kind} DEFAULT '' NOT NULL")
-            )
-
-
-#: version -> the step that brings a database of the version before up to it.
-MIGRATIONS: dict[int, Callable[[Any], None]] = {
-    1: _version_1,
-    2: _version_2,
-    3: _version_3,
-    4: _version_4,
-}
-
-
 def database_url(folder: str | Path) -> str:
-    """The default database of an app folder: ``capstone.sqlite`` in it."""
-    return f"sqlite:///{Path(folder).resolve() / DATABASE_FILE}"
+    """The database of an app folder, as its settings give it (:mod:`capstone.app.settings`:
+    ``CAPSTONE_DATABASE_URL``, else ``capstone.toml`` in it, else SQLite in it)."""
+    return read_settings(folder).database_url
 
 
-def open_database(url: str, timeout: float = 30.0) -> Engine:
-    """An engine on ``url``, migrated to :data:`SCHEMA_VERSION`.
+def shown(url: str | URL) -> str:
+    """``url`` as it may be shown or logged: the password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "the database URL given"
 
-    SQLite waits up to ``timeout`` seconds for another process's write (then
-    :class:`DatabaseError` says so) and keeps a write-ahead log, so readers never wait for a
-    writer.
+
+def engine_for(url: str, timeout: float = 30.0) -> Engine:
+    """An engine on ``url`` (not yet connected), PostgreSQL through psycopg 3.
+
+    Raises
+    ------
+    DatabaseError
+        If ``url`` is not a database URL, names a kind of database SQLAlchemy does not know,
+        or needs a driver that is not installed.
     """
-    sqlite = url.startswith("sqlite")
-    engine = create_engine(url, connect_args={"timeout": timeout} if sqlite else {})
+    try:
+        parsed = make_url(url)
+    except ArgumentError as err:
+        raise DatabaseError(
+            f"{url!r} is not a database URL; give e.g. postgresql://USER@HOST/NAME or "
+            "sqlite:///PATH (CAPSTONE_DATABASE_URL, --database-url or capstone.toml)"
+        ) from err
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    sqlite = parsed.get_backend_name() == "sqlite"
+    try:
+        engine = create_engine(
+            parsed, connect_args={"timeout": timeout} if sqlite else {"connect_timeout": 10}
+        )
+    except NoSuchModuleError as err:
+        raise DatabaseError(
+            f"{shown(parsed)}: SQLAlchemy knows no database {parsed.drivername!r}; the app "
+            "runs on sqlite:/// and postgresql://"
+        ) from err
+    except ModuleNotFoundError as err:
+        raise DatabaseError(
+            f"{shown(parsed)} needs the driver {err.name!r}, which is not installed: pip install "
+            "'show-me-the-money-calls[server]' (psycopg 3, for PostgreSQL)"
+        ) from err
     if sqlite and engine.url.database not in (None, "", ":memory:"):
         Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
     if sqlite:
@@ -298,21 +244,42 @@ def open_database(url: str, timeout: float = 30.0) -> Engine:
             cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
+    return engine
+
+
+def open_database(url: str, timeout: float = 30.0) -> Engine:
+    """An engine on ``url``, migrated to :data:`SCHEMA_VERSION`.
+
+    SQLite waits up to ``timeout`` seconds for another process's write (then
+    :class:`DatabaseError` says so) and keeps a write-ahead log, so readers never wait for a
+    writer. A database that cannot be reached, or is newer than this code, is refused in one
+    sentence (:class:`DatabaseError`).
+    """
+    engine = engine_for(url, timeout)
     try:
         migrate(engine)
     except OperationalError as err:
-        raise DatabaseError(locked_message(url, err)) from err
+        raise DatabaseError(locked_message(shown(engine.url), err)) from err
     return engine
 
 
 def locked_message(url: str, err: Exception) -> str:
-    """What to tell a user when the database cannot be used."""
+    """What to tell a user when the database cannot be used (``url`` as :func:`shown`)."""
     if "locked" in str(err):
         return (
             f"the database {url} is locked by another program; close it (or wait for it to "
             "finish) and try again. Nothing was lost."
         )
-    return f"the database {url} cannot be opened ({err}); check the folder and its permissions"
+    reason = str(getattr(err, "orig", err)).strip().splitlines()[0]
+    if url.startswith("sqlite"):
+        return (
+            f"the database {url} cannot be opened ({reason}); check the folder and its permissions"
+        )
+    return (
+        f"the database {url} cannot be reached ({reason}); check that the server runs, that "
+        "the URL names it, and that its user may sign in (a password goes in ~/.pgpass or "
+        "PGPASSWORD)"
+    )
 
 
 def checkpoint(engine: Engine) -> None:
@@ -323,37 +290,58 @@ def checkpoint(engine: Engine) -> None:
             connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
 
 
+def _alembic(connection: Connection) -> Any:
+    """Alembic's configuration for the app's migrations, on ``connection``."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    config.attributes["connection"] = connection
+    return config
+
+
 def schema_version(engine: Engine) -> int:
-    """The database's schema version; 0 for an empty database."""
-    if not inspect(engine).has_table("meta"):
-        return 0
+    """The database's schema version: Alembic's revision (``0004`` is 4), or as versions 1-4
+    kept it in ``meta``; 0 for an empty database."""
+    tables = inspect(engine)
     with engine.connect() as connection:
-        value = connection.execute(text("SELECT value FROM meta WHERE key = 'schema_version'"))
-        row = value.first()
-    return int(row[0]) if row else 0
+        if tables.has_table("alembic_version"):
+            revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            return int(revision) if revision and revision.isdigit() else -1
+        if tables.has_table("meta"):
+            value = connection.execute(
+                text("SELECT value FROM meta WHERE key = 'schema_version'")
+            ).scalar()
+            return int(value) if value else 0
+    return 0
 
 
 def migrate(engine: Engine) -> int:
-    """Apply the migrations the database lacks, each in its own transaction; return the
-    version it is at."""
+    """Bring the database up to :data:`SCHEMA_VERSION` with Alembic, one version at a time,
+    each in its own transaction; return the version it is at. A database that versions 1-4
+    made (its version in ``meta``) is first marked as that version for Alembic.
+
+    Raises
+    ------
+    DatabaseError
+        If the database is newer than this code.
+    """
+    from alembic import command
+
     version = schema_version(engine)
-    if version > SCHEMA_VERSION:
+    if version > SCHEMA_VERSION or version < 0:
         raise DatabaseError(
-            f"the database {engine.url} has schema {version}, newer than this capstone "
-            f"({SCHEMA_VERSION}); upgrade capstone to open it"
+            f"the database {shown(engine.url)} has a schema newer than this capstone "
+            f"(version {SCHEMA_VERSION}); upgrade capstone to open it"
         )
-    for target in range(version + 1, SCHEMA_VERSION + 1):
-        with engine.begin() as connection:
-            MIGRATIONS[target](connection)
-            connection.execute(
-                text("DELETE FROM meta WHERE key = 'schema_version'")
-                if target > 1
-                else text("SELECT 1")
-            )
-            connection.execute(
-                text("INSERT INTO meta (key, value) VALUES ('schema_version', :v)"),
-                {"v": str(target)},
-            )
+    if version == SCHEMA_VERSION:
+        return version
+    with engine.connect() as connection:
+        config = _alembic(connection)
+        if version and not inspect(connection).has_table("alembic_version"):
+            command.stamp(config, f"{version:04d}")
+        command.upgrade(config, f"{SCHEMA_VERSION:04d}")
+        connection.commit()
     return SCHEMA_VERSION
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from capstone.calls.request import CallOutputs
@@ -101,3 +102,25 @@ def findings_of(read: Mapping[str, Annotated], folder: str) -> Findings:
         return Findings(outputs)
     shares = _pooled(list(picture_shares(pictures).values()))
     return Findings(outputs, shares, None, picture_headline(pictures))
+
+
+def legacy_findings(
+    results: dict[str, Any],  # the JSON a schema-2 database kept, read once to migrate it
+    headline: str,
+    talk_ratio: float | None,
+) -> Findings:
+    """The :class:`Findings` of a call's results as schema 2 kept them: lists of files by
+    kind (relative to the app's folder), the prospects' shares, and columns of their own."""
+    recordings = [Path(f).parent for f in results.get("summaries", [])]
+    pictures = [Path(f) for f in results.get("pictures", [])]
+    outputs = [CallOutputs.of_recording(f.name).under(f.parent.as_posix()) for f in recordings]
+    outputs += [
+        CallOutputs.of_screenshot(f.name.removesuffix("_annotated.png")).under(f.parent.as_posix())
+        for f in pictures
+    ]
+    return Findings(
+        tuple(outputs),
+        results.get("prospect_shares") or {},
+        Talk(talk_listen_ratio=talk_ratio) if recordings else None,
+        headline or "",
+    )

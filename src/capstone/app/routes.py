@@ -44,8 +44,8 @@ PRIVATE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 @functools.cache
 def _opened() -> tuple[Path, Engine]:
-    data, url = app_settings()
-    return data, open_database(url)
+    settings = app_settings()
+    return settings.data, open_database(settings.database_url)
 
 
 def way_back(asked: str | None) -> str:

@@ -4,16 +4,20 @@
     python benchmarks/training_speed.py --precisions mixed_bfloat16 --xla off --intra 1 --inter 2
     python benchmarks/training_speed.py --precisions mixed_bfloat16 --xla off --image-sizes 48 32
     python benchmarks/training_speed.py --precisions mixed_bfloat16 --xla off --batch-norm fused keras
+    python benchmarks/training_speed.py --architecture residual_cnn --widths 32 48 --xla off \
+        --batch-sizes 128 --record      # a bigger network's speed, kept for the book
 
 TensorFlow fixes its thread pools when it starts, so each thread setting is its own run
 (``--intra``/``--inter``; 0 lets TensorFlow choose, by default one thread per core).
 
-Each setting trains the project's CNN on random 48x48 images through the same tf.data
+Each setting trains the project's CNN (or ``--architecture``) on random 48x48 images through the same tf.data
 pipeline and light augmentation as real training: one untimed epoch (it compiles), then
 ``--repeats`` timed ones. Shared machines are noisy (epochs of real training here varied by
 up to 1.7x), so the table gives the best and the median epoch. ``--image-sizes`` also times
 the low-resolution phases of progressive resizing (images resized in the pipeline, as in
-training). Prints one row per setting, fastest first.
+training). Prints one row per setting, fastest first; with ``--record``, keeps them in
+``benchmarks/results/training_speed_<architecture>.json`` with the parameter counts and, from
+the FER+ training set's size, the minutes an epoch would take.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ from capstone.model.backend import set_seed
 from capstone.model.inputs import training_dataset
 from capstone.model.training import build_model
 from capstone.params import Phase, TrainRun
+from capstone.provenance import save_benchmark
+
+FERPLUS_TRAIN = 28_709  # faces in FER2013's (and so FER+'s) training split
 
 
 def images_per_second(
@@ -62,7 +69,11 @@ def images_per_second(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--width", type=int, default=32)
+    parser.add_argument(
+        "--architecture", default="compact_cnn", choices=["compact_cnn", "residual_cnn"]
+    )
+    parser.add_argument("--widths", type=int, nargs="+", default=[32])
+    parser.add_argument("--record", action="store_true", help="keep the table as a record")
     parser.add_argument("--images", type=int, default=4096)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128])
     parser.add_argument(
@@ -91,14 +102,14 @@ def main() -> None:
     y = rng.integers(0, 7, size=args.images)
     rows = []
     settings = itertools.product(
-        args.precisions, args.xla, args.batch_sizes, args.image_sizes, args.batch_norm
+        args.widths, args.precisions, args.xla, args.batch_sizes, args.image_sizes, args.batch_norm
     )
-    for precision, xla, batch, size, batch_norm in settings:
+    for width, precision, xla, batch, size, batch_norm in settings:
         jit = xla == "on"
         run = TrainRun(
             name="bench",
-            architecture="compact_cnn",
-            width=args.width,
+            architecture=args.architecture,
+            width=width,
             batch_size=batch,
             precision=precision,
             jit_compile=jit,
@@ -107,8 +118,12 @@ def main() -> None:
         speeds = images_per_second(
             run, x, y, args.repeats, size=size, fused_batch_norm=batch_norm == "fused"
         )
+        parameters = build_model(run, allow_emulated=True).count_params()
+        best = max(speeds)
         rows.append(
             {
+                "width": width,
+                "parameters (M)": round(parameters / 1e6, 2),
                 "batch norm": batch_norm,
                 "precision": precision,
                 "xla": xla,
@@ -117,12 +132,16 @@ def main() -> None:
                 "threads (intra/inter)": f"{args.intra}/{args.inter}",
                 "images/s (best)": round(max(speeds)),
                 "images/s (median)": round(float(np.median(speeds))),
+                "minutes an epoch of FER+ train": round(FERPLUS_TRAIN / best / 60, 1),
             }
         )
         print(rows[-1], flush=True)
     table = pd.DataFrame(rows).sort_values("images/s (best)", ascending=False)
-    print(f"\ncompact_cnn(width={args.width}) on {args.images} images ({os.cpu_count()} CPUs):")
+    print(f"\n{args.architecture} on {args.images} images ({os.cpu_count()} CPUs):")
     print(table.to_string(index=False))
+    if args.record:
+        record = {"architecture": args.architecture, "images": args.images, "rows": rows}
+        print(f"kept in {save_benchmark(f'training_speed_{args.architecture}', record)}")
 
 
 if __name__ == "__main__":

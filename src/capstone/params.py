@@ -163,7 +163,7 @@ class TrainRun:
     """
 
     name: str
-    architecture: Literal["seed_cnn", "compact_cnn"]
+    architecture: Literal["seed_cnn", "compact_cnn", "residual_cnn"]
     phases: list[Phase]
     batch_size: int = 64
     optimizer: Literal["adam", "adamw"] = "adamw"
@@ -208,7 +208,7 @@ class TrainRun:
         )
         return {
             "architecture": self.architecture
-            + (f" (width {self.width})" if self.architecture == "compact_cnn" else ""),
+            + (f" (width {self.width})" if self.architecture != "seed_cnn" else ""),
             "phases": phases,
             "optimizer": f"{self.optimizer}, {self.schedule} schedule",
             "batch": self.batch_size,

@@ -92,29 +92,42 @@ def test_three_refused_first_accounts_start_nothing(
     assert users(engine) == []
 
 
-def test_a_term_to_capstone_app_stops_its_server(tmp_path: Path) -> None:
+def test_a_term_to_capstone_app_stops_its_server_and_queues_its_job_again(
+    tmp_path: Path,
+) -> None:
     import os
     import signal
     import subprocess
     import sys
     import time
 
-    add_user(open_database(database_url(tmp_path)), "Ada", "admin", "correct horse battery")
+    from capstone.app.database import Job, session
+
+    engine = open_database(database_url(tmp_path))
+    add_user(engine, "Ada", "admin", "correct horse battery")
     log, port = tmp_path / "app.log", str(_free_port())
+    demo = {"CAPSTONE_APP_DEMO_CALLS": "2", "CAPSTONE_APP_DEMO_SECONDS": "60"}
     with log.open("wb") as out:  # a file, not a pipe nobody empties: the server never blocks
         app = subprocess.Popen(
             [sys.executable, "-m", "capstone.cli", "app", "--data", str(tmp_path), "--port", port],
-            env={**os.environ, "CAPSTONE_APP_DEMO": "0", "CAPSTONE_APP_WORKERS": "1"},
+            env={**os.environ, **demo, "CAPSTONE_APP_WORKERS": "1"},
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def states() -> list[str]:
+        with session(engine) as s:
+            return [job.state for job in s.query(Job).all()]
+
     started = time.monotonic()
-    while b"URL:" not in log.read_bytes() and time.monotonic() - started < 60:
-        time.sleep(0.5)  # until the server says where it serves
+    while "running" not in states() and time.monotonic() - started < 90:
+        time.sleep(0.5)  # until the worker is at work on a demo call
+    assert "running" in states(), log.read_text()
     app.send_signal(signal.SIGTERM)  # to `capstone app` alone, as a process manager does
     try:
         assert app.wait(timeout=30) == 0  # a stop asked for: a clean end
+        assert "running" not in states()  # the job in flight is queued again (or done)
         deadline = time.monotonic() + 20
         with pytest.raises(ProcessLookupError):  # nothing of its group is left: the server too
             while time.monotonic() < deadline:

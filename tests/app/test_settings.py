@@ -86,3 +86,22 @@ def test_every_command_reaches_the_database_the_environment_names(
     assert main(["erase", "--data", str(data), "--name", "Dana"]) == 0
     assert "erased 0 call(s)" in capsys.readouterr().out
     assert not (data / "capstone.sqlite").exists()
+
+
+@pytest.mark.parametrize(
+    ("setting", "says"),
+    [
+        (["--database-url", "postgresql://capstone@127.0.0.1:9/calls"], "cannot be reached"),
+        (["--database-url", "mysql-ish:/nowhere"], "is not a database URL"),
+        ([], "capstone.toml is not a TOML file"),
+    ],
+)
+def test_a_command_given_a_bad_database_says_so_in_one_sentence(
+    tmp_path: Path, setting: list[str], says: str, capsys
+) -> None:
+    from capstone.cli import main
+
+    (tmp_path / "capstone.toml").write_text("[server]\n" if setting else "[server\n")
+    assert main(["app", "--data", str(tmp_path), *setting]) == 2
+    said = capsys.readouterr().err
+    assert says in said and "bug" not in said and len(said.strip().splitlines()) == 1

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from capstone.model.architectures import build, compact_cnn, seed_cnn
+from capstone.model.architectures import build, compact_cnn, residual_cnn, seed_cnn
 
 
 def test_seed_cnn_matches_the_published_layers() -> None:
@@ -20,11 +20,24 @@ def test_seed_cnn_matches_the_published_layers() -> None:
     assert all(c.kernel_regularizer is not None for c in convs)
 
 
-@pytest.mark.parametrize("model", [seed_cnn(), compact_cnn(8)], ids=["seed_cnn", "compact_cnn"])
+@pytest.mark.parametrize(
+    "model",
+    [seed_cnn(), compact_cnn(8), residual_cnn(8)],
+    ids=["seed_cnn", "compact_cnn", "residual_cnn"],
+)
 def test_models_output_probabilities(model) -> None:
     out = np.asarray(model(np.zeros((2, 48, 48, 1), np.float32)))
     assert out.shape == (2, 7)
     assert np.allclose(out.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_the_residual_cnn_is_resnet_18_sized_at_width_64_and_reads_any_size() -> None:
+    sizes = {width: residual_cnn(width).count_params() for width in (32, 48, 64)}
+    assert 2.7e6 < sizes[32] < 2.9e6 and 6.2e6 < sizes[48] < 6.4e6 and 11e6 < sizes[64] < 11.3e6
+    small = residual_cnn(8, input_shape=(None, None, 1))
+    assert np.asarray(small(np.zeros((1, 32, 32, 1), np.float32))).shape == (1, 7)
+    adds = [layer for layer in small.layers if layer.__class__.__name__ == "Add"]
+    assert len(adds) == 8  # four stages of two blocks, each with its shortcut
 
 
 def test_unknown_architecture() -> None:

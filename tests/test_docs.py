@@ -136,6 +136,20 @@ def test_the_books_speaker_table_is_the_benchmarks_record() -> None:
     assert record["machine"] in page and record["date"] in page
 
 
+def test_the_books_bigger_network_speeds_are_the_benchmarks_records() -> None:
+    page = (REPO / "book" / "experiments.md").read_text(encoding="utf-8")
+    for name in ("compact_cnn", "residual_cnn"):
+        record = json.loads((REPO / f"benchmarks/results/training_speed_{name}.json").read_text())
+        for row in record["results"]["rows"]:
+            line = (
+                f"| {name} (width {row['width']}) | {row['parameters (M)']} M | "
+                f"{row['precision']} | {row['images/s (best)']} | {row['images/s (median)']} | "
+                f"{row['minutes an epoch of FER+ train']} |"
+            )
+            assert line in page, line
+        assert record["machine"] in page and record["date"] in page
+
+
 def test_the_books_voice_activity_table_is_the_benchmarks_record() -> None:
     """Each row of the voice-activity table in the book is the record's summary."""
     page = (REPO / "book" / "speakers.md").read_text(encoding="utf-8")

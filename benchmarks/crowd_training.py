@@ -1,6 +1,8 @@
 """Train on the crowd: FER+'s vote shares as soft targets, and what the readings then mean.
 
     python benchmarks/crowd_training.py --epochs 6 --out build/crowd_probe
+    python benchmarks/crowd_training.py --architecture residual_cnn --init none --lr 1e-3 \
+        --epochs 60 --batch 128 --resumable --out build/residual   # the same again goes on
 
 A network (by default the 26 November one, ``models/archive/fer_cnn_v1.keras``) is trained
 with :func:`capstone.model.training.train` on the FER+ Training faces the crowd could read
@@ -25,6 +27,11 @@ classes; FER+ Valid (PublicTest) keeps the best epoch. Then, read with flip aver
 Validation and test always use the shares. Every epoch's figures, the fitted temperature
 and the test figures go to ``--out`` (``history.csv``, ``results.json``), with the seconds
 each part took.
+
+``--resumable`` backs the run up after every epoch (weights, optimiser, epoch: Keras'
+``BackupAndRestore`` in ``--out``), for a network trained from scratch over several sessions:
+the same command after a stop goes on from the last epoch done. ``--architecture
+residual_cnn`` trains the bigger network (``--init none``: from scratch).
 """
 
 from __future__ import annotations
@@ -93,6 +100,10 @@ def main() -> None:
     )
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--width", type=int, default=32)
+    parser.add_argument(
+        "--architecture", default="compact_cnn", choices=["compact_cnn", "residual_cnn"]
+    )
+    parser.add_argument("--resumable", action="store_true", help="go on after a stop")
     parser.add_argument("--out", type=Path, default=Path("build/crowd_probe"))
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--limit", type=int, help="train on this many faces only (a smoke test)")
@@ -117,7 +128,7 @@ def main() -> None:
     )
     run = TrainRun(
         name="crowd",
-        architecture="compact_cnn",
+        architecture=args.architecture,
         width=args.width,
         batch_size=args.batch,
         weight_decay=args.weight_decay,
@@ -130,8 +141,16 @@ def main() -> None:
     if args.score_only:
         network, history = keras.models.load_model(args.score_only), pd.DataFrame()
     else:
+        backup = keras.callbacks.BackupAndRestore(args.out / "crowd_backup")
         network, history = train(
-            run, train_xy, val_xy, args.out, seed=args.seed, verbose=2, init_weights=init
+            run,
+            train_xy,
+            val_xy,
+            args.out,
+            seed=args.seed,
+            verbose=2,
+            init_weights=init,
+            callbacks=[backup] if args.resumable else None,
         )
     seconds = time.perf_counter() - start
     history.to_csv(args.out / "history.csv", index=False)

@@ -64,6 +64,44 @@ def test_a_run_trains_on_soft_targets(tmp_path: Path) -> None:
     assert class_weights(shares) == class_weights(y)
 
 
+def test_a_resumable_run_stopped_mid_way_goes_on_from_its_last_epoch(tmp_path: Path) -> None:
+    import keras
+
+    x, y = faces(64, seed=2)
+    run = TrainRun(
+        name="long",
+        architecture="residual_cnn",
+        width=4,
+        batch_size=32,
+        patience=4,
+        phases=[Phase(epochs=4, augment="flip")],
+    )
+
+    class Stop(keras.callbacks.Callback):  # the session ends after epoch 2
+        def on_epoch_end(self, epoch: int, logs=None) -> None:
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    def backup() -> keras.callbacks.BackupAndRestore:
+        return keras.callbacks.BackupAndRestore(tmp_path / "long_backup")
+
+    with pytest.raises(KeyboardInterrupt):
+        train(
+            run, (x, y), (x[:16], y[:16]), tmp_path, seed=0, verbose=0, callbacks=[backup(), Stop()]
+        )
+    assert list(pd.read_csv(tmp_path / "long_history.csv")["epoch"]) == [1, 2]
+    best_before = pd.read_csv(tmp_path / "long_history.csv")["val_accuracy"].max()
+    _, history = train(
+        run, (x, y), (x[:16], y[:16]), tmp_path, seed=0, verbose=0, callbacks=[backup()]
+    )
+    assert list(history["epoch"]) == [1, 2, 3, 4]  # epochs 3 and 4 only were trained again
+    assert list(pd.read_csv(tmp_path / "long_history.csv")["epoch"]) == [1, 2, 3, 4]
+    record = read_json(tmp_path / "long.json")
+    assert record["best_val_accuracy"] == pytest.approx(
+        max(best_before, history["val_accuracy"].max())
+    )
+
+
 def test_select_best_keeps_the_best_on_validation(tmp_path: Path) -> None:
     assert select_best(tmp_path, {"a": 0.61, "b": 0.64, "start": 0.62})["selected"] == "b"
     assert read_json(tmp_path / "selected.json")["val_accuracy"] == {

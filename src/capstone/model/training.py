@@ -53,16 +53,17 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         network: keras.Model,
         monitor: str = "val_accuracy",
         template: keras.Model | None = None,
+        best: float = -np.inf,
     ) -> None:
         super().__init__()
-        self.path, self.monitor, self.best = Path(path), monitor, -np.inf
+        self.path, self.monitor, self.best = Path(path), monitor, best
         self.network, self.template = network, template
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         self.keep((logs or {}).get(self.monitor, -np.inf))
 
     def keep(self, value: float) -> None:
-        """Save the network if ``value`` (of ``monitor``) beats the best so far."""
+        """Save the network if ``value`` (of ``monitor``) beats ``best``, the best so far."""
         if value > self.best:
             self.best = value
             saved = self.network
@@ -71,6 +72,23 @@ class AtomicCheckpoint(keras.callbacks.Callback):
                 saved = self.template
             with atomic_path(self.path) as tmp:
                 saved.save(tmp)
+
+
+class _HistoryAppender(keras.callbacks.Callback):
+    """Append each epoch's figures to ``path`` as it ends, so that a run stopped mid-way
+    keeps the history of the epochs its backup holds."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        row = pd.DataFrame([{"phase": 1, "epoch": epoch + 1, **(logs or {})}])
+        if self.path.is_file():  # an epoch done again after a stop replaces its row
+            kept = pd.read_csv(self.path)
+            row = pd.concat([kept[kept["epoch"] != epoch + 1], row], ignore_index=True)
+        with atomic_path(self.path) as tmp:
+            row.to_csv(tmp, index=False)
 
 
 def build_model(
@@ -125,6 +143,12 @@ def train(
     (:func:`start_weights`); a run with no phases saves it as it is. ``callbacks`` are
     Keras callbacks to run as well in every full-size phase (e.g. to watch a test set).
     Returns the best model (by validation accuracy) and the per-epoch history.
+
+    A ``keras.callbacks.BackupAndRestore`` among ``callbacks`` makes the run resumable (one
+    full-size phase): it backs up the weights, the optimiser and the epoch after every epoch,
+    and the same call after a stop goes on from the last epoch done, keeping the best
+    network so far (its validation accuracy read from the history) and appending each
+    epoch's figures to ``<name>_history.csv`` as it ends.
     """
     out_dir = Path(out_dir)
     set_seed(seed)
@@ -136,7 +160,17 @@ def train(
             model, template = build_model(run), None
     if init_weights is not None:
         model.set_weights(keras.models.load_model(init_weights).get_weights())
-    checkpoint = AtomicCheckpoint(out_dir / f"{run.name}.keras", model, template=template)
+    history_file = out_dir / f"{run.name}_history.csv"
+    resumable = any(isinstance(c, keras.callbacks.BackupAndRestore) for c in callbacks or [])
+    before = pd.read_csv(history_file) if resumable and history_file.is_file() else None
+    best = before["val_accuracy"].max() if before is not None and len(before) else -np.inf
+    checkpoint = AtomicCheckpoint(
+        out_dir / f"{run.name}.keras", model, template=template, best=best
+    )
+    if resumable:
+        if len(run.phases) != 1 or _low_resolution(run.phases[0]):
+            raise ValueError("a resumable run has one phase, at the stored image size")
+        callbacks = [_HistoryAppender(history_file), *(callbacks or [])]
     start = time.perf_counter()
     if run.phases:
         val_ds = ImageBatches(*val_xy, run.batch_size)
@@ -153,7 +187,8 @@ def train(
             )
             for number in range(1, len(run.phases) + 1)
         ]
-        history = pd.concat(histories, ignore_index=True)
+        history = pd.concat([before, *histories] if before is not None else histories)
+        history = history.reset_index(drop=True)
     else:  # adopt the starting network as it is (saved with no optimizer)
         x_val, y_val = val_xy
         checkpoint.keep(float(np.mean(predict(model, x_val).argmax(axis=1) == majority(y_val))))
@@ -222,7 +257,7 @@ def _fit_phase(
         verbose=verbose,
     )
     frame = pd.DataFrame(fit.history)
-    frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+    frame.insert(0, "epoch", np.asarray(fit.epoch) + 1)  # after a resume, from where it went on
     frame.insert(0, "phase", number)
     return frame
 

@@ -283,11 +283,17 @@ def locked_message(url: str, err: Exception) -> str:
 
 
 def checkpoint(engine: Engine) -> None:
-    """Empty SQLite's write-ahead log into the database (whose deleted rows are already
-    overwritten), so that no copy of a deleted row stays in the log file."""
-    if engine.url.get_backend_name() == "sqlite":
+    """After a deletion: empty SQLite's write-ahead log into the database (whose deleted rows
+    are already overwritten), so that no copy of a deleted row stays in the log file; on
+    PostgreSQL, ``VACUUM`` the tables that name people, so that their dead rows' space is
+    taken back for reuse (PostgreSQL has no secure delete: the bytes go when it is reused)."""
+    backend = engine.url.get_backend_name()
+    if backend == "sqlite":
         with engine.connect() as connection:
             connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    elif backend == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM calls, jobs, users, sign_ins, failed_sign_ins"))
 
 
 def _alembic(connection: Connection) -> Any:

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 from matplotlib import cbook
 
@@ -64,19 +63,6 @@ def test_an_unwritable_output_folder_is_a_clear_error(tmp_path: Path, capstone_c
     assert "disk" not in proc.stderr
     assert "Traceback" not in proc.stderr
     assert (tmp_path / "call.png").is_file()
-
-
-def test_a_missing_optional_detector_is_a_clear_error(monkeypatch) -> None:
-    import sys
-
-    from capstone.errors import CapstoneError
-    from capstone.faces import detect
-
-    detect._mtcnn.cache_clear()
-    monkeypatch.setitem(sys.modules, "mtcnn", None)  # as if the package were not installed
-    with pytest.raises(CapstoneError, match="pip install mtcnn"):
-        detect.detect_faces(np.zeros((60, 60, 3), np.uint8))
-    detect._mtcnn.cache_clear()
 
 
 def test_inputs_with_one_name_get_outputs_of_their_own(tmp_path: Path, capstone_cli) -> None:

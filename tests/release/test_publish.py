@@ -13,6 +13,8 @@ from capstone.artefacts import read_json, sha256_file, write_json
 from capstone.errors import CapstoneError
 from capstone.evaluation.scores import classification_metrics
 from capstone.model.architectures import compact_cnn
+from capstone.model.onnx_copy import load_onnx_copy
+from capstone.model.released import self_contained
 from capstone.params import load
 from capstone.paths import ProjectPaths
 from capstone.release import publish
@@ -28,7 +30,8 @@ def project(tmp_path: Path, final_record: dict) -> ProjectPaths:
     (tmp_path / "params").mkdir()
     (tmp_path / "params/full.yaml").write_text((REPO / "params/full.yaml").read_text())
     paths.stage("evaluation").mkdir(parents=True)
-    compact_cnn(width=4).save(paths.stage("evaluation") / "final.keras")
+    final = self_contained(compact_cnn(width=4, fused_batch_norm=False), tta_flip=True)
+    final.save(paths.stage("evaluation") / "final.keras")
     write_json(paths.stage("evaluation") / "final.json", final_record)
     return paths
 
@@ -41,8 +44,10 @@ def test_publish_writes_model_params_record_and_card(project: ProjectPaths) -> N
         "README.md",
         "fer_cnn.json",
         "fer_cnn.keras",
+        "fer_cnn.onnx",
         "fer_cnn.params.yaml",
     ]
+    assert load_onnx_copy(model) is not None  # made from this very file
     card = (out / "README.md").read_text()
     assert "| fer2013 | 70 | 67.9% | 0.500 |" in card
     assert "temperature 1.234" in card

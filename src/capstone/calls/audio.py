@@ -96,13 +96,9 @@ def voice_activity(
 def _silero() -> Any:
     """Silero VAD's model in ONNX Runtime, loaded once a process, on one thread (a worker
     runs beside others)."""
-    import onnxruntime
+    from capstone.onnx_session import onnx_session
 
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    return onnxruntime.InferenceSession(
-        str(SILERO_MODEL), options, providers=["CPUExecutionProvider"]
-    )
+    return onnx_session(SILERO_MODEL, threads=1)
 
 
 def fill_gaps(voiced: np.ndarray, longest: int) -> np.ndarray:

@@ -2,10 +2,10 @@
 
 Two detectors:
 
-* ``mtcnn`` (default): the MTCNN cascade of three small CNNs (package ``mtcnn``, TensorFlow,
-  weights inside the wheel, so it works offline). Finds small and turned faces in
-  gallery-view layouts, and returns the eyes, which :func:`capstone.faces.crop.crop_face`
-  can level.
+* ``mtcnn`` (default): the MTCNN cascade of three small CNNs (the ``mtcnn`` package's
+  weights, run by ONNX Runtime without TensorFlow: :mod:`capstone.faces.cascade`). Finds
+  small and turned faces in gallery-view layouts, and returns the eyes, which
+  :func:`capstone.faces.crop.crop_face` can level.
 * ``haar``: OpenCV's frontal-face Haar cascade, the seed's detector. Fast, but on real
   gallery-view screenshots it misses faces and invents others.
 
@@ -22,8 +22,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from capstone.errors import CapstoneError
-from capstone.faces.boxes import Box, Detection, Point, as_box, overlap
+from capstone.faces import cascade
+from capstone.faces.boxes import Box, Detection, as_box, overlap
 from capstone.faces.crop import to_gray
 
 DETECTORS = ("mtcnn", "haar")
@@ -50,38 +50,6 @@ def _haar() -> cv2.CascadeClassifier:
     return cascade
 
 
-@cache
-def _mtcnn() -> Any:
-    try:
-        from mtcnn import MTCNN
-    except ImportError:
-        raise CapstoneError(
-            "the mtcnn face detector is not installed: pip install mtcnn (or use detector='haar')"
-        ) from None
-    detector = MTCNN()
-    for stage in getattr(detector, "stages", []):  # its three networks, run as graphs
-        network = getattr(stage, "_model", None)
-        if network is not None:
-            stage._model = _as_graph(network)
-    return detector
-
-
-def _as_graph(network: Any) -> Any:
-    """``network`` as a TensorFlow graph function: MTCNN calls its networks eagerly, which
-    costs twice the time per frame. An empty batch (no face proposals) raises the error
-    MTCNN expects for it at once, instead of failing inside TensorFlow with a logged error."""
-    import tensorflow as tf
-
-    graph = tf.function(network, reduce_retracing=True)
-
-    def run(batch: Any) -> Any:
-        if batch.shape[0] == 0:
-            raise tf.errors.InvalidArgumentError(None, None, "no face proposals")
-        return graph(batch)
-
-    return run
-
-
 def _to_bgr(image: np.ndarray) -> np.ndarray:
     """An 8-bit BGR copy of a frame of any kind :func:`to_gray` accepts."""
     image = np.asarray(image)
@@ -92,9 +60,6 @@ def _to_bgr(image: np.ndarray) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] in (3, 4):  # 16-bit colour: keep the colour
         return _to_bgr((np.asarray(image, np.uint16) >> 8).astype(np.uint8))
     return cv2.cvtColor(to_gray(image), cv2.COLOR_GRAY2BGR)
-
-
-EYES = ("left_eye", "right_eye")
 
 
 def _run(
@@ -112,22 +77,21 @@ def _run(
     # (mtcnn 1.0: min_face_size 28 on a 1280x720 frame) and costs the same.
     scale = min(1.0, 12 / max(min_size, 12))
     small = cv2.resize(image_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    found = _mtcnn().detect_faces(cv2.cvtColor(small, cv2.COLOR_BGR2RGB), min_face_size=12)
+    found = cascade.detect_faces(cv2.cvtColor(small, cv2.COLOR_BGR2RGB))
     return [
-        Detection(
-            as_box(v / scale for v in face["box"]),
-            float(face["confidence"]),
-            _eyes(face["keypoints"], scale),
-        )
+        _unscaled(face, scale)
         for face in found
-        if face["confidence"] >= min_confidence and min(face["box"][2:]) > 0
+        if face.confidence >= min_confidence and min(face.box[2:]) > 0
     ]
 
 
-def _eyes(keypoints: dict[str, Any], scale: float) -> tuple[Point, Point]:
-    """MTCNN's eye centres, in the coordinates of the image before it was scaled by ``scale``."""
-    (lx, ly), (rx, ry) = (keypoints[k] for k in EYES)
-    return (lx / scale, ly / scale), (rx / scale, ry / scale)
+def _unscaled(face: Detection, scale: float) -> Detection:
+    """``face``, found on a copy of the image scaled by ``scale``, in the image's coordinates."""
+    eyes = None
+    if face.eyes is not None:
+        (lx, ly), (rx, ry) = face.eyes
+        eyes = ((lx / scale, ly / scale), (rx / scale, ry / scale))
+    return Detection(as_box(v / scale for v in face.box), face.confidence, eyes)
 
 
 def detect(

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from capstone.faces.boxes import Box, Detection, as_box
-from capstone.faces.crop import crop_face
+from capstone.faces.crop import crop_face, to_gray
 from capstone.faces.detect import detect
 from capstone.labels import CLASSES
 from capstone.model.released import predict
@@ -53,6 +53,7 @@ def classify_faces(
         raise ValueError(f"read has {len(read)} flags for {len(found)} faces")
     faces: list[FaceReading | None] = []
     crops, which = [], []
+    gray = to_gray(image_bgr) if len(found) > 1 else image_bgr  # once, not once a face
     for i, face in enumerate(found):
         box = face.box if isinstance(face, Detection) else as_box(face)
         if read is not None and not read[i]:
@@ -60,7 +61,7 @@ def classify_faces(
         elif min(box[2:]) < min_face:
             faces.append(FaceReading(box, "too_small"))
         else:
-            crops.append(crop_face(image_bgr, face, **(crop or {})))
+            crops.append(crop_face(gray, face, **(crop or {})))
             which.append((len(faces), box))
             faces.append(None)
     if crops:

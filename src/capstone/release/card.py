@@ -43,8 +43,20 @@ probs = keras.models.load_model("models/fer_cnn.keras").predict(crops, verbose=0
 print(probs.round(2))  # one row a face, in the class order above
 ```
 
-`capstone.faces.detect.detect` finds the faces (MTCNN; its weights come with the `mtcnn`
-package) and `capstone.faces.crop.crop_face` cuts each out as the model's training faces were.
+`capstone.faces.detect.detect` finds the faces (MTCNN: the `mtcnn` package's networks, run by
+ONNX Runtime) and `capstone.faces.crop.crop_face` cuts each out as the model's training faces were.
+
+`fer_cnn.onnx` beside it is the same model for ONNX Runtime, with no TensorFlow: the same
+readings to 1e-4 (checked when it is written, and by the tests). It names the `.keras`
+file's SHA-256 in its metadata (`keras_sha256`), and `capstone annotate` reads faces with it
+while that matches:
+
+```python
+import onnxruntime
+
+session = onnxruntime.InferenceSession("models/fer_cnn.onnx")
+probs = session.run(None, {"face_crops": crops})[0]
+```
 
 ## Model
 - Architecture: `$architecture` (width $width): four VGG-style blocks of

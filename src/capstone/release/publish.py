@@ -2,8 +2,9 @@
 
 :func:`publish` copies the evaluation stage's finished model (``build/evaluation/final.keras``
 and its record ``final.json``, written by :func:`capstone.release.finish.finish`) into
-``models/``, with the whole profile that trained it and the model card
-(:mod:`capstone.release.card`). The sample profile's synthetic model is never published.
+``models/``, with the whole profile that trained it, the model card
+(:mod:`capstone.release.card`) and its ONNX copy (:mod:`capstone.model.onnx_copy`: the same
+readings without TensorFlow, what annotation runs). The sample profile's synthetic model is never published.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from capstone.artefacts import atomic_path, read_json, sha256_file, write_json, write_text
 from capstone.errors import CapstoneError
+from capstone.model.onnx_copy import write_onnx_copy
 from capstone.params import Params, profile_yaml
 from capstone.paths import MODEL_NAME, ProjectPaths
 from capstone.release.card import model_card
@@ -41,6 +43,7 @@ def publish(paths: ProjectPaths, params: Params, dest: str | Path | None = None)
     record["size_bytes"] = (src / "final.keras").stat().st_size
     with atomic_path(dest / f"{MODEL_NAME}.keras") as tmp:
         shutil.copyfile(src / "final.keras", tmp)
+    write_onnx_copy(dest / f"{MODEL_NAME}.keras")
     profile = dest / f"{MODEL_NAME}.params.yaml"
     write_text(profile, profile_yaml(params))  # whole: what it extends and its defaults
     record["params_sha256"] = sha256_file(profile)

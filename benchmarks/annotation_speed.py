@@ -41,7 +41,8 @@ from pathlib import Path
 from matplotlib import cbook
 
 from capstone.calls.request import CallRequest, ReadingOptions
-from capstone.calls.video import annotate_video, sample_frames
+from capstone.calls.video import annotate_video
+from capstone.calls.video_io import frame_count
 from capstone.media import load_image
 from capstone.model.released import crop_settings_of, load_for_reading
 from capstone.paths import released_model
@@ -81,8 +82,10 @@ import sys, time
 start = time.perf_counter()
 from fer.fer import FER
 from capstone.calls.video_io import sample_frames
-peer = FER()
-frames = sum(1 for _, frame in sample_frames(sys.argv[1], float(sys.argv[2])) if peer.detect_emotions(frame) or True)
+peer, frames = FER(), 0
+for _, frame in sample_frames(sys.argv[1], float(sys.argv[2])):
+    peer.detect_emotions(frame)
+    frames += 1
 print(frames, time.perf_counter() - start)
 """
 
@@ -140,7 +143,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         video = h264_recording(Path(tmp), args.seconds, args.tiles)
-        sampled = sum(1 for _ in sample_frames(video, args.fps))
+        frames, native = frame_count(video)
+        sampled = math.ceil(frames / native * args.fps)  # as annotate_video counts them
         print(
             f"{args.seconds} s of 720p H.264 at 30 frames/s, {args.tiles}x{args.tiles} gallery: "
             f"{sampled} frames sampled at {args.fps:g}/s"

@@ -160,3 +160,35 @@ def test_the_books_voice_activity_table_is_the_benchmarks_record() -> None:
     )
     assert rows == summary
     assert record["machine"] in page
+
+
+def test_the_books_ensemble_table_is_the_benchmarks_record() -> None:
+    """Issue 48's table of the ensemble and its members in the book is the record's."""
+    page = (REPO / "book" / "experiments.md").read_text(encoding="utf-8")
+    record = json.loads((REPO / "benchmarks/results/ensemble_ferplus.json").read_text())
+    for name, row in record["results"]["rows"].items():
+        line = (
+            f"| {name} | {row['majority_accuracy']:.1%} | {row['macro_f1']:.3f} | "
+            f"{row['per_class']['sad']:.1%} | {row['per_class']['fear']:.1%} | "
+            f"{row['cross_entropy_clear']:.3f} | {row['cross_entropy_all']:.3f} |"
+        )
+        assert line in page, line
+    assert record["machine"] in page and record["date"] in page
+
+
+def test_the_books_annotation_speed_table_is_the_benchmarks_records() -> None:
+    """Issue 49's table in the book (A week of calls) is the speed benchmark's records."""
+    page = (REPO / "book" / "library.md").read_text(encoding="utf-8")
+    for seconds, name in ((60, "60 seconds"), (600, "10 minutes"), (3600, "60 minutes")):
+        record = json.loads(
+            (REPO / f"benchmarks/results/annotation_speed_{seconds}s.json").read_text()
+        )
+        r = record["results"]
+        fer = f"{r['fer_seconds']} s" if r["fer_seconds"] else "not run"
+        ratio = f"{r['fer_seconds'] / r['ours_seconds']:.2f}" if r["fer_seconds"] else "-"
+        line = (
+            f"| {name} | {r['decode_seconds']} s | {r['ours_seconds']} s | "
+            f"{r['ours_seconds'] / r['decode_seconds']:.2f} | {fer} | {ratio} | {r['peak_mb']} MB |"
+        )
+        assert line in page, line
+        assert record["machine"] in page

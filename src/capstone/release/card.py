@@ -52,10 +52,18 @@ file's SHA-256 in its metadata (`keras_sha256`), and `capstone annotate` reads f
 while that matches:
 
 ```python
+import cv2
+import numpy as np
 import onnxruntime
 
+from capstone.faces.crop import crop_face
+from capstone.faces.detect import detect
+
+frame = cv2.imread("call.png")
+crops = np.stack([crop_face(frame, face) for face in detect(frame)])
 session = onnxruntime.InferenceSession("models/fer_cnn.onnx")
-probs = session.run(None, {"face_crops": crops})[0]
+probs = session.run(None, {"face_crops": crops})[0]  # no TensorFlow imported
+print(probs.round(2))
 ```
 
 ## Model

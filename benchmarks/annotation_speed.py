@@ -44,7 +44,8 @@ from capstone.calls.request import CallRequest, ReadingOptions
 from capstone.calls.video import annotate_video
 from capstone.calls.video_io import frame_count
 from capstone.media import load_image
-from capstone.model.released import crop_settings_of, load_for_reading
+from capstone.model.onnx_copy import load_for_reading
+from capstone.model.released import crop_settings_of
 from capstone.paths import released_model
 from capstone.provenance import save_benchmark
 from capstone.synthetic.calls import write_recording

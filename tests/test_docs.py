@@ -136,18 +136,32 @@ def test_the_books_speaker_table_is_the_benchmarks_record() -> None:
     assert record["machine"] in page and record["date"] in page
 
 
+def book_page(name: str) -> str:
+    return (REPO / "book" / name).read_text(encoding="utf-8")
+
+
+def record_of(name: str) -> dict:
+    return json.loads((REPO / "benchmarks/results" / f"{name}.json").read_text())
+
+
+def assert_table_rows(page: str, record: dict, lines: list[str]) -> None:
+    """Each of ``lines`` (a table row made from ``record``) is in ``page``, which names the
+    machine and the day the record was made on."""
+    for line in lines:
+        assert line in page, line
+    assert record["machine"] in page and record["date"] in page
+
+
 def test_the_books_bigger_network_speeds_are_the_benchmarks_records() -> None:
-    page = (REPO / "book" / "experiments.md").read_text(encoding="utf-8")
     for name in ("compact_cnn", "residual_cnn"):
-        record = json.loads((REPO / f"benchmarks/results/training_speed_{name}.json").read_text())
-        for row in record["results"]["rows"]:
-            line = (
-                f"| {name} (width {row['width']}) | {row['parameters (M)']} M | "
-                f"{row['precision']} | {row['images/s (best)']} | {row['images/s (median)']} | "
-                f"{row['minutes an epoch of FER+ train']} |"
-            )
-            assert line in page, line
-        assert record["machine"] in page and record["date"] in page
+        record = record_of(f"training_speed_{name}")
+        lines = [
+            f"| {name} (width {row['width']}) | {row['parameters (M)']} M | "
+            f"{row['precision']} | {row['images/s (best)']} | {row['images/s (median)']} | "
+            f"{row['minutes an epoch of FER+ train']} |"
+            for row in record["results"]["rows"]
+        ]
+        assert_table_rows(book_page("experiments.md"), record, lines)
 
 
 def test_the_books_voice_activity_table_is_the_benchmarks_record() -> None:
@@ -164,25 +178,20 @@ def test_the_books_voice_activity_table_is_the_benchmarks_record() -> None:
 
 def test_the_books_ensemble_table_is_the_benchmarks_record() -> None:
     """Issue 48's table of the ensemble and its members in the book is the record's."""
-    page = (REPO / "book" / "experiments.md").read_text(encoding="utf-8")
-    record = json.loads((REPO / "benchmarks/results/ensemble_ferplus.json").read_text())
-    for name, row in record["results"]["rows"].items():
-        line = (
-            f"| {name} | {row['majority_accuracy']:.1%} | {row['macro_f1']:.3f} | "
-            f"{row['per_class']['sad']:.1%} | {row['per_class']['fear']:.1%} | "
-            f"{row['cross_entropy_clear']:.3f} | {row['cross_entropy_all']:.3f} |"
-        )
-        assert line in page, line
-    assert record["machine"] in page and record["date"] in page
+    record = record_of("ensemble_ferplus")
+    lines = [
+        f"| {name} | {row['majority_accuracy']:.1%} | {row['macro_f1']:.3f} | "
+        f"{row['per_class']['sad']:.1%} | {row['per_class']['fear']:.1%} | "
+        f"{row['cross_entropy_clear']:.3f} | {row['cross_entropy_all']:.3f} |"
+        for name, row in record["results"]["rows"].items()
+    ]
+    assert_table_rows(book_page("experiments.md"), record, lines)
 
 
 def test_the_books_annotation_speed_table_is_the_benchmarks_records() -> None:
     """Issue 49's table in the book (A week of calls) is the speed benchmark's records."""
-    page = (REPO / "book" / "library.md").read_text(encoding="utf-8")
     for seconds, name in ((60, "60 seconds"), (600, "10 minutes"), (3600, "60 minutes")):
-        record = json.loads(
-            (REPO / f"benchmarks/results/annotation_speed_{seconds}s.json").read_text()
-        )
+        record = record_of(f"annotation_speed_{seconds}s")
         r = record["results"]
         fer = f"{r['fer_seconds']} s" if r["fer_seconds"] else "not run"
         ratio = f"{r['fer_seconds'] / r['ours_seconds']:.2f}" if r["fer_seconds"] else "-"
@@ -190,5 +199,4 @@ def test_the_books_annotation_speed_table_is_the_benchmarks_records() -> None:
             f"| {name} | {r['decode_seconds']} s | {r['ours_seconds']} s | "
             f"{r['ours_seconds'] / r['decode_seconds']:.2f} | {fer} | {ratio} | {r['peak_mb']} MB |"
         )
-        assert line in page, line
-        assert record["machine"] in page
+        assert_table_rows(book_page("library.md"), record, [line])

@@ -13,12 +13,13 @@ from capstone.model.architectures import compact_cnn
 from capstone.model.onnx_copy import (
     TOLERANCE,
     OnnxModel,
+    load_for_reading,
     load_onnx_copy,
     onnx_path,
     probe_crops,
     write_onnx_copy,
 )
-from capstone.model.released import load_for_reading, predict, self_contained
+from capstone.model.released import predict, self_contained
 from capstone.paths import released_model
 
 pytest.importorskip("tf2onnx", reason="exporting needs tf2onnx")
@@ -69,7 +70,7 @@ def test_the_released_model_has_a_current_copy_read_without_tensorflow(tmp_path)
     path = released_model(Path(__file__).parents[2])
     np.save(tmp_path / "crops.npy", probe_crops())
     code = (
-        "import sys, numpy as np; from capstone.model.released import load_for_reading; "
+        "import sys, numpy as np; from capstone.model.onnx_copy import load_for_reading; "
         f"m = load_for_reading({str(path)!r}); "
         f"np.save(sys.argv[1], m.predict_on_batch(np.load({str(tmp_path / 'crops.npy')!r}))); "
         "print(type(m).__name__, 'tensorflow' in sys.modules)"

@@ -68,13 +68,14 @@ def _run(
     """One pass of a detector over a BGR image."""
     if detector == "haar":
         gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
-        found = _haar().detectMultiScale(
+        boxes = _haar().detectMultiScale(
             gray, scaleFactor=1.1, minNeighbors=5, minSize=(min_size, min_size)
         )
-        return [Detection(as_box(b)) for b in np.asarray(found).reshape(-1, 4)]
+        return [Detection(as_box(b)) for b in np.asarray(boxes).reshape(-1, 4)]
     # MTCNN looks for faces from 12 pixels on. For larger ones, it is given a smaller copy
     # rather than a larger min_face_size, which finds nothing at all for some frame sizes
-    # (mtcnn 1.0: min_face_size 28 on a 1280x720 frame) and costs the same.
+    # (mtcnn 1.0: min_face_size 28 on a 1280x720 frame; the cascade keeps its steps) and
+    # costs the same.
     scale = min(1.0, 12 / max(min_size, 12))
     small = cv2.resize(image_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     found = cascade.detect_faces(cv2.cvtColor(small, cv2.COLOR_BGR2RGB))

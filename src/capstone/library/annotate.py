@@ -75,7 +75,7 @@ def item_key(path: Path, request: CallRequest, model: Path) -> str:
 @functools.lru_cache(maxsize=2)
 def cached_model(path: Path) -> Any:
     """The model at ``path``, loaded once per process, as faces are read with it."""
-    from capstone.model.released import load_for_reading
+    from capstone.model.onnx_copy import load_for_reading
 
     return load_for_reading(path)
 

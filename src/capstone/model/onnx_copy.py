@@ -23,6 +23,7 @@ import numpy as np
 from capstone.artefacts import atomic_path, sha256_file
 from capstone.errors import ModelError
 from capstone.labels import N_CLASSES, SIZE
+from capstone.model.released import is_self_contained, load_model, model_file
 from capstone.onnx_session import onnx_session
 
 TOLERANCE = 1e-4  # the largest difference of a probability between the two files
@@ -75,8 +76,6 @@ def write_onnx_copy(model_path: str | Path) -> Path:
     import keras
     import onnx
 
-    from capstone.model.released import is_self_contained
-
     model_path = Path(model_path)
     model = keras.models.load_model(model_path)
     if not is_self_contained(model):
@@ -120,3 +119,11 @@ def load_onnx_copy(model_path: str | Path) -> OnnxModel | None:
     if source != sha256_file(model_path):
         return None
     return OnnxModel(session, target)
+
+
+def load_for_reading(path: str | Path) -> Any:
+    """The model at ``path`` for reading faces: its ONNX copy, run without TensorFlow, where
+    one beside it was made from this very file; else the Keras model
+    (:func:`capstone.model.released.load_model`)."""
+    copy = load_onnx_copy(model_file(path))
+    return copy if copy is not None else load_model(path)

@@ -147,7 +147,7 @@ def load_model(path: str | Path, check: bool = True) -> Any:
     ``(48, 48)``, or a bare network's ``(48, 48, 1)`` floats) and returns 7 probabilities
     per face (checked on two test crops: non-negative, summing to 1).
     """
-    path = _model_file(path)
+    path = model_file(path)
     import keras
 
     import capstone.model.architectures  # noqa: F401 - registers the project's own layers (older files)
@@ -163,7 +163,7 @@ def load_model(path: str | Path, check: bool = True) -> Any:
     return model
 
 
-def _model_file(path: str | Path) -> Path:
+def model_file(path: str | Path) -> Path:
     """``path``, refused with a clear :class:`ModelError` unless it is a file."""
     path = Path(path)
     if path.is_dir():
@@ -173,16 +173,6 @@ def _model_file(path: str | Path) -> Path:
             f"model not found: {path}. Train one with `nox -s pipeline`, or pass --model."
         )
     return path
-
-
-def load_for_reading(path: str | Path) -> Any:
-    """The model at ``path`` for reading faces: its ONNX copy, run without TensorFlow, where
-    one beside it was made from this very file (:mod:`capstone.model.onnx_copy`: the same
-    readings to 1e-4); else the Keras model (:func:`load_model`)."""
-    from capstone.model.onnx_copy import load_onnx_copy
-
-    copy = load_onnx_copy(_model_file(path))
-    return copy if copy is not None else load_model(path)
 
 
 def _check_contract(model: Any, path: Path) -> None:

@@ -46,25 +46,10 @@ print(probs.round(2))  # one row a face, in the class order above
 `capstone.faces.detect.detect` finds the faces (MTCNN: the `mtcnn` package's networks, run by
 ONNX Runtime) and `capstone.faces.crop.crop_face` cuts each out as the model's training faces were.
 
-`fer_cnn.onnx` beside it is the same model for ONNX Runtime, with no TensorFlow: the same
-readings to 1e-4 (checked when it is written, and by the tests). It names the `.keras`
-file's SHA-256 in its metadata (`keras_sha256`), and `capstone annotate` reads faces with it
-while that matches:
-
-```python
-import cv2
-import numpy as np
-import onnxruntime
-
-from capstone.faces.crop import crop_face
-from capstone.faces.detect import detect
-
-frame = cv2.imread("call.png")
-crops = np.stack([crop_face(frame, face) for face in detect(frame)])
-session = onnxruntime.InferenceSession("models/fer_cnn.onnx")
-probs = session.run(None, {"face_crops": crops})[0]  # no TensorFlow imported
-print(probs.round(2))
-```
+`fer_cnn.onnx` is the same model for ONNX Runtime, without TensorFlow (the same readings
+to 1e-4; it names the `.keras` file's SHA-256, and `capstone annotate` uses it while that
+matches): `capstone.model.onnx_copy.load_for_reading("models/fer_cnn.keras")` loads it, and
+its `predict_on_batch(crops)` reads the same crops.
 
 ## Model
 - Architecture: `$architecture` (width $width): four VGG-style blocks of

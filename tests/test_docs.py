@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import cv2
+import pandas as pd
 import pytest
 from conftest import REPO
 
@@ -200,3 +201,17 @@ def test_the_books_annotation_speed_table_is_the_benchmarks_records() -> None:
             f"{r['ours_seconds'] / r['decode_seconds']:.2f} | {fer} | {ratio} | {r['peak_mb']} MB |"
         )
         assert_table_rows(book_page("library.md"), record, [line])
+
+
+def test_the_books_seed_cnn_table_is_the_runs_history() -> None:
+    """Each epoch the book's table gives for the seed's CNN is that epoch of its history."""
+    page = book_page("experiments.md")
+    history = pd.read_csv(REPO / "models/archive/seed_cnn/history.csv").set_index("epoch")
+    rows = re.findall(
+        r"^\| (\d+)(?: \([^)]*\))? \| ([\d.]+)% \| ([\d.]+)% \| ([\d.]+)% \|$", page, re.MULTILINE
+    )
+    assert len(rows) > 20, "the seed CNN's table is missing"
+    for epoch, train, val, test in rows:
+        row = history.loc[int(epoch)]
+        figures = (row["accuracy"], row["val_accuracy"], row["test_accuracy"])
+        assert (train, val, test) == tuple(f"{v:.1%}"[:-1] for v in figures), epoch

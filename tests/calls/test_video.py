@@ -153,6 +153,35 @@ def test_frames_are_sampled_at_the_requested_rate(call_video: Path) -> None:
     assert times == pytest.approx([0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5])
 
 
+def test_sparse_ticks_show_their_frame_or_one_just_before(tmp_path: Path) -> None:
+    import imageio_ffmpeg
+
+    # 30 frames a second of H.264 with B-frames (x264's default), the frame number in the
+    # brightness of the lower half, a texture sliding above so that frames predict each other
+    texture = np.random.default_rng(0).integers(0, 256, (32, 256, 3), dtype=np.uint8)
+    writer = imageio_ffmpeg.write_frames(
+        str(tmp_path / "counting.mp4"),
+        (64, 64),
+        fps=30,
+        codec="libx264",
+        output_params=["-crf", "5"],
+        ffmpeg_log_level="error",
+    )
+    writer.send(None)
+    for i in range(60):
+        frame = np.full((64, 64, 3), 4 * i, np.uint8)
+        frame[:32] = texture[:, i : i + 64]
+        writer.send(frame)
+    writer.close()
+    sampled = list(sample_frames(tmp_path / "counting.mp4", fps=2))
+    assert [t for t, _ in sampled] == pytest.approx([0, 0.5, 1, 1.5])
+    shown = [round(float(np.median(f[40:])) / 4) for _, f in sampled]
+    late = [15 * n - i for n, i in enumerate(shown)]
+    assert all(0 <= frames <= 3 for frames in late), late
+    every = sample_frames(tmp_path / "counting.mp4", fps=30)
+    assert [round(float(np.median(f[40:])) / 4) for _, f in every] == list(range(60))
+
+
 def test_a_video_without_faces_gives_an_empty_but_valid_result(tmp_path: Path) -> None:
     video = write_video(tmp_path / "blank.mp4", [np.full((120, 160, 3), 90, np.uint8)] * 10)
     summary = annotate_video(video, ShiftingModel(), tmp_path / "out", progress=False)

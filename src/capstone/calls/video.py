@@ -35,7 +35,7 @@ from capstone.calls.audio import read_audio, voice_activity, voiced_at
 from capstone.calls.figures import figures
 from capstone.calls.image import draw
 from capstone.calls.metadata import CallInfo
-from capstone.calls.numbering import FrameNumbering
+from capstone.calls.numbering import FrameNumbering, NumberedFace
 from capstone.calls.report import write_report
 from capstone.calls.request import CallRequest
 from capstone.calls.result import CallResult
@@ -109,10 +109,28 @@ def annotate_video(  # noqa: PLR0913 -- an entry point; every option is keyword-
         raise
 
 
+@dataclass(frozen=True)
+class _Look:
+    """What looking at sampled frame ``n`` (at ``t`` seconds) found: the faces, numbered,
+    whether they were just detected, and who speaks."""
+
+    n: int
+    t: float
+    frame: np.ndarray
+    faces: list[NumberedFace]
+    detected: bool
+    speaking: list[tuple[bool | None, str]]
+
+
 @dataclass
 class _Reader:
     """What one pass over a recording reads each sampled frame with, and what it has seen:
-    the participants numbered at the last detection, the last glance."""
+    the participants numbered at the last detection, the last glance.
+
+    A frame goes through two stages, which run on two threads so that the faces of one
+    frame are read while the next is looked at: :meth:`look` (detect, number, who speaks)
+    and :meth:`read` (classify, timeline rows).
+    """
 
     model: Any
     request: CallRequest
@@ -125,37 +143,40 @@ class _Reader:
     def call(self) -> CallInfo:
         return self.request.info
 
-    def read(
-        self, n: int, t: float, frame: np.ndarray
-    ) -> tuple[list[list[Any]], list[FaceReading]]:
-        """The timeline rows of sampled frame ``n`` (at ``t`` seconds) and its faces."""
+    def look(self, n: int, t: float, frame: np.ndarray) -> _Look:
+        """Sampled frame ``n``'s faces, numbered: detected again every ``detect_every``-th
+        frame or when the picture changes at once, otherwise the last detection's boxes."""
         glance = cv2.cvtColor(cv2.resize(frame, (64, 36)), cv2.COLOR_BGR2GRAY).astype(float)
         cut = self.seen is not None and np.abs(glance - self.seen).mean() > SCENE_CUT
         self.seen = glance
-        looked = n % self.request.options.detect_every == 0 or cut
-        if looked:  # a new layout: look for the faces again now
+        detected = n % self.request.options.detect_every == 0 or cut
+        if detected:  # a new layout: look for the faces again now
             self.numbering.number(frame, new_layout=n == 0 or cut)
-        numbered = self.numbering.faces  # between detections the boxes, and ids, stay put
-        ids = [f.participant for f in numbered]
-        read = [self.call.reads(pid, self.request.use) for pid in ids]
-        faces = classify_faces(
-            frame,
-            self.model,
-            # a face just found is cut out by its landmarks; between detections by its box
-            boxes=[f.detection if looked else f.box for f in numbered],
-            read=read,
-            **self.request.options.classifying(),
-        )
+        faces = self.numbering.faces  # between detections the boxes, and ids, stay put
         speaking: list[tuple[bool | None, str]] = [(None, "")] * len(faces)
         if self.speakers:
             heard = voiced_at(np.array([t]), self.voiced)[0] if self.voiced is not None else None
-            speaking = attribute([f.box for f in numbered], highlighted_tile(frame), heard)
+            speaking = attribute([f.box for f in faces], highlighted_tile(frame), heard)
+        return _Look(n, t, frame, faces, detected, speaking)
+
+    def read(self, look: _Look) -> tuple[list[list[Any]], list[FaceReading]]:
+        """The timeline rows of a frame looked at, and its faces read."""
+        ids = [f.participant for f in look.faces]
+        faces = classify_faces(
+            look.frame,
+            self.model,
+            # a face just found is cut out by its landmarks; between detections by its box
+            boxes=[f.detection if look.detected else f.box for f in look.faces],
+            read=[self.call.reads(pid, self.request.use) for pid in ids],
+            **self.request.options.classifying(),
+        )
         faces = [
             face.on_call(pid, self.call.role(pid), self.call.name(pid))
             for pid, face in zip(ids, faces, strict=True)
         ]
         rows = [
-            _row(t, face, self.call, speech) for face, speech in zip(faces, speaking, strict=True)
+            _row(look.t, face, self.call, speech)
+            for face, speech in zip(faces, look.speaking, strict=True)
         ]
         return rows, faces
 
@@ -176,14 +197,15 @@ def _annotate_into(
     video_tmp, writer, rows = out / ".annotated.part.mp4", None, []
     try:
         bar = tqdm(total=expected, desc=f"annotate {path.name}", unit="frame", disable=not progress)
-        for n, (t, frame) in enumerate(prefetched(sample_frames(path, fps))):
-            new_rows, faces = reader.read(n, t, frame)
+        frames = enumerate(prefetched(sample_frames(path, fps)))
+        for look in prefetched(reader.look(n, t, frame) for n, (t, frame) in frames):
+            new_rows, faces = reader.read(look)
             rows += new_rows
-            writer = writer or h264_writer(video_tmp, frame.shape, fps)
-            writer.send(even(draw(frame, faces)))
+            writer = writer or h264_writer(video_tmp, look.frame.shape, fps)
+            writer.send(even(draw(look.frame, faces)))
             bar.update()
             if on_progress is not None and expected:
-                on_progress(min(1.0, (n + 1) / expected))
+                on_progress(min(1.0, (look.n + 1) / expected))
         bar.close()
         if writer is None:
             raise MediaError(f"{path}: no frames could be read (empty or truncated video)")

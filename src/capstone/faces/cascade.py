@@ -35,7 +35,8 @@ THRESHOLDS = {"pnet": 0.6, "rnet": 0.7, "onet": 0.8}
 @cache
 def _session(name: str) -> Any:
     """The ONNX Runtime session of one of the three networks."""
-    return onnx_session((resources.files("capstone.faces") / f"mtcnn_{name}.onnx").read_bytes())
+    model = (resources.files("capstone.faces") / f"mtcnn_{name}.onnx").read_bytes()
+    return onnx_session(model, threads=1)  # small calls: one thread costs less CPU time
 
 
 def _run(name: str, batch: np.ndarray) -> list[np.ndarray]:

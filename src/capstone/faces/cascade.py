@@ -100,9 +100,11 @@ def _patches(image: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
     fy, fx = (ys - y0)[:, :, None, None], (xs - x0)[:, None, :, None]
     inside = ((ys >= 0) & (ys <= height - 1))[:, :, None] & ((xs >= 0) & (xs <= width - 1))[:, None]
 
-    def at(yy: np.ndarray, xx: np.ndarray) -> np.ndarray:
+    pixels = image.reshape(height * width, -1)
+
+    def at(yy: np.ndarray, xx: np.ndarray) -> np.ndarray:  # one gather of whole rows of pixels
         yy, xx = np.clip(yy, 0, height - 1), np.clip(xx, 0, width - 1)
-        return image[yy[:, :, None], xx[:, None, :]]
+        return pixels.take(yy[:, :, None] * width + xx[:, None, :], axis=0)
 
     top = at(y0, x0) * (1 - fx) + at(y0, x0 + 1) * fx
     bottom = at(y0 + 1, x0) * (1 - fx) + at(y0 + 1, x0 + 1) * fx

@@ -18,7 +18,9 @@ as a whole command of its own (start-up included):
   its own. It needs ``pip install --no-deps fer`` plus ``requests`` and ``setuptools<81``
   (it imports ``pkg_resources``); without them the peer is left out.
 
-Prints the seconds and sampled frames per second of each and keeps them in
+With ``--repeat N`` it runs the three N times in rounds (the machines' speed drifts by
+minutes: a round puts the three side by side) and reports the medians, each round kept.
+Prints the seconds and sampled frames per second of each, and our CPU seconds, and keeps them in
 ``benchmarks/results/annotation_speed_<seconds>s.json`` (not with ``--profile``, which runs
 ours in this process under cProfile instead). Issue 49's targets: ours at most 2.0x the
 decode and at least 3x faster than ``fer`` on 10 minutes, at least 1.5x faster than ``fer``
@@ -32,6 +34,7 @@ import cProfile
 import math
 import pstats
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -91,6 +94,12 @@ print(frames, time.perf_counter() - start)
 """
 
 
+def children_cpu() -> float:
+    """CPU seconds (user and system) of this process's finished children so far."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def timed(command: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
     """Seconds a command took, and how it ended (an error is raised with its output)."""
     start = time.perf_counter()
@@ -133,6 +142,28 @@ def profile_ours(video: Path, out: Path, args: argparse.Namespace) -> None:
     pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
 
 
+def rounds(
+    video: Path, tmp: Path, args: argparse.Namespace
+) -> tuple[dict[str, list[float]], float]:
+    """The seconds of the decode, ours (and its CPU seconds) and the peer, ``args.repeat``
+    times in rounds, and our peak memory in MB."""
+    command = [sys.executable, "-m", "capstone.cli", "annotate", str(video)]
+    command += ["--fps", str(args.fps), "--detect-every", str(args.detect_every)]
+    runs: dict[str, list[float]] = {"decode": [], "ours": [], "ours_cpu": [], "fer": []}
+    memory = 0.0
+    for n in range(args.repeat):  # rounds: a drift of the machine's speed hits all three
+        runs["decode"].append(decode_seconds(video))
+        cpu = children_cpu()
+        runs["ours"].append(timed([*command, "--use", "research", "--out", f"{tmp}/out{n}"])[0])
+        runs["ours_cpu"].append(children_cpu() - cpu)
+        if n == 0:  # the largest child so far: ours (fer's process, with TensorFlow, is next)
+            memory = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        peer = None if args.no_peer else fer_seconds(video, args.fps)
+        if peer is not None:
+            runs["fer"].append(peer)
+    return runs, memory
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=60)
@@ -141,6 +172,7 @@ def main() -> None:
     parser.add_argument("--detect-every", type=int, default=4)
     parser.add_argument("--profile", action="store_true", help="print where our time goes")
     parser.add_argument("--no-peer", action="store_true", help="leave out the fer package")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of all three (medians)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         video = h264_recording(Path(tmp), args.seconds, args.tiles)
@@ -153,12 +185,18 @@ def main() -> None:
         if args.profile:
             profile_ours(video, Path(tmp) / "out", args)
             return
-        decode = decode_seconds(video)
-        command = [sys.executable, "-m", "capstone.cli", "annotate", str(video)]
-        options = ["--fps", str(args.fps), "--detect-every", str(args.detect_every)]
-        ours, _ = timed([*command, *options, "--use", "research", "--out", f"{tmp}/out"])
-        memory = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        peer = None if args.no_peer else fer_seconds(video, args.fps)
+        runs, memory = rounds(video, Path(tmp), args)
+    decode, ours = statistics.median(runs["decode"]), statistics.median(runs["ours"])
+    peer = statistics.median(runs["fer"]) if runs["fer"] else None
+    if args.repeat > 1:
+        print(
+            f"\nmedians of {args.repeat} rounds; each round: "
+            + "; ".join(
+                f"{name} {', '.join(f'{v:.1f}' for v in values)}"
+                for name, values in runs.items()
+                if values
+            )
+        )
     print(f"\n{'whole command':34}{'seconds':>9}{'frames/s':>10}{'x decode':>10}")
     rows = [("decode (ffmpeg, 2 threads)", decode), ("capstone annotate (research)", ours)]
     if peer:
@@ -169,10 +207,13 @@ def main() -> None:
     if peer:
         print(f"fer / ours: {peer / ours:.2f} (target at least 3 on 10 minutes, 1.5 on 1)")
     print(f"peak memory of ours: {memory:.0f} MB")
+    busy = statistics.median(runs["ours_cpu"])
+    print(f"CPU time of ours: {busy:.0f} s ({busy / ours:.2f} of the cores busy on average)")
     minutes = f"{args.seconds / 60:g}-minute" if args.seconds >= 60 else f"{args.seconds}-second"
     call = f"annotate a {minutes} 720p {args.tiles}x{args.tiles} gallery call at {args.fps:g} fps"
     figure = f"{ours:.0f} s, {ours / decode:.1f}x the decode ({decode:.0f} s)"
     figure += f"; `fer`: {peer:.0f} s ({peer / ours:.1f}x ours)" if peer else ""
+    figure += f" (medians of {args.repeat} rounds)" if args.repeat > 1 else ""
     results = {
         "seconds": args.seconds,
         "tiles": args.tiles,
@@ -181,6 +222,8 @@ def main() -> None:
         "sampled_frames": sampled,
         "decode_seconds": round(decode, 1),
         "ours_seconds": round(ours, 1),
+        "ours_cpu_seconds": round(statistics.median(runs["ours_cpu"]), 1),
+        "rounds": {name: [round(v, 1) for v in values] for name, values in runs.items()},
         "fer_seconds": round(peer, 1) if peer else None,
         "peak_mb": round(memory),
         "summary": {call: figure, f"peak memory, {minutes} call": f"{memory:.0f} MB"},

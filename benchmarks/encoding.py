@@ -13,13 +13,12 @@ Kept in ``benchmarks/results/encoding.json``.
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from annotation_speed import h264_recording
+from annotation_speed import children_cpu, h264_recording
 
 from capstone.calls.video_io import X264_FAST, ffmpeg_exe
 from capstone.provenance import save_benchmark
@@ -30,12 +29,6 @@ SETTINGS = {
     "superfast": ["-preset", "superfast"],
     "ultrafast": ["-preset", "ultrafast"],
 }
-
-
-def children_cpu() -> float:
-    """CPU seconds (user and system) of this process's finished children so far."""
-    used = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return used.ru_utime + used.ru_stime
 
 
 def encode(raw: Path, out: Path, setting: list[str]) -> tuple[float, float, float]:

@@ -203,6 +203,17 @@ def test_the_books_annotation_speed_table_is_the_benchmarks_records() -> None:
         assert_table_rows(book_page("library.md"), record, [line])
 
 
+def test_the_books_figures_on_where_annotation_time_goes_are_the_records() -> None:
+    """The encoder's, the stages' and the output comparison's figures in the book (issue 49)
+    are those records' summaries, word for word."""
+    page = " ".join(book_page("library.md").split())
+    summaries = [record_of("encoding")["results"]["summary"]]
+    summaries.append(record_of("annotation_cost")["results"]["summary"])
+    summaries += record_of("compare_annotation")["results"]["summary"].values()
+    for summary in summaries:
+        assert summary in page, summary
+
+
 def test_the_books_seed_cnn_table_is_the_runs_history() -> None:
     """Each epoch the book's table gives for the seed's CNN is that epoch of its history."""
     page = book_page("experiments.md")

@@ -30,8 +30,8 @@ def sample_frames(path: str | Path, fps: float) -> Iterator[tuple[float, np.ndar
     FFmpeg decodes in a process of its own and hands over only the sampled frames (its
     ``fps`` filter), so that decoding runs beside the reading of faces. Sampling at most a
     quarter of the video's frame rate, it skips the frames no other frame is decoded from
-    (``-skip_frame noref``: a quarter of the decoding work for a call app's H.264), so a
-    tick may show the frame one or two before it (under 0.1 s at 30 frames per second).
+    (``-skip_frame noref``: H.264's B-frames, where the encoder wrote them), so a tick may
+    show the frame one or two before it (under 0.1 s at 30 frames per second).
     """
     path = Path(path)
     check_input_file(path)
@@ -39,8 +39,9 @@ def sample_frames(path: str | Path, fps: float) -> Iterator[tuple[float, np.ndar
     fps = min(fps, native)
     skip = ["-skip_frame", "noref"] if fps * SKIP_BELOW <= native else []
     command = [ffmpeg_exe(), "-v", "error", "-nostdin", "-threads", "2", *skip, "-i", str(path)]
+    # rounding up, a tick takes the frame shown at it (not the one nearest to it)
     command += ["-map", "0:v:0", "-vf", f"fps={fps!r}:round=up,scale={width}:{height}"]
-    command += ["-pix_fmt", "bgr24", "-f", "rawvideo", "-"]  # round up: the frame at a tick
+    command += ["-pix_fmt", "bgr24", "-f", "rawvideo", "-"]
     size, n = width * height * 3, 0
     with (
         tempfile.TemporaryFile() as log,
@@ -163,8 +164,8 @@ def h264_writer(path: Path, shape: tuple[int, ...], fps: float) -> Any:
         pix_fmt_out="yuv420p",
         macro_block_size=1,
         ffmpeg_log_level="error",  # its notes on guessed layouts and rates are not for users
-        # veryfast, with its motion search cut to the simplest (diamond, one refinement):
-        # a quarter less work for files a tenth larger at the same quality (benchmarks/encoding.py)
+        # veryfast, with its motion search cut to the simplest (diamond, one refinement): less
+        # CPU time for slightly larger files at the same quality (benchmarks/encoding.py)
         output_params=[*X264_FAST, "-movflags", "+faststart"],
     )
     writer.send(None)

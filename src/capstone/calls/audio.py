@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from capstone.calls.video_io import ffmpeg_exe
+
 RATE = 16_000
 FRAME = 512  # samples in one of Silero's frames (32 ms at 16 kHz)
 FRAME_S = FRAME / RATE
@@ -33,10 +35,8 @@ SILERO_MODEL = Path(__file__).with_name("silero_vad.onnx")
 def read_audio(path: str | Path, rate: int = RATE) -> np.ndarray | None:
     """The recording's audio as mono float32 samples in [-1, 1] at ``rate`` Hz, or
     ``None`` if it has no audio track (or ffmpeg cannot read one)."""
-    import imageio_ffmpeg
-
     command = [
-        imageio_ffmpeg.get_ffmpeg_exe(),
+        ffmpeg_exe(),
         "-v",
         "error",
         "-i",

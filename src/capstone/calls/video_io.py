@@ -63,16 +63,27 @@ def sample_frames(path: str | Path, fps: float) -> Iterator[tuple[float, np.ndar
 
 def _stream(path: Path) -> tuple[float, int, int]:
     """The frame rate and the (upright) width and height of a video's picture."""
-    capture = cv2.VideoCapture(str(path))
-    try:
-        native = capture.get(cv2.CAP_PROP_FPS) if capture.isOpened() else 0.0
-        width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
-        height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
-    finally:
-        capture.release()
+    _, native, width, height = _declared(path)
     if not native or native <= 0 or width <= 0 or height <= 0:
         raise MediaError(f"{path}: cannot open as a video (truncated, empty or not a video)")
     return native, width, height
+
+
+def _declared(path: str | Path) -> tuple[int, float, int, int]:
+    """What a video's container declares: frames, frames per second, width and height (0 where
+    it cannot be opened or does not say)."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            return 0, 0.0, 0, 0
+        props = (cv2.CAP_PROP_FRAME_COUNT, cv2.CAP_PROP_FPS)
+        frames, fps = (capture.get(prop) for prop in props)
+        width, height = (
+            capture.get(prop) for prop in (cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT)
+        )
+        return int(frames), float(fps), int(width), int(height)
+    finally:
+        capture.release()
 
 
 def _read_frame(pipe: Any, size: int) -> bytearray | None:
@@ -132,11 +143,8 @@ def prefetched(items: Iterator[Any], ahead: int = 4) -> Iterator[Any]:
 
 def frame_count(path: str | Path) -> tuple[int, float]:
     """The number of frames and frames per second a video declares (0 if unknown)."""
-    capture = cv2.VideoCapture(str(path))
-    try:
-        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), float(capture.get(cv2.CAP_PROP_FPS))
-    finally:
-        capture.release()
+    frames, fps, _, _ = _declared(path)
+    return frames, fps
 
 
 def even(frame: np.ndarray) -> np.ndarray:
